@@ -1,0 +1,148 @@
+"""The `mmm` command line: a thin layer over the Python API.
+
+Every problem the user can fix ends with a one-paragraph message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mmm.errors import MMMError
+
+
+def _quiet_libraries() -> None:
+    """Keep library chatter (deprecations, BLAS hints) out of an analyst's terminal."""
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("PYTENSOR_FLAGS", "")
+    import logging
+
+    for name in ("pymc", "pytensor", "mlflow", "alembic", "numba"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+class _Group(click.Group):
+    """Turns MMMError into a clear message and exit status 2 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MMMError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write JSON atomically: a reader never sees a half-written file."""
+    from mmm.summary import json_safe
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(json_safe(payload), indent=2))
+    tmp.replace(path)
+
+
+tracking_options = [
+    click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None,
+                 help="MLflow store; default: MLFLOW_TRACKING_URI or ./mlruns.db (embedded)."),
+    click.option("--experiment", default=None, help="MLflow experiment name (default: mmm)."),
+]
+
+
+def with_tracking(f):
+    for opt in reversed(tracking_options):
+        f = opt(f)
+    return f
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="mmm")
+def main() -> None:
+    """mmm: Bayesian marketing-mix modelling and budget planning."""
+    _quiet_libraries()
+
+
+@main.command()
+@click.option("--scenario", required=True, help="clean, small_business or hard.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--seed", type=int, default=None, help="Simulation seed (default: the scenario's own).")
+def simulate(scenario: str, out_dir: str, seed: int | None) -> None:
+    """Write simulated data with known truth: data.csv, truth.json and config.yaml."""
+    from mmm.simulate import write_scenario
+
+    paths = write_scenario(scenario, out_dir, seed)
+    for kind, p in paths.items():
+        click.echo(f"{kind:>7}: {p}")
+
+
+@main.command()
+@click.argument("config", type=click.Path())
+def validate(config: str) -> None:
+    """Check a config and its data file; exit status 2 names what to fix."""
+    from mmm.config import load_config
+    from mmm.data import load_data
+
+    cfg = load_config(config)
+    data = load_data(cfg)
+    click.echo(f"{data.source}: {data.n_periods} {data.frequency} periods, {data.dates[0].date()} to {data.dates[-1].date()}")
+    click.echo("How each column is used:")
+    for note in data.notes:
+        click.echo(f"  - {note}")
+    for w in data.warnings:
+        click.echo(f"Warning: {w}", err=True)
+    click.echo("OK: the data is ready to fit.")
+
+
+@main.command()
+@click.argument("config", type=click.Path())
+@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@click.option("--holdout", type=int, default=0, show_default=True, help="Keep the last N periods out of fitting and score them.")
+@click.option("--draws", type=int, help="Override sampler.draws.")
+@click.option("--tune", type=int, help="Override sampler.tune.")
+@click.option("--chains", type=int, help="Override sampler.chains.")
+@click.option("--seed", type=int, help="Override sampler.seed.")
+@with_tracking
+def fit(config: str, output_json: str | None, holdout: int, draws: int | None, tune: int | None,
+        chains: int | None, seed: int | None, tracking_uri: str | None, experiment: str | None) -> None:
+    """Fit the model in CONFIG and print what each channel returned."""
+    from mmm.config import load_config
+    from mmm.data import load_data
+    from mmm.estimator import MarketingMixModel
+    from mmm.summary import fit_summary, format_fit_table
+    from mmm.tracking import fit_run, log_fit
+
+    cfg = load_config(config)
+    for key, value in {"draws": draws, "tune": tune, "chains": chains, "seed": seed}.items():
+        if value is not None:
+            setattr(cfg.sampler, key, value)
+    data = load_data(cfg)  # bad data stops here, before any run is recorded
+    for w in data.warnings:
+        click.echo(f"Warning: {w}", err=True)
+    click.echo(f"Fitting {len(cfg.channels)} channels on {data.n_periods} {data.frequency} periods "
+               f"({cfg.sampler.chains} chains x {cfg.sampler.draws} draws)...", err=True)
+    with fit_run(tracking_uri, experiment, run_name=f"fit {Path(config).stem}") as run:
+        model = MarketingMixModel(cfg).fit(data, holdout=holdout)
+        summary = fit_summary(model, run_id=run.info.run_id)
+        log_fit(model, summary, str(cfg.data_path()))
+    click.echo(format_fit_table(summary))
+    click.echo(f"\nRun {run.info.run_id} logged to {_where()}")
+    if output_json:
+        write_json(output_json, summary)
+        click.echo(f"Results written to {output_json}")
+
+
+def _where() -> str:
+    import mlflow
+
+    return mlflow.get_tracking_uri()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The PyMC marketing-mix model, declared from the typed spec.
+
+Each channel's effect is parameterised by its ROAS over the training period, so a prior is
+something a marketer can state ("search returns about 2 per unit spent"). The default ROAS
+prior is the same for every channel, which makes each channel's prior contribution
+proportional to its spend: a small channel is not handed a large share of revenue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from mmm.config import Config, ModelSpec
+from mmm.features import Scaling, channel_coefficients, components, mean_prediction
+
+# Parameters sampled per channel, by adstock and saturation kind; all live on the "channel" dim.
+CHANNEL_PARAMS = ("roas", "adstock_alpha", "adstock_shape", "adstock_scale", "half_saturation", "hill_slope", "logistic_lam")
+
+
+def default_roas_prior(spec: ModelSpec, target_total: float, spend_total: float) -> tuple[float, float]:
+    """(mu, sigma) of the LogNormal default ROAS prior.
+
+    Its median is the ROAS every channel would have if all channels together drove
+    `marketing_share_prior` of the target; sigma is wide (by default a factor of ~2.7 either way).
+    """
+    return float(np.log(spec.marketing_share_prior * target_total / spend_total)), spec.roas_prior_sigma
+
+
+def roas_prior_params(cfg: Config, target: np.ndarray, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel LogNormal (mu, sigma) of ROAS: the config's override where given, else the default."""
+    mu0, sigma0 = default_roas_prior(cfg.model, float(target.sum()), float(spend.sum()))
+    mus, sigmas = [], []
+    for ch in cfg.channels:
+        mu, sigma = ch.roas_prior.lognormal_params() if ch.roas_prior else (mu0, sigma0)
+        mus.append(mu)
+        sigmas.append(sigma)
+    return np.array(mus), np.array(sigmas)
+
+
+def _channel_priors(spec: ModelSpec, roas_mu: Any, roas_sigma: Any) -> dict[str, Any]:
+    """Per-channel random variables (inside a model context), keyed as transforms.py expects."""
+    p: dict[str, Any] = {"roas": pm.LogNormal("roas", mu=roas_mu, sigma=roas_sigma, dims="channel")}
+    if spec.adstock == "geometric":
+        p["adstock_alpha"] = pm.Beta("adstock_alpha", 2.0, 2.0, dims="channel")
+    else:
+        p["adstock_shape"] = pm.Gamma("adstock_shape", alpha=3.0, beta=2.0, dims="channel")
+        p["adstock_scale"] = pm.LogNormal("adstock_scale", mu=np.log(2.0), sigma=0.7, dims="channel")
+    if spec.saturation == "hill":
+        # half-saturation in units of the channel's typical spend: 1 = half the effect at usual spend
+        p["half_saturation"] = pm.LogNormal("half_saturation", mu=0.0, sigma=0.7, dims="channel")
+        if spec.hill_slope == "free":
+            p["hill_slope"] = pm.LogNormal("hill_slope", mu=0.0, sigma=0.3, dims="channel")
+    else:
+        p["logistic_lam"] = pm.Gamma("logistic_lam", alpha=3.0, beta=1.5, dims="channel")
+    return p
+
+
+def build_model(
+    cfg: Config,
+    feats: dict[str, np.ndarray],
+    target: np.ndarray,
+    spend: np.ndarray,
+    scaling: Scaling,
+    channels: list[str],
+    control_names: list[str],
+) -> pm.Model:
+    """The PyMC model for the training periods.
+
+    target (time,) and spend (time, channel) are in currency; feats come from
+    features.build_features with the same Scaling.
+    """
+    spec = cfg.model
+    roas_mu, roas_sigma = roas_prior_params(cfg, target, spend)
+    coords = {
+        "date": np.arange(len(target)),
+        "channel": channels,
+        "lag": np.arange(spec.l_max),
+        "fourier": np.arange(feats["fourier"].shape[1]),
+        "control": control_names,
+    }
+    with pm.Model(coords=coords) as model:
+        # Inputs as pm.Data so the compiled sampler is reused across datasets of one shape.
+        lagged_spend = pm.Data("lagged_spend", feats["lagged"], dims=("date", "lag", "channel"))
+        y = pm.Data("target_scaled", target / scaling.target, dims="date")
+        roas_to_coef = pm.Data("roas_to_coef", spend.sum(axis=0) / scaling.target, dims="channel")
+        data = {
+            "lagged": lagged_spend,
+            "time": pm.Data("time", feats["time"], dims="date"),
+            "fourier": pm.Data("fourier_terms", feats["fourier"], dims=("date", "fourier")),
+            "controls": pm.Data("controls_scaled", feats["controls"], dims=("date", "control")),
+        }
+        params = _channel_priors(spec, pm.Data("roas_mu", roas_mu), pm.Data("roas_sigma", roas_sigma))
+        params["channel_coef"] = channel_coefficients(params, lagged_spend, roas_to_coef, spec, pt)
+        # The intercept is the average level left after the media's average effect, plus a free
+        # offset: with trend, seasonality and controls centred this removes the ridge between the
+        # intercept and every ROAS that otherwise slows the sampler several-fold.
+        media_mean = (params["roas"] * roas_to_coef).sum() / y.shape[0]
+        level = pm.Normal("level_offset", mu=0.0, sigma=0.2)
+        params["intercept"] = pm.Deterministic("intercept", y.mean() - media_mean + level)
+        if spec.trend:
+            params["trend"] = pm.Normal("trend", mu=0.0, sigma=0.5)
+        if spec.seasonality_order:
+            params["season"] = pm.Normal("season", mu=0.0, sigma=0.25, dims="fourier")
+        if control_names:
+            params["control_coef"] = pm.Normal("control_coef", mu=0.0, sigma=0.25, dims="control")
+        mu = mean_prediction(components(params, data, spec, pt))
+        sigma = pm.HalfNormal("sigma", sigma=0.25)
+        if spec.likelihood == "student_t":
+            nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
+            pm.StudentT("obs", nu=nu, mu=mu, sigma=sigma, observed=y, dims="date")
+        else:
+            pm.Normal("obs", mu=mu, sigma=sigma, observed=y, dims="date")
+    return model

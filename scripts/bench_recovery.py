@@ -1,0 +1,101 @@
+"""Does the model recover known truth, and how fast? (issue: the engine)
+
+Fits each built-in simulated scenario and the shared PyMC-Marketing example dataset (whose
+true parameters are published) with the default sampler settings, and prints per case:
+fit wall seconds (build + compile + sample), max R-hat, divergences, ROAS mean absolute
+percentage error and the share of channels whose true ROAS lies inside the 90% interval.
+
+Usage: scripts/bench_recovery [--cases clean,small_business,hard,peer,peer_logistic] [--seeds 1] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from mmm.config import load_config, parse_config
+from mmm.decomposition import channel_draws, interval
+from mmm.estimator import MarketingMixModel
+from mmm.simulate import SCENARIOS, write_scenario
+
+warnings.filterwarnings("ignore")
+ROOT = Path(__file__).resolve().parent.parent
+PEER = ROOT.parent / "shared" / "data" / "pymc-marketing-example"
+PEER_CONFIG = """
+data: {{path: {path}, date_column: date_week, target_column: y}}
+channels:
+  - {{name: x1, spend_column: x1, tier: proven}}
+  - {{name: x2, spend_column: x2, tier: test}}
+controls: [event_1, event_2]
+model: {{saturation: {saturation}}}
+"""
+# Published truth (README of the dataset): total contribution / total spend.
+PEER_TRUE_ROAS = {"x1": 274_848 / 55.33, "x2": 65_906 / 28.97}
+
+
+def score(model: MarketingMixModel, true_roas: dict[str, float]) -> dict:
+    draws = channel_draws(model)
+    per = {}
+    for name, cd in draws.items():
+        r = interval(cd.roas)
+        t = true_roas[name]
+        per[name] = {"true": t, **r, "ape": abs(r["mean"] - t) / t, "covered": r["low"] <= t <= r["high"]}
+    d = model.diagnostics
+    return {
+        "fit_seconds": model.fit_seconds,
+        "max_rhat": d.max_rhat,
+        "min_ess_bulk": d.min_ess_bulk,
+        "divergences": d.divergences,
+        "roas_mape": float(np.mean([p["ape"] for p in per.values()])),
+        "coverage": float(np.mean([p["covered"] for p in per.values()])),
+        "channels": per,
+    }
+
+
+def run_case(case: str, seed: int, workdir: Path) -> dict:
+    if case.startswith("peer"):
+        text = PEER_CONFIG.format(path=PEER / "mmm_example.csv", saturation="logistic" if case == "peer_logistic" else "hill")
+        cfg = parse_config(text)
+        truth = PEER_TRUE_ROAS
+    else:
+        paths = write_scenario(case, workdir / f"{case}-{seed}", seed=seed if seed else None)
+        cfg = load_config(paths["config"])
+        truth = {k: v["roas"] for k, v in json.loads(paths["truth"].read_text())["channels"].items()}
+    start = time.perf_counter()
+    model = MarketingMixModel(cfg).fit()
+    out = score(model, truth)
+    out["wall_seconds"] = time.perf_counter() - start
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", default=",".join([*SCENARIOS, "peer", "peer_logistic"]))
+    ap.add_argument("--seeds", type=int, default=1, help="simulation seeds per scenario (0 = the scenario's own seed)")
+    ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    args = ap.parse_args()
+    results = {}
+    print(f"{'case':<16}{'seed':>5}{'fit s':>8}{'max R-hat':>11}{'div':>5}{'ROAS err':>10}{'90% cover':>11}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in args.cases.split(","):
+            seeds = [0] if case.startswith("peer") else ([0] if args.seeds <= 1 else list(range(1, args.seeds + 1)))
+            for seed in seeds:
+                r = run_case(case, seed, Path(tmp))
+                results[f"{case}/{seed}"] = r
+                print(f"{case:<16}{seed:>5}{r['fit_seconds']:>8.1f}{r['max_rhat']:>11.3f}{r['divergences']:>5}"
+                      f"{100 * r['roas_mape']:>9.1f}%{100 * r['coverage']:>10.0f}%", flush=True)
+                for name, p in r["channels"].items():
+                    print(f"    {name:<12} true {p['true']:>9.3g}  est {p['mean']:>9.3g} ({p['low']:.3g} to {p['high']:.3g})"
+                          f"{'' if p['covered'] else '  MISSED'}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
