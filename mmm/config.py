@@ -54,6 +54,8 @@ class ChannelSpec(_Strict):
     )
     fee_rate: float = Field(default=0.0, ge=0, description="Cost on top of spend as a fraction of it (agency fees).")
     extra_cost: float = Field(default=0.0, ge=0, description="Fixed cost over the data period (content production), currency.")
+    min_weekly_spend: float | None = Field(default=None, ge=0, description="Optimiser floor, currency per period.")
+    max_weekly_spend: float | None = Field(default=None, ge=0, description="Optimiser cap, currency per period.")
 
     @field_validator("name")
     @classmethod
@@ -82,6 +84,31 @@ class ModelSpec(_Strict):
     roas_prior_sigma: float = Field(default=1.0, gt=0, le=3, description="Log-scale spread of the default ROAS prior.")
 
 
+def parse_policy(text: str) -> dict[str, float]:
+    """'70/20/10' (or '0.7/0.2/0.1') -> {'proven': 0.7, 'test': 0.2, 'experimental': 0.1}."""
+    parts = text.replace(" ", "").split("/")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"policy '{text}' must be three numbers like 70/20/10") from None
+    if len(values) != 3 or any(v < 0 for v in values):
+        raise ValueError(f"policy '{text}' must be three non-negative numbers like 70/20/10 (proven/test/experimental)")
+    total = sum(values)
+    if not (abs(total - 100) < 1e-6 or abs(total - 1) < 1e-9):
+        raise ValueError(f"policy '{text}' must add up to 100 (or 1), not {total:g}")
+    return {tier: v / total for tier, v in zip(TIERS, values)}
+
+
+class OptimizerSpec(_Strict):
+    policy: str = Field(default="70/20/10", description="Budget shares of the proven/test/experimental tiers.")
+
+    @field_validator("policy")
+    @classmethod
+    def _valid_policy(cls, v: str) -> str:
+        parse_policy(v)
+        return v
+
+
 class SamplerSpec(_Strict):
     draws: int = Field(default=1000, ge=10)
     tune: int = Field(default=1000, ge=10)
@@ -99,6 +126,7 @@ class Config(_Strict):
     currency: str = "USD"
     model: ModelSpec = Field(default_factory=ModelSpec)
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     source: Path | None = Field(default=None, exclude=True, description="Where the config was read from.")
 
     @model_validator(mode="after")

@@ -184,3 +184,33 @@ def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[Any, dict[st
         except (MlflowException, OSError, ValueError, MMMError) as exc:
             raise RunNotFoundError(f"run '{run_id}': its model artifacts are missing or corrupt ({exc}); fit the model again") from None
     return model, summary
+
+
+def plan_metrics(outcome: dict[str, Any]) -> dict[str, float]:
+    """The metrics every optimise and scenario run logs under the same names (for MLflow's compare view)."""
+    m = {f"expected_revenue_{k}": outcome["expected_revenue"][k] for k in ("mean", "low", "high")}
+    m.update({f"incremental_revenue_{k}": outcome["incremental_revenue"][k] for k in ("mean", "low", "high")})
+    roas = outcome.get("roas_plan") or outcome.get("roas")  # optimise keeps "roas" for both plans
+    m["roas_mean"] = roas["mean"] if roas and "mean" in roas else None
+    m["prob_better_than_current"] = outcome.get("prob_better_than_current")
+    m["budget"] = outcome["spend"]
+    m.update({f"spend_{ch}": v for ch, v in outcome["spend_by_channel"].items()})
+    return {k: float(v) for k, v in m.items() if v is not None}
+
+
+def log_plan_run(
+    parent_run_id: str, kind: str, name: str, outcome: dict[str, Any], params: dict[str, Any],
+    payload: dict[str, Any], tracking_uri: str | None = None,
+) -> str:
+    """Record an optimise or scenario as a run nested under the model's fit run; returns its id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
+    parent = mlflow.MlflowClient().get_run(parent_run_id)
+    tags = {KIND_TAG: kind, "mlflow.parentRunId": parent_run_id, "mmm.model_run": parent_run_id}
+    with mlflow.start_run(experiment_id=parent.info.experiment_id, run_name=name, tags=tags) as run:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics(plan_metrics(outcome))
+        payload = {**payload, "tracking_run_id": run.info.run_id}
+        mlflow.log_dict(payload, f"{kind}.json")
+    return run.info.run_id

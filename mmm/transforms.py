@@ -67,6 +67,21 @@ def logistic(x: Any, lam: Any, xp: Any) -> Any:
     return (1.0 - e) / (1.0 + e)
 
 
+def saturation_slope(kind: str, x: Any, params: dict[str, Any], xp: Any) -> Any:
+    """Derivative of `saturate` with respect to carried-over spend x, same shapes as saturate."""
+    if kind == "hill":
+        k = params["half_saturation"][..., None, :]
+        slope = params.get("hill_slope")
+        if slope is None:
+            return k / (x + k) ** 2
+        s = slope[..., None, :]
+        safe = xp.maximum(x, 1e-12)  # the S-curve's slope at exactly zero spend is 0 or infinite
+        return s * safe ** (s - 1) * k**s / (safe**s + k**s) ** 2
+    lam = params["logistic_lam"][..., None, :]
+    e = xp.exp(-lam * x)
+    return 2 * lam * e / (1 + e) ** 2
+
+
 def carryover_weights(kind: str, params: dict[str, Any], l_max: int, xp: Any) -> Any:
     """Adstock weights (..., lag, channel) for the configured adstock kind."""
     if kind == "geometric":
