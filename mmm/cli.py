@@ -38,6 +38,16 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
 
 
+def _terminate_as_interrupt() -> None:
+    """Let `kill` (SIGTERM) unwind like Ctrl-C, so an open MLflow run is closed as FAILED."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     """Write JSON atomically: a reader never sees a half-written file."""
     from mmm.summary import json_safe
@@ -108,9 +118,10 @@ def validate(config: str) -> None:
 @click.option("--tune", type=int, help="Override sampler.tune.")
 @click.option("--chains", type=int, help="Override sampler.chains.")
 @click.option("--seed", type=int, help="Override sampler.seed.")
+@click.option("--register", default=None, help="Also register the forecaster in the MLflow model registry under this name.")
 @with_tracking
 def fit(config: str, output_json: str | None, holdout: int, draws: int | None, tune: int | None,
-        chains: int | None, seed: int | None, tracking_uri: str | None, experiment: str | None) -> None:
+        chains: int | None, seed: int | None, register: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """Fit the model in CONFIG and print what each channel returned."""
     from mmm.config import load_config
     from mmm.data import load_data
@@ -128,10 +139,11 @@ def fit(config: str, output_json: str | None, holdout: int, draws: int | None, t
         click.echo(f"Warning: {w}", err=True)
     click.echo(f"Fitting {len(cfg.channels)} channels on {data.n_periods} {data.frequency} periods "
                f"({cfg.sampler.chains} chains x {cfg.sampler.draws} draws)...", err=True)
+    _terminate_as_interrupt()
     with fit_run(tracking_uri, experiment, run_name=f"fit {Path(config).stem}") as run:
         model = MarketingMixModel(cfg).fit(data, holdout=holdout)
         summary = fit_summary(model, run_id=run.info.run_id)
-        log_fit(model, summary, str(cfg.data_path()))
+        log_fit(model, summary, str(cfg.data_path()), register)
     click.echo(format_fit_table(summary))
     click.echo(f"\nRun {run.info.run_id} logged to {_where()}")
     if output_json:
@@ -200,6 +212,48 @@ def scenario(run_id: str, plan_file: str, name: str | None, output_json: str | N
     if output_json:
         write_json(output_json, result)
         click.echo(f"Results written to {output_json}")
+
+
+@main.command()
+@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the list as JSON here.")
+@with_tracking
+def runs(output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
+    """List fitted models and the scenarios and optimisations run on them."""
+    from mmm.formatting import format_runs_table
+    from mmm.tracking import list_runs
+
+    listing = list_runs(tracking_uri, experiment)
+    click.echo(format_runs_table(listing) if listing else "No fitted models yet: run `mmm fit CONFIG`.")
+    click.echo(f"\nStore: {_where()}")
+    if output_json:
+        write_json(output_json, {"runs": listing})
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; only this machine by default.")
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--allow-remote", is_flag=True, help="Needed to bind to an address other machines can reach.")
+@with_tracking
+def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, experiment: str | None) -> None:
+    """Open the MLflow UI on the same store the other commands use."""
+    import subprocess
+
+    from mmm.tracking import connect
+
+    if host not in LOOPBACK and not allow_remote:
+        raise MMMError(f"--host {host} would let other machines see every model and plan; add --allow-remote if that is intended")
+    uri, _ = connect(tracking_uri, experiment)
+    if host not in LOOPBACK:
+        click.echo(f"WARNING: the MLflow UI is reachable from other machines at http://{host}:{port} (no login).", err=True)
+    click.echo(f"MLflow UI for {uri} at http://{'127.0.0.1' if host in LOOPBACK else host}:{port} (Ctrl-C to stop)")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+    try:
+        raise SystemExit(subprocess.call(cmd))
+    except KeyboardInterrupt:
+        pass
 
 
 def _where() -> str:

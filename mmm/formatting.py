@@ -130,3 +130,14 @@ def format_scenario_table(result: dict[str, Any], currency: str) -> str:
     if result.get("prob_better_than_current") is not None:
         lines.append(f"Probability that it earns more than the current mix at the same budget: {_pct(result['prob_better_than_current'])}.")
     return "\n".join(lines)
+
+
+def format_runs_table(listing: list[dict[str, Any]]) -> str:
+    """Fitted models, newest first, with what was planned on each."""
+    rows = []
+    for r in listing:
+        conv = {True: "yes", False: "NO", None: "?"}[r["converged"]]
+        r2 = f"{r['r2']:.3f}" if r["r2"] is not None else "?"
+        rows.append([r["run_id"], r["name"] or "", r["started"] or "", r["data_period"], r2, conv, r["status"],
+                     r["scenarios"], r["optimizations"]])
+    return "\n".join(table(["run id", "name", "started (UTC)", "data period", "R²", "converged", "status", "scenarios", "optimisations"], rows, left=4))

@@ -46,7 +46,7 @@ def _read_any(path: Path) -> pd.DataFrame | dict:
         raise MMMError(f"{path}: cannot read the file as CSV: {exc}") from None
 
 
-def _numeric(path: Path, column: str, values: pd.Series, allow_blank: bool = False) -> np.ndarray:
+def _numeric(path: Path | str, column: str, values: pd.Series, allow_blank: bool = False) -> np.ndarray:
     out = pd.to_numeric(values, errors="coerce")
     bad = np.flatnonzero(out.isna().to_numpy() & (values.notna().to_numpy() | (not allow_blank))) + 1
     if len(bad):
@@ -84,28 +84,33 @@ def read_plan(path: str | Path, channels: list[str], control_names: list[str], n
         name = name or raw.get("name")
     else:
         df = raw
+    return plan_from_frame(df, channels, control_names, str(path), name or path.stem)
+
+
+def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[str], label: str, name: str | None = None) -> SpendPlan:
+    """Check a plan table (week, one column per channel, optional controls); errors start with `label`."""
     if "week" not in df.columns:
-        raise MMMError(f"{path}: needs a 'week' column numbering the plan's periods 1, 2, 3, ...")
+        raise MMMError(f"{label}: needs a 'week' column numbering the plan's periods 1, 2, 3, ...")
     weeks_col = pd.to_numeric(df["week"], errors="coerce")
     expected = np.arange(1, len(df) + 1)
     if weeks_col.isna().any() or not np.array_equal(np.sort(weeks_col.to_numpy()), expected):
         have = set(weeks_col.dropna().astype(int))
         missing = [int(w) for w in range(1, int(np.nanmax(weeks_col.to_numpy(dtype=float), initial=0)) + 1) if w not in have]
         detail = f"missing week(s) {', '.join(map(str, missing[:10]))}" if missing else "weeks must run 1, 2, 3, ... once each"
-        raise MMMError(f"{path}, column 'week': {detail}; give every week of the plan a row")
+        raise MMMError(f"{label}, column 'week': {detail}; give every week of the plan a row")
     df = df.assign(week=weeks_col).sort_values("week").reset_index(drop=True)
     known = set(channels) | set(control_names) | {"week"}
     unknown = [c for c in df.columns if c not in known]
     if unknown:
-        raise MMMError(f"{path}: unknown channel(s) {', '.join(map(str, unknown))}; the model's channels are {', '.join(channels)}")
+        raise MMMError(f"{label}: unknown channel(s) {', '.join(map(str, unknown))}; the model's channels are {', '.join(channels)}")
     absent = [c for c in channels if c not in df.columns]
     if absent:
-        raise MMMError(f"{path}: no spend given for channel(s) {', '.join(absent)}; add a column for each (0 for no spend)")
-    spend = np.column_stack([_numeric(path, c, df[c]) for c in channels])
+        raise MMMError(f"{label}: no spend given for channel(s) {', '.join(absent)}; add a column for each (0 for no spend)")
+    spend = np.column_stack([_numeric(label, c, df[c]) for c in channels])
     controls = None
     if control_names and all(c in df.columns for c in control_names):
         controls = np.column_stack([pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in control_names])
-    return SpendPlan(name or path.stem, spend, controls)
+    return SpendPlan(name or label, spend, controls)
 
 
 def read_bounds(path: str | Path) -> dict[str, tuple[float | None, float | None]]:

@@ -23,6 +23,7 @@ MODEL_ARTIFACT = "model/model.nc"
 SUMMARY_ARTIFACT = "summary.json"
 CONFIG_ARTIFACT = "config.yaml"
 KIND_TAG = "mmm.kind"
+FORECASTER = "forecaster"  # name of the logged pyfunc model: runs:/<run_id>/forecaster
 
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
@@ -46,7 +47,32 @@ def connect(tracking_uri: str | None, experiment: str | None) -> tuple[str, str]
     uri = resolve_tracking_uri(tracking_uri)
     mlflow.set_tracking_uri(uri)
     name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
-    client = mlflow.MlflowClient()
+    with _store_lock(uri):
+        return uri, _ensure_experiment(mlflow.MlflowClient(), uri, name)
+
+
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Serialise first use of an embedded SQLite store: MLflow's table creation is not safe to race."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    db = Path(uri.removeprefix("sqlite:///"))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _ensure_experiment(client: Any, uri: str, name: str) -> str:
+    """The experiment's id, creating it (artifacts beside an embedded database) when missing."""
+    import mlflow
+
     exp = client.get_experiment_by_name(name)
     if exp is None:
         location = None
@@ -54,14 +80,11 @@ def connect(tracking_uri: str | None, experiment: str | None) -> tuple[str, str]
             # artifacts beside the database file, not in a folder MLflow picks
             db = Path(uri.removeprefix("sqlite:///"))
             location = (db.parent / "mlartifacts").resolve().as_uri()
-        try:
-            exp_id = client.create_experiment(name, artifact_location=location)
-        except Exception:  # noqa: BLE001 - another process created it first
-            exp_id = client.get_experiment_by_name(name).experiment_id
+        exp_id = client.create_experiment(name, artifact_location=location)
     else:
         exp_id = exp.experiment_id
     mlflow.set_experiment(experiment_id=exp_id)
-    return uri, exp_id
+    return exp_id
 
 
 def file_sha256(path: str | Path) -> str:
@@ -125,8 +148,11 @@ def fit_metrics(summary: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in m.items() if v is not None}
 
 
-def log_fit(model: Any, summary: dict[str, Any], data_path: str | None) -> None:
-    """Log config, tags, metrics, the summary JSON and the model file to the active run."""
+def log_fit(model: Any, summary: dict[str, Any], data_path: str | None, register: str | None = None) -> None:
+    """Log config, tags, metrics, the summary JSON, the model file and the pyfunc forecaster.
+
+    `register` also registers the forecaster in the model registry under that name.
+    """
     import mlflow
 
     from mmm import __version__
@@ -154,6 +180,23 @@ def log_fit(model: Any, summary: dict[str, Any], data_path: str | None) -> None:
         mlflow.log_artifact(str(tmp / SUMMARY_ARTIFACT))
         model.save(tmp / "model.nc")
         mlflow.log_artifact(str(tmp / "model.nc"), artifact_path="model")
+        log_forecaster(tmp / "model.nc", register)
+
+
+def log_forecaster(model_file: Path, register: str | None = None) -> None:
+    """Log the pyfunc forecaster (as code, with the netCDF model as its artifact) to the active run."""
+    import mlflow
+
+    from mmm import __version__
+    from mmm.pyfunc_model import POSTERIOR_ARTIFACT
+
+    mlflow.pyfunc.log_model(
+        name=FORECASTER,
+        python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+        artifacts={POSTERIOR_ARTIFACT: str(model_file)},
+        pip_requirements=[f"mmm=={__version__}"],
+        registered_model_name=register,
+    )
 
 
 def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[Any, dict[str, Any]]:
@@ -214,3 +257,42 @@ def log_plan_run(
         payload = {**payload, "tracking_run_id": run.info.run_id}
         mlflow.log_dict(payload, f"{kind}.json")
     return run.info.run_id
+
+
+def list_runs(tracking_uri: str | None, experiment: str | None) -> list[dict[str, Any]]:
+    """Fitted models (newest first) with their data period, fit quality, convergence and scenario count."""
+    import mlflow
+
+    uri, exp_id = connect(tracking_uri, experiment)
+    client = mlflow.MlflowClient()
+    runs = client.search_runs([exp_id], filter_string=f"tags.`{KIND_TAG}` = 'fit'", order_by=["attributes.start_time DESC"], max_results=1000)
+    children = client.search_runs([exp_id], filter_string=f"tags.`{KIND_TAG}` != 'fit'", max_results=10000)
+    out = []
+    for r in runs:
+        kids = [c for c in children if c.data.tags.get("mlflow.parentRunId") == r.info.run_id]
+        m, t = r.data.metrics, r.data.tags
+        out.append({
+            "run_id": r.info.run_id,
+            "name": r.info.run_name,
+            "status": r.info.status,
+            "started": pd_timestamp(r.info.start_time),
+            "data_period": f"{t.get('data.first_date', '?')} to {t.get('data.last_date', '?')}",
+            "periods": int(t["data.periods"]) if "data.periods" in t else None,
+            "r2": m.get("r2"),
+            "converged": bool(m["converged"]) if "converged" in m else None,
+            "scenarios": sum(c.data.tags.get(KIND_TAG) == "scenario" for c in kids),
+            "optimizations": sum(c.data.tags.get(KIND_TAG) == "optimize" for c in kids),
+            "children": [
+                {"run_id": c.info.run_id, "kind": c.data.tags.get(KIND_TAG), "name": c.info.run_name,
+                 "expected_revenue_mean": c.data.metrics.get("expected_revenue_mean")}
+                for c in kids
+            ],
+        })
+    return out
+
+
+def pd_timestamp(ms: int | None) -> str | None:
+    """MLflow's millisecond timestamps as 'YYYY-MM-DD HH:MM' (UTC)."""
+    from datetime import datetime, timezone
+
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
