@@ -83,11 +83,12 @@ def main() -> None:
 @click.option("--scenario", required=True, help="clean, small_business or hard.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--seed", type=int, default=None, help="Simulation seed (default: the scenario's own).")
-def simulate(scenario: str, out_dir: str, seed: int | None) -> None:
-    """Write simulated data with known truth: data.csv, truth.json and config.yaml."""
+@click.option("--lifts", default=None, help="Also write lifts.csv: one simulated geo lift test per channel named (comma-separated).")
+def simulate(scenario: str, out_dir: str, seed: int | None, lifts: str | None) -> None:
+    """Write simulated data with known truth: data.csv, truth.json, config.yaml (and lifts.csv)."""
     from mmm.simulate import write_scenario
 
-    paths = write_scenario(scenario, out_dir, seed)
+    paths = write_scenario(scenario, out_dir, seed, [c.strip() for c in lifts.split(",")] if lifts else None)
     for kind, p in paths.items():
         click.echo(f"{kind:>7}: {p}")
 
@@ -118,15 +119,20 @@ def validate(config: str) -> None:
 @click.option("--tune", type=int, help="Override sampler.tune.")
 @click.option("--chains", type=int, help="Override sampler.chains.")
 @click.option("--seed", type=int, help="Override sampler.seed.")
+@click.option("--lifts", "lifts_file", type=click.Path(), default=None,
+              help="Lift-test results to calibrate with (overrides `calibration:` in the config).")
 @click.option("--register", default=None, help="Also register the forecaster in the MLflow model registry under this name.")
 @with_tracking
 def fit(config: str, output_json: str | None, holdout: int, draws: int | None, tune: int | None,
-        chains: int | None, seed: int | None, register: str | None, tracking_uri: str | None, experiment: str | None) -> None:
+        chains: int | None, seed: int | None, lifts_file: str | None, register: str | None,
+        tracking_uri: str | None, experiment: str | None) -> None:
     """Fit the model in CONFIG and print what each channel returned."""
+    from mmm.calibration import fit_calibrated
     from mmm.config import load_config
     from mmm.data import load_data
     from mmm.estimator import MarketingMixModel
     from mmm.formatting import format_fit_table
+    from mmm.lifts import read_lifts
     from mmm.summary import fit_summary
     from mmm.tracking import fit_run, log_fit
 
@@ -135,14 +141,23 @@ def fit(config: str, output_json: str | None, holdout: int, draws: int | None, t
         if value is not None:
             setattr(cfg.sampler, key, value)
     data = load_data(cfg)  # bad data stops here, before any run is recorded
+    lifts_path = lifts_file or (str(cfg.relative_path(cfg.calibration)) if cfg.calibration else None)
+    tests = read_lifts(lifts_path, data.channels, data.dates) if lifts_path else []
     for w in data.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo(f"Fitting {len(cfg.channels)} channels on {data.n_periods} {data.frequency} periods "
                f"({cfg.sampler.chains} chains x {cfg.sampler.draws} draws)...", err=True)
     _terminate_as_interrupt()
     with fit_run(tracking_uri, experiment, run_name=f"fit {Path(config).stem}") as run:
-        model = MarketingMixModel(cfg).fit(data, holdout=holdout)
+        if tests:
+            click.echo(f"Calibrating with {len(tests)} lift test(s): a fit on the data alone, then one with the tests...", err=True)
+            result = fit_calibrated(cfg, data, tests, holdout)
+            model, calibration = result.model, result.report
+        else:
+            model, calibration = MarketingMixModel(cfg).fit(data, holdout=holdout), None
         summary = fit_summary(model, run_id=run.info.run_id)
+        if calibration is not None:
+            summary["calibration"] = calibration
         log_fit(model, summary, str(cfg.data_path()), register)
     click.echo(format_fit_table(summary))
     click.echo(f"\nRun {run.info.run_id} logged to {_where()}")

@@ -127,6 +127,7 @@ class Config(_Strict):
     model: ModelSpec = Field(default_factory=ModelSpec)
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    calibration: str | None = Field(default=None, description="Lift-test results (CSV or YAML), relative to the config file.")
     source: Path | None = Field(default=None, exclude=True, description="Where the config was read from.")
 
     @model_validator(mode="after")
@@ -143,7 +144,11 @@ class Config(_Strict):
 
     def data_path(self) -> Path:
         """The data file, resolved against the config file's folder."""
-        p = Path(self.data.path)
+        return self.relative_path(self.data.path)
+
+    def relative_path(self, value: str) -> Path:
+        """A path from the config, resolved against the config file's folder."""
+        p = Path(value)
         if not p.is_absolute() and self.source is not None:
             p = self.source.parent / p
         return p

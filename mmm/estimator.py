@@ -21,6 +21,7 @@ from mmm.config import Config, parse_config
 from mmm.data import ModelData, load_data
 from mmm.errors import MMMError
 from mmm.features import Scaling, build_features, channel_coefficients, components, mean_prediction
+from mmm.lifts import LiftTest, lift_designs, predicted_lifts
 from mmm.model import build_model, roas_prior_params
 from mmm.sampling import Diagnostics, diagnose, sample_posterior
 
@@ -40,10 +41,11 @@ class MarketingMixModel:
         self.diagnostics: Diagnostics | None = None
         self.fit_seconds: float | None = None
         self.n_train: int | None = None
+        self.lifts: list[LiftTest] = []
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, data: ModelData | None = None, holdout: int = 0) -> MarketingMixModel:
-        """Sample the posterior on all periods but the last `holdout` ones."""
+    def fit(self, data: ModelData | None = None, holdout: int = 0, lifts: list[LiftTest] | None = None) -> MarketingMixModel:
+        """Sample the posterior on all periods but the last `holdout` ones, calibrated by any lift tests."""
         data = data if data is not None else load_data(self.config)
         n_train = data.n_periods - holdout
         if holdout < 0 or n_train < 26:
@@ -53,7 +55,10 @@ class MarketingMixModel:
         self.data, self.n_train = data, n_train
         self.scaling = Scaling.from_data(train)
         feats = self._features(train.dates, train.spend, train.controls)
-        model = build_model(self.config, feats, train.target, train.spend, self.scaling, data.channels, data.control_names)
+        self.lifts = list(lifts or [])
+        designs = self._lift_designs(self.lifts, train) if self.lifts else None
+        model = build_model(self.config, feats, train.target, train.spend, self.scaling, data.channels,
+                            data.control_names, self.lifts, designs)
         idata = sample_posterior(model, self.config.sampler)
         sampled = [rv.name for rv in model.free_RVs]
         self.idata = self._attach_inputs(idata, data)
@@ -65,6 +70,22 @@ class MarketingMixModel:
 
     def _features(self, dates: pd.DatetimeIndex, spend: np.ndarray, controls: np.ndarray, history: np.ndarray | None = None) -> dict[str, np.ndarray]:
         return build_features(self.scaling, self.config.model, dates, spend, controls, history)
+
+    def _lift_designs(self, tests: list[LiftTest], train: ModelData) -> list:
+        late = [t for t in tests if pd.Timestamp(t.end) > train.dates[-1]]
+        if late:
+            raise MMMError(
+                f"lift test(s) on {', '.join(t.channel for t in late)} end after the last fitted period "
+                f"({train.dates[-1].date()}); shorten --holdout or drop those tests"
+            )
+        return lift_designs(tests, train.dates, train.spend, train.channels, np.asarray(self.scaling.spend), self.config.model.l_max)
+
+    def predict_lifts(self, tests: list[LiftTest], params: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Posterior draws (draw, test) of the lift each test should have measured, currency."""
+        self._require_fit()
+        params = self.posterior_params() if params is None else params
+        designs = self._lift_designs(tests, self.data.head(self.n_train))
+        return np.column_stack(predicted_lifts(params, designs, self.config.model, self.scaling.target, np))
 
     def _add_channel_coef(self, train_lagged: np.ndarray, train_spend: np.ndarray) -> None:
         """Store each draw's media multiplier (derived after sampling to keep the sampler lean)."""
@@ -97,6 +118,7 @@ class MarketingMixModel:
                 "mmm_source": data.source,
                 "mmm_warnings_json": json.dumps(data.warnings),
                 "mmm_notes_json": json.dumps(data.notes),
+                "mmm_lifts_json": json.dumps([t.to_dict() for t in self.lifts]),
             }
         )
         return out
@@ -137,6 +159,7 @@ class MarketingMixModel:
             notes=json.loads(attrs.get("mmm_notes_json", "[]")),
         )
         m.idata, m.scaling, m.diagnostics = idata, scaling, diag
+        m.lifts = [LiftTest(**t) for t in json.loads(attrs.get("mmm_lifts_json", "[]"))]
         m.n_train = int(attrs["mmm_n_train"])
         m.fit_seconds = float(attrs.get("fit_seconds", float("nan")))
         return m

@@ -68,6 +68,13 @@ def format_fit_table(summary: dict[str, Any]) -> str:
     if not dg["converged"]:
         lines += ["", "WARNING: the sampler did not converge; do not use these numbers for decisions yet. Try:"]
         lines += [f"  - {p}" for p in dg["problems"]]
+    if summary.get("calibration"):
+        lines += ["", "Lift tests: measured lift vs the model's prediction before and after calibration:"]
+        rows = [[c["test"]["channel"], f"{c['test']['start']} to {c['test']['end']}", _money(c["measured"]["mean"]),
+                 _cell(c["before"], _money), _cell(c["after"], _money), f"{c['p_value']:.3f}",
+                 "FLAGGED, left out" if c["flagged"] else "used"] for c in summary["calibration"]]
+        lines += ["  " + r for r in table(["channel", "test period", "measured", "before", "after", "p-value", ""], rows, left=2)]
+        lines += [f"  - {c['test']['channel']}: {c['verdict']}" for c in summary["calibration"] if c["flagged"]]
     if summary["warnings"]:
         lines += ["", "Data warnings:"] + [f"  - {w}" for w in summary["warnings"]]
     return "\n".join(lines)

@@ -16,6 +16,7 @@ import pytensor.tensor as pt
 
 from mmm.config import Config, ModelSpec
 from mmm.features import Scaling, channel_coefficients, components, mean_prediction
+from mmm.lifts import LiftDesign, LiftTest, predicted_lifts
 
 # Parameters sampled per channel, by adstock and saturation kind; all live on the "channel" dim.
 CHANNEL_PARAMS = ("roas", "adstock_alpha", "adstock_shape", "adstock_scale", "half_saturation", "hill_slope", "logistic_lam")
@@ -67,11 +68,14 @@ def build_model(
     scaling: Scaling,
     channels: list[str],
     control_names: list[str],
+    lifts: list[LiftTest] | None = None,
+    designs: list[LiftDesign] | None = None,
 ) -> pm.Model:
     """The PyMC model for the training periods.
 
     target (time,) and spend (time, channel) are in currency; feats come from
-    features.build_features with the same Scaling.
+    features.build_features with the same Scaling. Each lift test (with its design from
+    lifts.lift_designs) adds an observation of the channel's incremental effect.
     """
     spec = cfg.model
     roas_mu, roas_sigma = roas_prior_params(cfg, target, spend)
@@ -107,6 +111,12 @@ def build_model(
             params["season"] = pm.Normal("season", mu=0.0, sigma=0.25, dims="fourier")
         if control_names:
             params["control_coef"] = pm.Normal("control_coef", mu=0.0, sigma=0.25, dims="control")
+        if lifts:
+            # lifts in target-scale units: the model's predicted lift vs the measured one and its error
+            predicted = pt.stack(predicted_lifts(params, designs, spec, 1.0, pt))
+            measured = np.array([t.lift for t in lifts]) / scaling.target
+            se = np.array([t.lift_se for t in lifts]) / scaling.target
+            pm.Normal("lift_obs", mu=predicted, sigma=se, observed=measured)
         mu = mean_prediction(components(params, data, spec, pt))
         sigma = pm.HalfNormal("sigma", sigma=0.25)
         if spec.likelihood == "student_t":

@@ -123,8 +123,33 @@ def _spend_paths(sc: Scenario, rng: np.random.Generator) -> np.ndarray:
     return np.round(out, 2)
 
 
-def simulate(name: str, seed: int | None = None) -> tuple[pd.DataFrame, dict, dict]:
-    """Data table, truth (JSON-ready) and a ready-to-fit config (without data.path) for a scenario."""
+LIFT_WEEKS = 6
+LIFT_GEO_SHARE = 0.25
+LIFT_RELATIVE_SE = 0.2
+
+
+def _true_lift(spend: np.ndarray, typical: np.ndarray, alpha: np.ndarray, half: np.ndarray, coef: np.ndarray,
+               channel: int, start: int) -> tuple[float, float]:
+    """(spend change, true lift) of a geo test doubling a channel's spend in a quarter of the market
+    for LIFT_WEEKS weeks, counting carry-over; the response is the scenario's true one."""
+    g = LIFT_GEO_SHARE
+    extra = g * typical[channel]  # the geo's usual weekly spend, added again
+    treated = spend.copy()
+    treated[start : start + LIFT_WEEKS, channel] += extra / g
+    window = slice(start, min(start + LIFT_WEEKS + L_MAX - 1, len(spend)))
+
+    def response(x: np.ndarray) -> np.ndarray:
+        return hill(adstock(lagged(x / typical, L_MAX), geometric_weights(alpha, L_MAX)), half, None, np)[window, channel]
+
+    return extra * LIFT_WEEKS, float(g * coef[channel] * (response(treated) - response(spend)).sum())
+
+
+def simulate(name: str, seed: int | None = None, lift_channels: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
+    """Data table, truth (JSON-ready) and a ready-to-fit config (without data.path) for a scenario.
+
+    With lift_channels, truth also holds one simulated geo lift test per channel (key
+    "lift_tests"), measured with LIFT_RELATIVE_SE relative noise.
+    """
     if name not in SCENARIOS:
         raise MMMError(f"unknown scenario '{name}'; choose one of: {', '.join(SCENARIOS)}")
     sc = SCENARIOS[name]
@@ -136,7 +161,8 @@ def simulate(name: str, seed: int | None = None) -> tuple[pd.DataFrame, dict, di
     half = np.array([c.half_saturation for c in sc.channels])
     roas = np.array([c.roas for c in sc.channels])
     saturated = hill(adstock(lagged(spend / typical, L_MAX), geometric_weights(alpha, L_MAX)), half, None, np)
-    contrib = saturated / saturated.sum(axis=0) * roas * spend.sum(axis=0)
+    coef = roas * spend.sum(axis=0) / saturated.sum(axis=0)  # currency per unit of saturated spend
+    contrib = saturated * coef
 
     t = np.arange(sc.weeks) / (sc.weeks - 1)
     day = (dates - pd.Timestamp("1970-01-01")).days.to_numpy() / 365.25
@@ -174,6 +200,25 @@ def simulate(name: str, seed: int | None = None) -> tuple[pd.DataFrame, dict, di
         },
         "weekly": {"date": df["date"].tolist(), "baseline": base.tolist(), **{ch.name: contrib[:, i].tolist() for i, ch in enumerate(sc.channels)}},
     }
+    names = [c.name for c in sc.channels]
+    unknown = sorted(set(lift_channels or []) - set(names))
+    if unknown:
+        raise MMMError(f"--lifts: unknown channel(s) {', '.join(unknown)}; scenario '{name}' has {', '.join(names)}")
+    tests = []
+    for ch_name in lift_channels or []:
+        i = names.index(ch_name)
+        active = np.flatnonzero(spend[:, i] > 0)
+        start = int(active[len(active) // 2])  # mid-way through the channel's active periods
+        start = min(start, sc.weeks - LIFT_WEEKS - L_MAX)
+        change, lift = _true_lift(spend, typical, alpha, half, coef, i, start)
+        se = LIFT_RELATIVE_SE * abs(lift)
+        tests.append({
+            "channel": ch_name, "start": df["date"].iloc[start], "end": df["date"].iloc[start + LIFT_WEEKS - 1],
+            "spend_change": round(change, 2), "lift": round(lift + rng.normal(0, se), 2), "lift_se": round(se, 2),
+            "geo_share": LIFT_GEO_SHARE, "true_lift": lift,
+        })
+    if tests:
+        truth["lift_tests"] = tests
     config = {
         "data": {"path": "data.csv", "date_column": "date", "target_column": "revenue"},
         "channels": [{"name": c.name, "spend_column": f"{c.name}_spend", "tier": c.tier} for c in sc.channels],
@@ -183,14 +228,17 @@ def simulate(name: str, seed: int | None = None) -> tuple[pd.DataFrame, dict, di
     return df, truth, config
 
 
-def write_scenario(name: str, out: str | Path, seed: int | None = None) -> dict[str, Path]:
-    """Write data.csv, truth.json and config.yaml for a scenario into `out`."""
-    df, truth, config = simulate(name, seed)
+def write_scenario(name: str, out: str | Path, seed: int | None = None, lift_channels: list[str] | None = None) -> dict[str, Path]:
+    """Write data.csv, truth.json and config.yaml (and lifts.csv with lift_channels) into `out`."""
+    df, truth, config = simulate(name, seed, lift_channels)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"data": out / "data.csv", "truth": out / "truth.json", "config": out / "config.yaml"}
     df.to_csv(paths["data"], index=False)
     paths["truth"].write_text(json.dumps(truth, indent=2))
+    if truth.get("lift_tests"):
+        paths["lifts"] = out / "lifts.csv"
+        pd.DataFrame(truth["lift_tests"]).drop(columns="true_lift").to_csv(paths["lifts"], index=False)
     paths["config"].write_text(
         f"# Simulated scenario '{name}': {SCENARIOS[name].description}. True values in truth.json.\n"
         + yaml.safe_dump(config, sort_keys=False)

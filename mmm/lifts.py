@@ -1,0 +1,137 @@
+"""Lift-test results (geo experiments, conversion-lift studies, holdouts) and what the model predicts for them.
+
+File (CSV, or YAML as a list of mappings with the same keys), one row per test:
+channel, start, end (test dates, inside the data), spend_change (spend added in the treated
+group over the whole test, currency; negative when spend was switched off), lift (measured
+incremental revenue over the test and its carry-over, currency; same sign convention),
+lift_se (its standard error, > 0), optional geo_share (share of the market the test covered,
+0 < share <= 1; default 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mmm.data import format_rows
+from mmm.errors import MMMError
+from mmm.transforms import lagged, media_response
+
+REQUIRED = ("channel", "start", "end", "spend_change", "lift", "lift_se")
+
+
+@dataclass
+class LiftTest:
+    """One experiment's result, in currency."""
+
+    channel: str
+    start: str
+    end: str
+    spend_change: float
+    lift: float
+    lift_se: float
+    geo_share: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_lifts(path: str | Path, channels: list[str], dates: pd.DatetimeIndex) -> list[LiftTest]:
+    """Validated lift tests; errors name the file, column and rows, and say how to fix them."""
+    path = Path(path)
+    if not path.is_file():
+        raise MMMError(f"{path}: lift-test file not found (calibration: in the config, or --lifts)")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raw = yaml.safe_load(path.read_text())
+        if not isinstance(raw, list):
+            raise MMMError(f"{path}: expected a list of tests, each with {', '.join(REQUIRED)}")
+        df = pd.DataFrame(raw)
+    else:
+        df = pd.read_csv(path)
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise MMMError(f"{path}: missing column(s) {', '.join(missing)}; a lift-test file needs {', '.join(REQUIRED)} (geo_share optional)")
+    if "geo_share" not in df.columns:
+        df["geo_share"] = 1.0
+    unknown = np.flatnonzero(~df["channel"].astype(str).isin(channels)) + 1
+    if len(unknown):
+        names = ", ".join(sorted(set(df["channel"].astype(str).iloc[unknown - 1])))
+        raise MMMError(f"{path}, column 'channel': unknown channel {names} in {format_rows(unknown)}; the model's channels are {', '.join(channels)}")
+    for col in ("start", "end"):
+        parsed = pd.to_datetime(df[col].astype(str), errors="coerce")
+        bad = np.flatnonzero(parsed.isna().to_numpy()) + 1
+        if len(bad):
+            raise MMMError(f"{path}, column '{col}': cannot read dates in {format_rows(bad)}; use ISO dates like 2024-03-04")
+        outside = np.flatnonzero(((parsed < dates[0]) | (parsed > dates[-1])).to_numpy()) + 1
+        if len(outside):
+            raise MMMError(
+                f"{path}, column '{col}': {format_rows(outside)} fall outside the data ({dates[0].date()} to {dates[-1].date()}); "
+                "a test can only calibrate periods the model is fitted on"
+            )
+        df[col] = parsed
+    reversed_rows = np.flatnonzero((df["end"] < df["start"]).to_numpy()) + 1
+    if len(reversed_rows):
+        raise MMMError(f"{path}, column 'end': {format_rows(reversed_rows)} end before they start")
+    for col in ("spend_change", "lift", "lift_se", "geo_share"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy()) + 1
+        if len(bad):
+            raise MMMError(f"{path}, column '{col}': {format_rows(bad)} must hold a number")
+        df[col] = values
+    bad_se = np.flatnonzero((df["lift_se"] <= 0).to_numpy()) + 1
+    if len(bad_se):
+        raise MMMError(f"{path}, column 'lift_se': {format_rows(bad_se)} must be a positive standard error (the test's reported uncertainty)")
+    bad_geo = np.flatnonzero(((df["geo_share"] <= 0) | (df["geo_share"] > 1)).to_numpy()) + 1
+    if len(bad_geo):
+        raise MMMError(f"{path}, column 'geo_share': {format_rows(bad_geo)} must be a share above 0 and at most 1")
+    zero = np.flatnonzero((df["spend_change"] == 0).to_numpy()) + 1
+    if len(zero):
+        raise MMMError(f"{path}, column 'spend_change': {format_rows(zero)} changed no spend, so they measure nothing")
+    return [
+        LiftTest(str(r.channel), str(r.start.date()), str(r.end.date()), float(r.spend_change), float(r.lift),
+                 float(r.lift_se), float(r.geo_share))
+        for r in df.itertuples()
+    ]
+
+
+@dataclass
+class LiftDesign:
+    """One test as model inputs: scaled lagged spend without and with the test, over its window and carry-over."""
+
+    channel_index: int
+    base: np.ndarray  # (period, lag, channel)
+    treated: np.ndarray
+    geo_share: float
+
+
+def lift_designs(tests: list[LiftTest], dates: pd.DatetimeIndex, spend: np.ndarray, channels: list[str],
+                 spend_scale: np.ndarray, l_max: int) -> list[LiftDesign]:
+    """Inputs for each test: its spend change spread evenly over the test periods (in the geo's
+    terms, i.e. divided by geo_share) and run through adstock, including carry-over after it."""
+    scaled = spend / spend_scale
+    base_all = lagged(scaled, l_max)
+    out = []
+    for t in tests:
+        c = channels.index(t.channel)
+        idx = np.flatnonzero((dates >= pd.Timestamp(t.start)) & (dates <= pd.Timestamp(t.end)))
+        treated = scaled.copy()
+        treated[idx, c] += t.spend_change / len(idx) / t.geo_share / spend_scale[c]
+        window = np.arange(idx[0], min(idx[-1] + l_max, len(dates)))
+        out.append(LiftDesign(c, base_all[window], lagged(treated, l_max)[window], t.geo_share))
+    return out
+
+
+def predicted_lifts(params: dict[str, Any], designs: list[LiftDesign], spec: Any, target_scale: float, xp: Any) -> list[Any]:
+    """Model-predicted lift of each test (currency; per draw when params carry a draw axis)."""
+    out = []
+    for d in designs:
+        with_test = media_response(d.treated, params, spec.adstock, spec.saturation, spec.l_max, xp)
+        without = media_response(d.base, params, spec.adstock, spec.saturation, spec.l_max, xp)
+        gain = (with_test - without).sum(axis=-2)[..., d.channel_index]
+        out.append(d.geo_share * params["channel_coef"][..., d.channel_index] * gain * target_scale)
+    return out

@@ -1,0 +1,340 @@
+"""`mmm fit` (and `mmm validate`) end to end through the CLI, on temporary MLflow stores.
+
+Every sampling fit here is short (200 draws, 200 tuning steps, 2 chains) so the file stays
+fast; such runs are not expected to converge, so `converged` is only checked for its type.
+Fits are shared between tests through module-scoped fixtures (four sampling fits in all).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from mmm.cli import main
+
+SHORT_SAMPLER = ["--draws", "200", "--tune", "200", "--chains", "2"]
+CHANNELS = ("search", "social", "display")
+METRICS = ("roas", "roi", "contribution", "contribution_share", "mroas")
+MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def invoke(*args: str) -> Result:
+    """Run the CLI in-process; keep the SIGTERM handler `mmm fit` installs out of pytest."""
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        return CliRunner().invoke(main, [str(a) for a in args])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def store_uri(folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlruns.db'}"
+
+
+def all_runs(uri: str) -> list[Any]:
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    experiment_ids = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiment_ids) if experiment_ids else []
+
+
+def printed(result: Result) -> str:
+    """stdout and stderr together (click >= 8.2 already mixes them into .output)."""
+    try:
+        err = result.stderr
+    except ValueError:  # click < 8.2 with stderr mixed into stdout
+        err = ""
+    return result.output if err in result.output else result.output + err
+
+
+def assert_clean_exit_2(result: Result) -> str:
+    """Exit status 2, an 'Error:' message and no traceback; returns everything printed."""
+    text = printed(result)
+    assert result.exit_code == 2, text
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Error:" in text
+    assert "Traceback" not in text
+    return text
+
+
+def fit(config: Path, store: Path, json_out: Path, *extra: str) -> tuple[Result, dict[str, Any], str]:
+    """`mmm fit CONFIG --output-json ... --tracking-uri ...` with the short sampler; (result, JSON, uri)."""
+    uri = store_uri(store)
+    result = invoke("fit", config, "--output-json", json_out, "--tracking-uri", uri, *SHORT_SAMPLER, *extra)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result, json.loads(json_out.read_text()), uri
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A module-wide working directory, with no MLflow settings leaking in or out."""
+    root = tmp_path_factory.mktemp("cli_fit")
+    saved = {k: os.environ.get(k) for k in MLFLOW_ENV}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        for key in MLFLOW_ENV:
+            mp.delenv(key, raising=False)
+        yield root
+        mlflow.set_tracking_uri(None)  # mlflow also exports the URI it was given to the environment
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def isolated(workdir, tmp_path, monkeypatch):
+    """A per-test working directory (tmp_path) without MLflow environment settings."""
+    monkeypatch.chdir(tmp_path)
+    for key in MLFLOW_ENV:
+        monkeypatch.delenv(key, raising=False)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def sim(workdir) -> Path:
+    """`mmm simulate --scenario clean`: 104 weekly rows, 3 channels."""
+    out = workdir / "sim"
+    result = invoke("simulate", "--scenario", "clean", "--out", out)
+    assert result.exit_code == 0, result.output
+    for name in ("data.csv", "truth.json", "config.yaml"):
+        assert (out / name).is_file()
+    df = pd.read_csv(out / "data.csv")
+    assert len(df) == 104
+    return out
+
+
+@pytest.fixture(scope="module")
+def main_fit(workdir, sim):
+    return fit(sim / "config.yaml", workdir / "main_store", workdir / "main.json")
+
+
+@pytest.fixture(scope="module")
+def repeat_fit(workdir, sim):
+    return fit(sim / "config.yaml", workdir / "repeat_store", workdir / "repeat.json")
+
+
+@pytest.fixture(scope="module")
+def holdout_fit(workdir, sim):
+    return fit(sim / "config.yaml", workdir / "holdout_store", workdir / "holdout.json", "--holdout", "13")
+
+
+@pytest.fixture(scope="module")
+def fee_fit(workdir, sim):
+    """The same data with `fee_rate: 0.5` on display."""
+    raw = yaml.safe_load((sim / "config.yaml").read_text())
+    for ch in raw["channels"]:
+        if ch["name"] == "display":
+            ch["fee_rate"] = 0.5
+    config = sim / "config_fee.yaml"  # beside data.csv, so data.path still resolves
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return fit(config, workdir / "fee_store", workdir / "fee.json")
+
+
+# --- the fit's output ------------------------------------------------------------------------
+
+
+def test_fit_prints_a_table_naming_every_channel(main_fit):
+    result, summary, uri = main_fit
+    for ch in CHANNELS:
+        assert ch in result.output
+    assert "ROAS" in result.output
+    assert f"Run {summary['run_id']}" in result.output
+
+
+def test_fit_json_has_the_contract_keys(main_fit):
+    _, s, _ = main_fit
+    assert {"run_id", "fit_seconds", "diagnostics", "fit", "channels"} <= set(s)
+    assert {"max_rhat", "min_ess_bulk", "divergences", "converged"} <= set(s["diagnostics"])
+    assert {"r2", "mape", "nrmse"} <= set(s["fit"])
+    assert set(s["channels"]) == set(CHANNELS)
+    assert isinstance(s["run_id"], str) and s["run_id"]
+    assert isinstance(s["diagnostics"]["converged"], bool)  # not asserted true: the run is far too short
+    assert isinstance(s["diagnostics"]["divergences"], int)
+    assert s["data"]["periods"] == 104
+    for ch, c in s["channels"].items():
+        for metric in METRICS:
+            assert set(c[metric]) == {"mean", "low", "high"}, (ch, metric)
+            m = c[metric]
+            assert m["low"] <= m["mean"] <= m["high"], (ch, metric, m)
+
+
+def test_fit_json_numbers_are_finite(main_fit):
+    _, s, _ = main_fit
+    numbers = [s["fit_seconds"], s["data"]["target_total"]]
+    numbers += [s["diagnostics"][k] for k in ("max_rhat", "min_ess_bulk", "divergences")]
+    numbers += list(s["fit"].values())
+    for c in s["channels"].values():
+        numbers += [c["spend"], c["cost"]] + [c[m][k] for m in METRICS for k in ("mean", "low", "high")]
+    for x in numbers:
+        assert isinstance(x, (int, float)) and not isinstance(x, bool), x  # None would be a NaN
+        assert math.isfinite(x)
+    assert s["fit_seconds"] > 0
+    assert 0 < s["fit"]["r2"] <= 1 and s["fit"]["mape"] >= 0 and s["fit"]["nrmse"] >= 0
+
+
+def test_fit_json_metrics_are_consistent(main_fit, sim):
+    _, s, _ = main_fit
+    df = pd.read_csv(sim / "data.csv")
+    assert s["data"]["target_total"] == pytest.approx(df["revenue"].sum(), rel=1e-9)
+    for ch, c in s["channels"].items():
+        spend, cost = c["spend"], c["cost"]
+        assert spend == pytest.approx(df[f"{ch}_spend"].sum(), rel=1e-9)
+        assert cost == pytest.approx(spend, rel=1e-12)  # no fees in the simulated config
+        contrib = c["contribution"]
+        for stat in ("mean", "low", "high"):  # cost is fixed, so each statistic maps exactly
+            assert c["roi"][stat] == pytest.approx((contrib[stat] - cost) / cost, rel=1e-9, abs=1e-9), (ch, stat)
+            assert c["roas"][stat] == pytest.approx(contrib[stat] / spend, rel=1e-9), (ch, stat)
+            assert c["contribution_share"][stat] == pytest.approx(contrib[stat] / s["data"]["target_total"], rel=1e-9)
+        assert c["roas"]["mean"] > 0
+        # Hill with a fixed slope is concave from zero: the marginal return is below the average one
+        assert 0 < c["mroas"]["mean"] <= c["roas"]["mean"]
+
+
+# --- MLflow ----------------------------------------------------------------------------------
+
+
+def test_fit_is_recorded_in_mlflow(main_fit, tmp_path):
+    _, s, uri = main_fit
+    runs = all_runs(uri)
+    assert [r.info.run_id for r in runs] == [s["run_id"]]
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    run = client.get_run(s["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mmm.kind"] == "fit"
+    metrics = run.data.metrics
+    assert metrics["max_rhat"] == pytest.approx(s["diagnostics"]["max_rhat"])
+    for ch in CHANNELS:
+        assert metrics[f"roas_mean.{ch}"] == pytest.approx(s["channels"][ch]["roas"]["mean"])
+    assert run.data.params["sampler.draws"] == "200"  # the command-line override is what is recorded
+    assert run.data.params["sampler.chains"] == "2"
+    top = {a.path for a in client.list_artifacts(s["run_id"])}
+    assert {"summary.json", "config.yaml", "model"} <= top
+    assert "model/model.nc" in {a.path for a in client.list_artifacts(s["run_id"], "model")}
+    logged = json.loads(Path(client.download_artifacts(s["run_id"], "summary.json", str(tmp_path))).read_text())
+    assert logged["run_id"] == s["run_id"]
+    assert logged["channels"] == s["channels"]
+
+
+# --- reproducibility, holdout, costs ---------------------------------------------------------
+
+
+def test_same_config_and_seed_give_identical_numbers(main_fit, repeat_fit):
+    _, first, _ = main_fit
+    _, second, _ = repeat_fit
+    assert first["run_id"] != second["run_id"]
+    assert second["channels"] == first["channels"]
+
+
+def test_holdout_is_scored(holdout_fit):
+    result, s, _ = holdout_fit
+    h = s["holdout"]
+    assert {"mape", "nrmse", "coverage", "periods"} <= set(h)
+    assert h["periods"] == 13
+    assert s["data"]["periods"] == 104 - 13
+    assert 0 <= h["coverage"] <= 1
+    assert math.isfinite(h["mape"]) and h["mape"] >= 0
+    assert math.isfinite(h["nrmse"]) and h["nrmse"] >= 0
+    assert "Holdout (13 periods" in result.output
+
+
+def test_fit_without_holdout_has_no_holdout_section(main_fit):
+    assert "holdout" not in main_fit[1]
+
+
+def test_fee_rate_enters_cost_and_roi(fee_fit):
+    _, s, _ = fee_fit
+    display = s["channels"]["display"]
+    assert display["cost"] == pytest.approx(1.5 * display["spend"], rel=1e-12)
+    for stat in ("mean", "low", "high"):
+        roas = display["roas"][stat]
+        assert display["roi"][stat] == pytest.approx(roas / 1.5 - 1, rel=1e-9, abs=1e-9)
+        assert display["roi"][stat] < roas - 1
+    for ch in ("search", "social"):  # channels without fees are unaffected
+        c = s["channels"][ch]
+        assert c["cost"] == pytest.approx(c["spend"], rel=1e-12)
+        assert c["roi"]["mean"] == pytest.approx(c["roas"]["mean"] - 1, rel=1e-9, abs=1e-9)
+
+
+# --- validate --------------------------------------------------------------------------------
+
+
+def test_validate_simulated_config(sim, isolated):
+    result = invoke("validate", sim / "config.yaml")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "104 weekly periods" in out
+    assert "How each column is used" in out
+    for column in ("date", "revenue", "search_spend", "social_spend", "display_spend", "price_index"):
+        assert f"'{column}'" in out, column
+    assert "OK" in out
+
+
+def test_validate_unknown_column_exits_2_naming_it(sim, isolated):
+    raw = yaml.safe_load((sim / "config.yaml").read_text())
+    raw["channels"][1]["spend_column"] = "tiktok_spend"
+    raw["data"]["path"] = str(sim / "data.csv")
+    config = isolated / "broken.yaml"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    text = assert_clean_exit_2(invoke("validate", config))
+    assert "tiktok_spend" in text
+
+
+def test_validate_bad_config_key_exits_2(sim, isolated):
+    config = isolated / "typo.yaml"
+    config.write_text((sim / "config.yaml").read_text().replace("sampler:", "samplr:"))
+    text = assert_clean_exit_2(invoke("validate", config))
+    assert "samplr" in text
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+def test_fit_on_bad_data_exits_2_without_a_run(sim, isolated):
+    df = pd.read_csv(sim / "data.csv")
+    df.loc[4, "display_spend"] = -100.0
+    df.to_csv(isolated / "data.csv", index=False)
+    (isolated / "config.yaml").write_text((sim / "config.yaml").read_text())
+    uri = store_uri(isolated / "store")
+    out_json = isolated / "fit.json"
+    result = invoke("fit", isolated / "config.yaml", "--tracking-uri", uri, "--output-json", out_json, *SHORT_SAMPLER)
+    text = assert_clean_exit_2(result)
+    assert "display_spend" in text and "row 5" in text
+    assert not out_json.exists()
+    assert all_runs(uri) == []
+    assert not (isolated / "mlruns.db").exists()  # nothing written to the default store either
+
+
+def test_fit_that_fails_while_sampling_ends_as_failed_run(sim, isolated, monkeypatch):
+    def broken_sampler(*args, **kwargs):
+        raise RuntimeError("sampler exploded")
+
+    monkeypatch.setattr("mmm.estimator.sample_posterior", broken_sampler)
+    uri = store_uri(isolated / "store")
+    out_json = isolated / "fit.json"
+    result = invoke("fit", sim / "config.yaml", "--tracking-uri", uri, "--output-json", out_json, *SHORT_SAMPLER)
+    assert result.exit_code != 0
+    assert isinstance(result.exception, RuntimeError)
+    assert not out_json.exists()
+    runs = all_runs(uri)
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FAILED"
+    assert run.data.tags["mmm.kind"] == "fit"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    assert "summary.json" not in {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert mlflow.active_run() is None  # the failed run was closed, not left open in the process
