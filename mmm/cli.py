@@ -244,6 +244,68 @@ def runs(output_json: str | None, tracking_uri: str | None, experiment: str | No
         write_json(output_json, {"runs": listing})
 
 
+@main.command("validate-model")
+@click.option("--run-id", required=True, help="The fitted model's run id.")
+@click.option("--folds", type=int, default=4, show_default=True, help="Number of rolling-origin folds.")
+@click.option("--horizon", type=int, default=13, show_default=True, help="Periods each fold forecasts.")
+@click.option("--draws", type=int, help="Override sampler.draws for the fold fits.")
+@click.option("--tune", type=int, help="Override sampler.tune for the fold fits.")
+@click.option("--chains", type=int, help="Override sampler.chains for the fold fits.")
+@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@with_tracking
+def validate_model(run_id: str, folds: int, horizon: int, draws: int | None, tune: int | None, chains: int | None,
+                   output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
+    """Rolling-origin cross-validation: how well the model forecasts periods it has not seen."""
+    from mmm.formatting import format_validation_table
+    from mmm.tracking import load_fit, log_child_run
+    from mmm.validation import rolling_origin
+
+    model, _ = load_fit(run_id, tracking_uri)
+    cfg = model.config
+    for key, value in {"draws": draws, "tune": tune, "chains": chains}.items():
+        if value is not None:
+            setattr(cfg.sampler, key, value)
+    click.echo(f"Fitting {folds} folds of {horizon} periods...", err=True)
+    result = {"run_id": run_id, **rolling_origin(cfg, model.data, folds, horizon)}
+    click.echo(format_validation_table(result))
+    metrics = {f"cv_{m}_mean": v for m, v in result["mean"].items()}
+    metrics.update({f"cv_roas_cv.{ch}": s["cv"] for ch, s in result["roas_stability"].items() if s["cv"] is not None})
+    result["tracking_run_id"] = log_child_run(run_id, "validate", f"validate {folds} folds", {"folds": folds, "horizon": horizon},
+                                              metrics, result, tracking_uri)
+    click.echo(f"\nLogged as run {result['tracking_run_id']} under model run {run_id} in {_where()}")
+    if output_json:
+        write_json(output_json, result)
+
+
+@main.command()
+@click.option("--run-id", required=True, help="The fitted model's run id.")
+@click.option("--out", "out_png", type=click.Path(dir_okay=False), default="predictive_checks.png", show_default=True,
+              help="Where to write the plot.")
+@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the check statistics as JSON here.")
+@with_tracking
+def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
+    """Prior and posterior predictive checks, with a plot: does the model reproduce the data?"""
+    import mlflow
+
+    from mmm.checks import plot_checks, predictive_checks
+    from mmm.tracking import load_fit
+
+    model, _ = load_fit(run_id, tracking_uri)
+    checks = predictive_checks(model)
+    png = plot_checks(checks, model.config.currency)
+    Path(out_png).write_bytes(png)
+    for key, label in (("prior", "Prior predictive (priors only)"), ("posterior", "Posterior predictive (fitted)")):
+        c = checks[key]
+        click.echo(f"{label}: {c['coverage']:.0%} of periods inside the 90% band; "
+                   f"p-value of the mean {c['p_value_mean']:.2f}, of the spread {c['p_value_sd']:.2f}")
+    click.echo("p-values near 0 or 1 mean simulated data differ systematically from the actual data.")
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_artifact(out_png, artifact_path="checks")
+    click.echo(f"Plot written to {out_png} and logged to run {run_id}")
+    if output_json:
+        write_json(output_json, {"run_id": run_id, **{k: {m: v for m, v in checks[k].items() if m != "band"} for k in ("prior", "posterior")}})
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

@@ -56,9 +56,7 @@ class MarketingMixModel:
         self.scaling = Scaling.from_data(train)
         feats = self._features(train.dates, train.spend, train.controls)
         self.lifts = list(lifts or [])
-        designs = self._lift_designs(self.lifts, train) if self.lifts else None
-        model = build_model(self.config, feats, train.target, train.spend, self.scaling, data.channels,
-                            data.control_names, self.lifts, designs)
+        model = self._build(train, feats)
         idata = sample_posterior(model, self.config.sampler)
         sampled = [rv.name for rv in model.free_RVs]
         self.idata = self._attach_inputs(idata, data)
@@ -70,6 +68,22 @@ class MarketingMixModel:
 
     def _features(self, dates: pd.DatetimeIndex, spend: np.ndarray, controls: np.ndarray, history: np.ndarray | None = None) -> dict[str, np.ndarray]:
         return build_features(self.scaling, self.config.model, dates, spend, controls, history)
+
+    def _build(self, train: ModelData, feats: dict[str, np.ndarray]) -> Any:
+        designs = self._lift_designs(self.lifts, train) if self.lifts else None
+        return build_model(self.config, feats, train.target, train.spend, self.scaling, train.channels,
+                           train.control_names, self.lifts, designs)
+
+    def prior_predictive(self, draws: int = 500, seed: int = 0) -> np.ndarray:
+        """Draws (draw, period) of the target the priors alone expect over the training periods, currency."""
+        import pymc as pm
+
+        self._require_fit()
+        train = self.data.head(self.n_train)
+        model = self._build(train, self._features(train.dates, train.spend, train.controls))
+        with model:
+            prior = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=["obs"])
+        return prior.prior_predictive["obs"].stack(sample=("chain", "draw")).transpose("sample", ...).values * self.scaling.target
 
     def _lift_designs(self, tests: list[LiftTest], train: ModelData) -> list:
         late = [t for t in tests if pd.Timestamp(t.end) > train.dates[-1]]

@@ -148,3 +148,18 @@ def format_runs_table(listing: list[dict[str, Any]]) -> str:
         rows.append([r["run_id"], r["name"] or "", r["started"] or "", r["data_period"], r2, conv, r["status"],
                      r["scenarios"], r["optimizations"]])
     return "\n".join(table(["run id", "name", "started (UTC)", "data period", "R²", "converged", "status", "scenarios", "optimisations"], rows, left=4))
+
+
+def format_validation_table(result: dict[str, Any]) -> str:
+    """Cross-validation: forecast accuracy per fold and how stable each channel's ROAS is."""
+    rows = [[f["fold"], f["train_periods"], f"{f['test_start']} to {f['test_end']}", _pct(f["mape"]), _pct(f["nrmse"]),
+             _pct(f["coverage"]), "yes" if f["converged"] else "NO"] for f in result["folds"]]
+    lines = [f"Rolling-origin cross-validation, {len(rows)} folds forecasting {result['horizon']} periods each:", ""]
+    lines += table(["fold", "fitted on", "forecast periods", "MAPE", "NRMSE", "90% coverage", "converged"], rows, left=0)
+    m = result["mean"]
+    lines += ["", f"Average: MAPE {_pct(m['mape'])}, NRMSE {_pct(m['nrmse'])}, 90% interval coverage {_pct(m['coverage'])}.", "",
+              "ROAS across folds (a stable model gives similar numbers on each):"]
+    rows = [[ch, " ".join(_ratio(v) for v in s["roas_by_fold"]), _ratio(s["min"]), _ratio(s["max"]),
+             _pct(s["cv"]) if s["cv"] is not None else "?"] for ch, s in result["roas_stability"].items()]
+    lines += table(["channel", "ROAS by fold", "min", "max", "variation"], rows)
+    return "\n".join(lines)

@@ -246,6 +246,14 @@ def log_plan_run(
     payload: dict[str, Any], tracking_uri: str | None = None,
 ) -> str:
     """Record an optimise or scenario as a run nested under the model's fit run; returns its id."""
+    return log_child_run(parent_run_id, kind, name, params, plan_metrics(outcome), payload, tracking_uri)
+
+
+def log_child_run(
+    parent_run_id: str, kind: str, name: str, params: dict[str, Any], metrics: dict[str, float],
+    payload: dict[str, Any], tracking_uri: str | None = None,
+) -> str:
+    """A run nested under the model's fit run (same experiment), with `payload` as `<kind>.json`."""
     import mlflow
 
     mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
@@ -253,9 +261,8 @@ def log_plan_run(
     tags = {KIND_TAG: kind, "mlflow.parentRunId": parent_run_id, "mmm.model_run": parent_run_id}
     with mlflow.start_run(experiment_id=parent.info.experiment_id, run_name=name, tags=tags) as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics(plan_metrics(outcome))
-        payload = {**payload, "tracking_run_id": run.info.run_id}
-        mlflow.log_dict(payload, f"{kind}.json")
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict({**payload, "tracking_run_id": run.info.run_id}, f"{kind}.json")
     return run.info.run_id
 
 

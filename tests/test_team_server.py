@@ -5,7 +5,7 @@ on 127.0.0.1 only) and `mlflow server` on top of it with proxied artifacts, then
 simulate -> fit -> optimize -> scenario -> runs through `--tracking-uri http://127.0.0.1:PORT`,
 and loads the logged forecaster in a fresh Python process, the way a colleague would.
 
-Skipped (with the reason) when the PostgreSQL server binaries or the psycopg2 driver are missing.
+Skipped (with the reason) when the PostgreSQL server binaries or the PostgreSQL driver are missing.
 """
 
 from __future__ import annotations
