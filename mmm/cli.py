@@ -130,7 +130,7 @@ def fit(config: str, output_json: str | None, holdout: int, draws: int | None, t
     from mmm.calibration import fit_calibrated
     from mmm.config import load_config
     from mmm.data import load_data
-    from mmm.estimator import MarketingMixModel
+    from mmm.estimator import MarketingMixModel, check_fit_inputs
     from mmm.formatting import format_fit_table
     from mmm.lifts import read_lifts
     from mmm.summary import fit_summary
@@ -143,6 +143,7 @@ def fit(config: str, output_json: str | None, holdout: int, draws: int | None, t
     data = load_data(cfg)  # bad data stops here, before any run is recorded
     lifts_path = lifts_file or (str(cfg.relative_path(cfg.calibration)) if cfg.calibration else None)
     tests = read_lifts(lifts_path, data.channels, data.dates) if lifts_path else []
+    check_fit_inputs(data, holdout, tests)
     for w in data.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo(f"Fitting {len(cfg.channels)} channels on {data.n_periods} {data.frequency} periods "
@@ -196,10 +197,7 @@ def optimize(run_id: str, budget: float, weeks: int, bounds_file: str | None, po
     params = {"budget": budget, "weeks": weeks, "policy": policy or model.config.optimizer.policy, "tiers": tiers_mode,
               "risk": risk, "bounds": bounds_file or "default"}
     result["tracking_run_id"] = log_plan_run(run_id, "optimize", name or f"optimize {budget:,.0f}", result, params, result, tracking_uri)
-    click.echo(f"\nLogged as run {result['tracking_run_id']} under model run {run_id} in {_where()}")
-    if output_json:
-        write_json(output_json, result)
-        click.echo(f"Results written to {output_json}")
+    _finish_child(result, run_id, output_json)
 
 
 @main.command()
@@ -223,10 +221,7 @@ def scenario(run_id: str, plan_file: str, name: str | None, output_json: str | N
     click.echo(format_scenario_table(result, model.config.currency))
     params = {"plan": plan_file, "weeks": plan.spend.shape[0]}
     result["tracking_run_id"] = log_plan_run(run_id, "scenario", plan.name, result, params, result, tracking_uri)
-    click.echo(f"\nLogged as run {result['tracking_run_id']} under model run {run_id} in {_where()}")
-    if output_json:
-        write_json(output_json, result)
-        click.echo(f"Results written to {output_json}")
+    _finish_child(result, run_id, output_json)
 
 
 @main.command()
@@ -272,9 +267,7 @@ def validate_model(run_id: str, folds: int, horizon: int, draws: int | None, tun
     metrics.update({f"cv_roas_cv.{ch}": s["cv"] for ch, s in result["roas_stability"].items() if s["cv"] is not None})
     result["tracking_run_id"] = log_child_run(run_id, "validate", f"validate {folds} folds", {"folds": folds, "horizon": horizon},
                                               metrics, result, tracking_uri)
-    click.echo(f"\nLogged as run {result['tracking_run_id']} under model run {run_id} in {_where()}")
-    if output_json:
-        write_json(output_json, result)
+    _finish_child(result, run_id, output_json)
 
 
 @main.command()
@@ -331,6 +324,35 @@ def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, exper
         raise SystemExit(subprocess.call(cmd))
     except KeyboardInterrupt:
         pass
+
+
+def _finish_child(result: dict[str, Any], run_id: str, output_json: str | None) -> None:
+    """Say where a nested run went and write the JSON, for commands that work on a fitted model."""
+    click.echo(f"\nLogged as run {result['tracking_run_id']} under model run {run_id} in {_where()}")
+    if output_json:
+        write_json(output_json, result)
+        click.echo(f"Results written to {output_json}")
+
+
+@main.command()
+@click.option("--run-id", required=True, help="The fitted model's run id (from `mmm fit` or `mmm runs`).")
+@click.option("--out", "out_html", type=click.Path(dir_okay=False), default="report.html", show_default=True,
+              help="Where to write the HTML report.")
+@with_tracking
+def report(run_id: str, out_html: str, tracking_uri: str | None, experiment: str | None) -> None:
+    """Write a one-file HTML report of a fitted model and its latest optimisation, and log it to the run."""
+    from mmm.report import log_report, report_for_run
+
+    built, optimization = report_for_run(run_id, tracking_uri)
+    path = Path(out_html)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(built.html, encoding="utf-8")
+    tmp.replace(path)
+    log_report(run_id, built, tracking_uri)
+    included = f"with optimisation run {optimization.get('tracking_run_id')}" if optimization else "no optimisation run yet"
+    click.echo(f"Report written to {path} ({len(built.images)} charts; {included}).")
+    click.echo(f"Logged to run {run_id} as report/report.html in {_where()}")
 
 
 def _where() -> str:

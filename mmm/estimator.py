@@ -18,12 +18,25 @@ import pandas as pd
 import xarray as xr
 
 from mmm.config import Config, parse_config
-from mmm.data import ModelData, load_data
+from mmm.data import MIN_PERIODS, ModelData, load_data
 from mmm.errors import MMMError
 from mmm.features import Scaling, build_features, channel_coefficients, components, mean_prediction
 from mmm.lifts import LiftTest, lift_designs, predicted_lifts
 from mmm.model import build_model, roas_prior_params
 from mmm.sampling import Diagnostics, diagnose, sample_posterior
+
+
+def check_fit_inputs(data: ModelData, holdout: int = 0, lifts: list[LiftTest] | None = None) -> None:
+    """Raise MMMError when the holdout leaves too little to fit on or a lift test falls inside it."""
+    n_train = data.n_periods - holdout
+    if holdout < 0 or n_train < MIN_PERIODS:
+        raise MMMError(f"--holdout {holdout} leaves {n_train} periods to fit on; keep at least {MIN_PERIODS}")
+    late = [t for t in lifts or [] if pd.Timestamp(t.end) > data.dates[n_train - 1]]
+    if late:
+        raise MMMError(
+            f"lift test(s) on {', '.join(t.channel for t in late)} end after the last fitted period "
+            f"({data.dates[n_train - 1].date()}); shorten --holdout or drop those tests"
+        )
 
 
 class MarketingMixModel:
@@ -47,9 +60,8 @@ class MarketingMixModel:
     def fit(self, data: ModelData | None = None, holdout: int = 0, lifts: list[LiftTest] | None = None) -> MarketingMixModel:
         """Sample the posterior on all periods but the last `holdout` ones, calibrated by any lift tests."""
         data = data if data is not None else load_data(self.config)
+        check_fit_inputs(data, holdout, lifts)
         n_train = data.n_periods - holdout
-        if holdout < 0 or n_train < 26:
-            raise MMMError(f"--holdout {holdout} leaves {n_train} periods to fit on; keep at least 26")
         start = time.perf_counter()
         train = data.head(n_train)
         self.data, self.n_train = data, n_train
@@ -86,12 +98,6 @@ class MarketingMixModel:
         return prior.prior_predictive["obs"].stack(sample=("chain", "draw")).transpose("sample", ...).values * self.scaling.target
 
     def _lift_designs(self, tests: list[LiftTest], train: ModelData) -> list:
-        late = [t for t in tests if pd.Timestamp(t.end) > train.dates[-1]]
-        if late:
-            raise MMMError(
-                f"lift test(s) on {', '.join(t.channel for t in late)} end after the last fitted period "
-                f"({train.dates[-1].date()}); shorten --holdout or drop those tests"
-            )
         return lift_designs(tests, train.dates, train.spend, train.channels, np.asarray(self.scaling.spend), self.config.model.l_max)
 
     def predict_lifts(self, tests: list[LiftTest], params: dict[str, np.ndarray] | None = None) -> np.ndarray:

@@ -52,7 +52,8 @@ def channel_bounds(model: MarketingMixModel, overrides: dict[str, tuple[float | 
         else:
             src.append(f"{DEFAULT_MAX_FACTOR:g}x the highest weekly spend in the data (the curve is not measured beyond it)")
         if low > high:
-            raise MMMError(f"channel '{ch.name}': min weekly spend {low:,.2f} is above its max {high:,.2f}; fix the bounds")
+            why = "" if o_hi is not None or ch.max_weekly_spend is not None else f" (the default cap, {src[-1]})"
+            raise MMMError(f"channel '{ch.name}': min weekly spend {low:,.2f} is above its max {high:,.2f}{why}; fix the bounds")
         lo.append(low)
         hi.append(high)
     return Bounds(np.array(lo, float), np.array(hi, float), src)
@@ -70,11 +71,22 @@ def project(v: np.ndarray, total: float, lo: np.ndarray, hi: np.ndarray) -> np.n
     return np.clip(v + (a + b) / 2, lo, hi)
 
 
+def split_cents(budget: float, shares: list[float]) -> list[float]:
+    """The budget split by shares into whole cents that add up to the budget exactly
+    (largest remainder: leftover cents go to the shares that lost most to rounding down)."""
+    cents = round(budget * 100)
+    raw = np.array(shares) * cents
+    parts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - parts))[: cents - parts.sum()]:
+        parts[i] += 1
+    return [p / 100 for p in parts]
+
+
 def round_to_cents(weekly: np.ndarray, weeks: int, groups: list[np.ndarray], group_totals: list[float], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Channel totals rounded to the cent with every group (tier) total exact to the cent."""
+    """Channel totals rounded to the cent with every group (tier) total, given in whole cents, met exactly."""
     totals = np.round(weekly * weeks, 2)
     for idx, target in zip(groups, group_totals):
-        residual = round(round(target, 2) - totals[idx].sum(), 2)
+        residual = round(target - totals[idx].sum(), 2)
         room = np.where(residual > 0, hi[idx] * weeks - totals[idx], totals[idx] - lo[idx] * weeks)
         j = idx[int(np.argmax(room))]  # the channel with most room absorbs the rounding cents
         totals[j] = round(totals[j] + residual, 2)
@@ -105,9 +117,10 @@ def optimize_budget(
     if risk < 0:
         raise MMMError(f"--risk must be 0 or more, not {risk:g}")
     channels = model.channels
-    lo, hi = bounds.low, bounds.high
+    lo, hi = bounds.low, bounds.high.copy()
     groups = [np.array([i for i, c in enumerate(channels) if tiers[c] == t]) for t in shares]
-    weekly_budgets = [shares[t] * budget / weeks for t in shares]
+    tier_totals = split_cents(budget, [shares[t] for t in shares])
+    weekly_budgets = [total / weeks for total in tier_totals]
     for t, idx, w in zip(shares, groups, weekly_budgets):
         if not lo[idx].sum() - 1e-9 <= w <= hi[idx].sum() + 1e-9:
             names = ", ".join(channels[i] for i in idx)
@@ -117,6 +130,10 @@ def optimize_budget(
                 "widen their bounds, change --policy, or change the budget"
             )
 
+    for idx, w in zip(groups, weekly_budgets):
+        if w == 0:
+            hi[idx] = 0.0  # a tier with no share spends nothing; its channels are not decisions
+    funded = [(idx, w) for idx, w in zip(groups, weekly_budgets) if w > 0]
     response = ConstantPlanResponse(model, weeks, n_draws=n_draws, seed=seed)
     scale = np.maximum(hi, budget / weeks / len(channels))  # decision variables near 1 for SLSQP
 
@@ -136,7 +153,7 @@ def optimize_budget(
     constraints = [
         {"type": "eq", "fun": (lambda x, idx=idx, w=w: (x[idx] * scale[idx]).sum() / w - 1.0),
          "jac": (lambda x, idx=idx, w=w: np.where(np.isin(np.arange(len(x)), idx), scale / w, 0.0))}
-        for idx, w in zip(groups, weekly_budgets)
+        for idx, w in funded
     ]
     current = current_plan(model, budget, weeks)
     rng = np.random.default_rng(seed)
@@ -146,19 +163,19 @@ def optimize_budget(
     best, best_val, best_name, solutions = None, np.inf, "", []
     for name, raw in starts.items():
         x0 = np.zeros(len(channels))
-        for idx, w in zip(groups, weekly_budgets):
+        for idx, w in funded:
             x0[idx] = project(raw[idx] / raw[idx].sum() * w if raw[idx].sum() > 0 else np.full(len(idx), w / len(idx)), w, lo[idx], hi[idx])
         res = minimize(objective, x0 / scale, jac=True, method="SLSQP", bounds=list(zip(lo / scale, hi / scale)),
                        constraints=constraints, options={"maxiter": 500, "ftol": 1e-12})
         u = np.zeros(len(channels))
-        for idx, w in zip(groups, weekly_budgets):
+        for idx, w in funded:
             u[idx] = project(res.x[idx] * scale[idx], w, lo[idx], hi[idx])  # exact feasibility
         val = objective(u / scale)[0]
         solutions.append({"start": name, "objective": -val * budget, "converged": bool(res.success)})
         if val < best_val:
             best, best_val, best_name = u, val, name
 
-    totals = round_to_cents(best, weeks, groups, [w * weeks for w in weekly_budgets], lo, hi)
+    totals = round_to_cents(best, weeks, groups, tier_totals, lo, hi)
     weekly = totals / weeks
     rec_draws = response.revenue_draws(weekly)
     cur_draws = response.revenue_draws(current)

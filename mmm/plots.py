@@ -27,7 +27,7 @@ ACTUAL = "#1f2933"
 PREDICTED = "#1f6fb2"
 BASELINE = "#cfd6de"
 TREND = "#9aa5b1"
-CONTROLS = "#d9c8a9"
+CONTROLS_LINE = "#a67c2e"
 CURRENT = "#9aa5b1"
 TIER_COLORS = {"proven": "#1b7837", "test": "#d9730d", "experimental": "#7b3294"}
 TIER_ORDER = ("proven", "test", "experimental")
@@ -106,33 +106,54 @@ def fit_chart(dates: Any, actual: np.ndarray, predicted: np.ndarray, low: np.nda
     return to_png(fig)
 
 
-def contributions_chart(dates: Any, layers: list[tuple[str, np.ndarray, str]], actual: np.ndarray,
-                        currency: str, unit: str) -> bytes:
-    """Stacked contributions per period: each layer from where the previous ended, its sign kept.
+def contributions_chart(dates: Any, baseline: np.ndarray, moves: list[tuple[str, np.ndarray, str]],
+                        channels: list[tuple[str, np.ndarray, str]], actual: np.ndarray, currency: str, unit: str) -> bytes:
+    """Expected revenue per period by source: the base and each channel stacked, and what moves the base.
 
-    A negative layer (a season's low weeks) is drawn downwards over the layer beneath it, so
-    the top edge of the stack is always the model's prediction.
+    Top: the base (baseline level plus trend, seasonality and other drivers, which can be
+    negative) with the channels stacked on it; its top edge is the model's prediction.
+    Bottom: the parts that move the base up or down around the baseline level.
     """
-    fig = _figure(10, 4.8)
-    ax = fig.add_subplot()
-    _style(ax)
+    fig = _figure(10, 5.6 if moves else 4.6)
+    if moves:
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.15])
+    else:
+        top, bottom = fig.add_subplot(), None
+    _style(top)
     x = np.asarray(dates)
-    level = np.zeros(len(x))
-    handles = []
-    for label, values, color in layers:
-        top = level + values
-        ax.fill_between(x, level, top, color=color, linewidth=0, alpha=0.95)
+    base = baseline + sum((v for _, v, _ in moves), np.zeros(len(x)))
+    top.fill_between(x, 0, base, color=BASELINE, linewidth=0)
+    handles = [Patch(color=BASELINE, label="base: revenue without paid marketing")]
+    if moves:
+        top.plot(x, baseline, color="white", linewidth=1.2, linestyle="--")
+        handles.append(Line2D([], [], color=MUTED, linewidth=1.2, linestyle="--", label="baseline level"))
+    level = base.copy()
+    for label, values, color in channels:
+        top.fill_between(x, level, level + values, color=color, linewidth=0)
         handles.append(Patch(color=color, label=label))
-        level = top
-    ax.plot(x, actual, color=ACTUAL, linewidth=1.0, label="actual revenue")
+        level = level + values
+    top.plot(x, actual, color=ACTUAL, linewidth=1.0)
     handles.append(Line2D([], [], color=ACTUAL, linewidth=1.0, label="actual revenue"))
-    ax.set_ylabel(f"revenue per {unit} ({currency})", color=INK)
-    ax.yaxis.set_major_formatter(FuncFormatter(thousands))
-    ax.set_ylim(bottom=min(0.0, float(np.min(level)), float(np.min(actual))))
-    _dates_axis(ax)
-    ax.margins(x=0)
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncols=min(len(handles), 5),
-              frameon=False, fontsize=9)
+    top.set_ylabel(f"revenue per {unit} ({currency})", color=INK, fontsize=9)
+    top.yaxis.set_major_formatter(FuncFormatter(thousands))
+    top.set_ylim(bottom=min(0.0, float(np.min(base))))
+    top.margins(x=0)
+    top.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 1.2), ncols=min(len(handles), 5),
+               frameon=False, fontsize=8.5)
+
+    if bottom is None:
+        _dates_axis(top)
+        return to_png(fig)
+    _style(bottom)
+    bottom.axhline(0, color=MUTED, linewidth=0.8)
+    for label, values, color in moves:
+        bottom.fill_between(x, 0, values, color=color, alpha=0.45, linewidth=0)
+        bottom.plot(x, values, color=color, linewidth=1.4, label=label)
+    bottom.legend(loc="upper left", frameon=False, fontsize=8.5, ncols=len(moves))
+    bottom.set_ylabel("moves the base\nup or down", color=INK, fontsize=9)
+    bottom.yaxis.set_major_formatter(FuncFormatter(thousands))
+    bottom.yaxis.set_major_locator(MaxNLocator(4, symmetric=True))
+    _dates_axis(bottom)
     return to_png(fig)
 
 
@@ -235,7 +256,7 @@ def response_curves_chart(curves: list[dict[str, Any]], currency: str, unit: str
     ]
     if any(c.get("planned") is not None for c in curves):
         handles.insert(4, Line2D([], [], color=MUTED, marker="D", linestyle="", label="recommended plan"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False, fontsize=8.5)
+    fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False, fontsize=8.5)
     return to_png(fig)
 
 
@@ -275,40 +296,47 @@ def carryover_chart(carry: dict[str, dict[str, Any]], colors: dict[str, str], un
     return to_png(fig)
 
 
-def budget_chart(allocation: dict[str, dict[str, Any]], tier_totals: dict[str, float], currency: str, weeks: int) -> bytes:
+def budget_chart(allocation: dict[str, dict[str, Any]], tier_totals: dict[str, float], currency: str, weeks: int, unit: str) -> bytes:
     """Current vs recommended spend over the horizon per channel, grouped by tier with tier totals."""
     tiers = [t for t in TIER_ORDER if any(a["tier"] == t for a in allocation.values())]
-    rows: list[tuple[str, Any]] = []
+    tiers += sorted({a["tier"] for a in allocation.values()} - set(tiers))
+    positions, y = [], 0.0
     for t in tiers:
-        rows.append(("tier", t))
+        y -= 0.75
+        positions.append(("tier", t, y))
         chans = sorted((ch for ch, a in allocation.items() if a["tier"] == t), key=lambda ch: -allocation[ch]["total"])
-        rows += [("channel", ch) for ch in chans]
-    fig = _figure(10, 1.0 + 0.42 * len(rows) + 0.25 * len(tiers))
+        for ch in chans:
+            y -= 1.0
+            positions.append(("channel", ch, y))
+        y -= 0.35
+    fig = _figure(10, 0.8 + 0.42 * abs(y))
     ax = fig.add_subplot()
     _style(ax, grid_axis="x")
-    y = np.arange(len(rows))[::-1].astype(float)
-    labels = []
     top = max(max(a["total"], a["current_total"]) for a in allocation.values())
-    for yi, (kind, key) in zip(y, rows):
+    ticks, labels = [], []
+    for kind, key, yi in positions:
         if kind == "tier":
             current = sum(a["current_total"] for a in allocation.values() if a["tier"] == key)
-            labels.append("")
-            ax.text(0, yi, f"{key}: recommended {currency} {tier_totals[key]:,.0f}  (now {currency} {current:,.0f})",
-                    va="center", ha="left", fontsize=9.5, fontweight="bold", color=TIER_COLORS[key])
+            ax.text(0, yi, f"{key}: recommended {currency} {tier_totals[key]:,.0f}   (now {currency} {current:,.0f})",
+                    va="center", ha="left", fontsize=9.5, fontweight="bold", color=TIER_COLORS.get(key, INK))
             continue
         a = allocation[key]
+        ticks.append(yi)
         labels.append(key)
-        ax.barh(yi + 0.18, a["current_total"], height=0.34, color=CURRENT, label="current mix" if yi == y[1] else None)
-        ax.barh(yi - 0.18, a["total"], height=0.34, color=TIER_COLORS[a["tier"]])
-        ax.text(a["total"] + top * 0.01, yi - 0.18, f"{a['total']:,.0f}", va="center", fontsize=8, color=INK)
-        ax.text(a["current_total"] + top * 0.01, yi + 0.18, f"{a['current_total']:,.0f}", va="center", fontsize=8, color=MUTED)
-    ax.set_yticks(y, labels)
+        color = TIER_COLORS.get(a["tier"], PREDICTED)
+        ax.barh(yi + 0.19, a["current_total"], height=0.36, color=CURRENT)
+        ax.barh(yi - 0.19, a["total"], height=0.36, color=color)
+        ax.text(a["current_total"] + top * 0.01, yi + 0.19, f"{a['current_total']:,.0f}", va="center", fontsize=8, color=MUTED)
+        ax.text(a["total"] + top * 0.01, yi - 0.19, f"{a['total']:,.0f}", va="center", fontsize=8, color=INK)
+    ax.set_yticks(ticks, labels)
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(y - 0.1, -0.3)
     ax.set_xlim(0, top * 1.15)
     ax.xaxis.set_major_formatter(FuncFormatter(thousands))
-    ax.set_xlabel(f"spend over the {weeks} periods ({currency})", fontsize=9, color=INK)
-    ax.legend(handles=[Patch(color=CURRENT, label="current mix (same budget)"),
-                       *[Patch(color=TIER_COLORS[t], label=f"recommended ({t})") for t in tiers]],
-              loc="lower right", frameon=False, fontsize=8.5)
+    ax.set_xlabel(f"spend over the {weeks} {unit}s ({currency})", fontsize=9, color=INK)
+    fig.legend(handles=[Patch(color=CURRENT, label="current mix (same budget)"),
+                        *[Patch(color=TIER_COLORS.get(t, PREDICTED), label=f"recommended ({t})") for t in tiers]],
+               loc="outside upper center", ncols=len(tiers) + 1, frameon=False, fontsize=8.5)
     return to_png(fig)
 
 
@@ -402,5 +430,5 @@ def roas_priors_chart(channels: list[str], tiers: dict[str, str], prior_mu: np.n
     fig.supxlabel("ROAS (revenue per 1 spent); dotted line: break-even", fontsize=9, color=INK)
     fig.legend(handles=[Patch(color=MUTED, alpha=0.55, label="estimate after seeing the data (posterior)"),
                         Line2D([], [], color=INK, linestyle="--", label="starting assumption (prior)")],
-               loc="outside lower center", ncols=2, frameon=False, fontsize=8.5)
+               loc="outside upper center", ncols=2, frameon=False, fontsize=8.5)
     return to_png(fig)

@@ -156,6 +156,7 @@ def log_fit(model: Any, summary: dict[str, Any], data_path: str | None, register
     import mlflow
 
     from mmm import __version__
+    from mmm.summary import json_safe
 
     cfg = model.config
     d = summary["data"]
@@ -175,15 +176,27 @@ def log_fit(model: Any, summary: dict[str, Any], data_path: str | None, register
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / CONFIG_ARTIFACT).write_text(cfg.to_yaml())
-        (tmp / SUMMARY_ARTIFACT).write_text(json.dumps(summary, indent=2))
+        (tmp / SUMMARY_ARTIFACT).write_text(json.dumps(json_safe(summary), indent=2))
         mlflow.log_artifact(str(tmp / CONFIG_ARTIFACT))
         mlflow.log_artifact(str(tmp / SUMMARY_ARTIFACT))
         model.save(tmp / "model.nc")
         mlflow.log_artifact(str(tmp / "model.nc"), artifact_path="model")
-        log_forecaster(tmp / "model.nc", register)
+        log_forecaster(tmp / "model.nc", model.channels, register)
 
 
-def log_forecaster(model_file: Path, register: str | None = None) -> None:
+def forecaster_signature(channels: list[str]) -> Any:
+    """Input (week + one spend column per channel) and output columns of the forecaster."""
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    example_in = pd.DataFrame({"week": [1], **{ch: [0.0] for ch in channels}})
+    columns = ["target_mean", "target_low", "target_high", "incremental_revenue_mean", "incremental_revenue_low", "incremental_revenue_high"]
+    example_out = pd.DataFrame({"week": [1], "date": ["2025-01-06"], **{c: [np.nan] for c in columns}})
+    return infer_signature(example_in, example_out)
+
+
+def log_forecaster(model_file: Path, channels: list[str], register: str | None = None) -> None:
     """Log the pyfunc forecaster (as code, with the netCDF model as its artifact) to the active run."""
     import mlflow
 
@@ -192,6 +205,7 @@ def log_forecaster(model_file: Path, register: str | None = None) -> None:
 
     mlflow.pyfunc.log_model(
         name=FORECASTER,
+        signature=forecaster_signature(channels),
         python_model=str(Path(__file__).with_name("pyfunc_model.py")),
         artifacts={POSTERIOR_ARTIFACT: str(model_file)},
         pip_requirements=[f"mmm=={__version__}"],

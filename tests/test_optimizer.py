@@ -241,7 +241,6 @@ def test_every_weekly_spend_within_its_bounds_and_binding_bounds_warn(four_chann
         assert b.low[i] - cent <= a["weekly"] <= b.high[i] + cent, f"{ch}: {a['weekly']} outside [{b.low[i]}, {b.high[i]}]"
     alloc = result["allocation"]
     assert alloc["ch0"]["bound"] == "max" and alloc["ch0"]["weekly"] == pytest.approx(400.0, abs=cent)
-    assert alloc["ch1"]["bound"] is None or alloc["ch1"]["weekly"] >= 2500.0 - cent
     text = "\n".join(result["warnings"])
     assert "'ch0' is held at its maximum of 400.00" in text and "your bound" in text
 
@@ -326,18 +325,17 @@ def test_moves_far_from_even_split_and_current_plan():
     assert plan_value(response, ours) > 1.1 * plan_value(response, even)
     assert result["expected"]["recommended"]["mean"] > 1.5 * result["expected"]["current"]["mean"]
     assert result["prob_better"] == 1.0
-    for a, ch in zip(ours, m.channels):
-        assert result["allocation"][ch]["current_weekly"] == pytest.approx(current[m.channels.index(ch)])
+    for i, ch in enumerate(m.channels):
+        assert result["allocation"][ch]["current_weekly"] == pytest.approx(current[i])
 
 
 def test_equal_marginal_roas_within_each_tier(four_channels):
-    m = four_channels
-    # ch0 and ch1 share the proven tier; make a second proven pair by adding a 5-channel model
+    m = four_channels  # a proven pair and two one-channel tiers
     m5 = synthetic_model([3.0, 1.5, 2.2, 1.0, 2.0], tiers=["proven", "proven", "proven", "test", "test"],
                          alpha=[0.3, 0.5, 0.2, 0.4, 0.6], half=[1.0, 0.8, 1.2, 1.0, 0.7], jitter=0.1)
-    for model, policy in ((m, "70/20/10"), (m5, "70/20/10")):
+    for model in (m, m5):
         tiers = config_tiers(model)
-        shares, _ = tier_shares(parse_policy(policy), tiers)
+        shares, _ = tier_shares(parse_policy("70/20/10"), tiers)
         budget = 70_000.0
         result = optimize_budget(model, budget, WEEKS, shares, tiers, wide_bounds(model, budget))
         response = ConstantPlanResponse(model, WEEKS, n_draws=None)
@@ -348,11 +346,12 @@ def test_equal_marginal_roas_within_each_tier(four_channels):
             if len(free) > 1:
                 vals = mroas[free]
                 assert (vals.max() - vals.min()) / vals.mean() < 0.01
+        assert len(result["optimality"]["proven"]["unbound_channels"]) >= 2  # the check above had something to compare
         for i, ch in enumerate(model.channels):
             assert result["allocation"][ch]["mroas"] == pytest.approx(mroas[i], rel=1e-6)
 
 
-def test_bound_channels_satisfy_kkt(four_channels):
+def test_bound_channels_satisfy_kkt():
     """A channel held at its max would earn more per unit than its tier's free channels; at its min, less."""
     m = synthetic_model([3.0, 1.5, 1.2, 0.4], alpha=0.3, half=1.0)
     b = channel_bounds(m, {"ch0": (None, 500.0), "ch3": (800.0, None), "ch1": (None, 1e6), "ch2": (None, 1e6)})
@@ -381,10 +380,11 @@ def test_analytic_gradient_equals_finite_differences(model, extra):
                         extra_params=extra, l_max=6)
     response = ConstantPlanResponse(m, WEEKS, n_draws=None)
     rng = np.random.default_rng(3)
-    for weekly in (np.array([1500.0, 2500.0, 3500.0]), rng.uniform(10, 8000, 3), np.array([0.0, 50.0, 20000.0])):
-        h = np.maximum(1e-4 * weekly, 1e-2)
-        up, down = response.revenue_draws(weekly + h), response.revenue_draws(np.maximum(weekly - h, 0))
-        fd = (up - down) / (weekly + h - np.maximum(weekly - h, 0))  # each channel's revenue depends on its own spend only
+    for weekly in (np.array([1500.0, 2500.0, 3500.0]), rng.uniform(10, 8000, 3), np.array([5.0, 50.0, 20000.0])):
+        # (small spend, not zero: an S-curve with slope < 1 has an infinite derivative at zero)
+        h = 1e-4 * weekly
+        # each channel's revenue depends on its own spend only, so one call perturbs all channels
+        fd = (response.revenue_draws(weekly + h) - response.revenue_draws(weekly - h)) / (2 * h)
         analytic = response.gradient_draws(weekly)
         np.testing.assert_allclose(analytic, fd, rtol=1e-4, atol=1e-9 * np.abs(analytic).max())
 
@@ -419,7 +419,7 @@ def test_risk_trades_mean_for_a_narrower_spread():
 
 
 FIT_FOR_TIERS = {"channels": {"ch0": {"roas": {"mean": 2.0, "low": 1.5, "high": 2.5}},
-                              "ch1": {"roas": {"mean": 1.5, "low": 1.0, "high": 2.0}},
+                              "ch1": {"roas": {"mean": 1.5, "low": 0.5, "high": 2.5}},
                               "ch2": {"roas": {"mean": 1.2, "low": 0.5, "high": 2.0}}}}
 
 
@@ -464,11 +464,13 @@ def test_policy_with_no_budget_for_any_present_tier_is_an_error():
 )
 def test_a_tier_with_zero_share_gets_nothing_and_the_rest_is_optimal():
     m = synthetic_model([3.0, 1.5, 1.0, 2.0], tiers=["proven", "proven", "test", "test"], alpha=0.3, half=1.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = optimize_budget(m, 60_000.0, WEEKS, {"proven": 1.0, "test": 0.0}, config_tiers(m), wide_bounds(m, 1e5))
     assert result["allocation"]["ch2"]["total"] == 0 and result["allocation"]["ch3"]["total"] == 0
-    assert result["optimality"]["proven"]["equal_mroas"]
+    assert result["optimality"]["proven"]["equal_mroas"], result["optimality"]["proven"]
+    assert any(s["converged"] for s in result["solver"]["starts"])
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
 
 
 def test_auto_tiers_classify_with_reasons():
@@ -530,14 +532,14 @@ def three_tiers() -> MarketingMixModel:
 def test_bounds_that_cannot_meet_a_tier_share(three_tiers):
     m = three_tiers
     with pytest.raises(MMMError) as info:
-        recommend_budget(m, FIT_FOR_TIERS, 130_000.0, WEEKS, "70/20/10", bounds_overrides={"ch2": (None, 100.0)})
+        recommend_budget(m, FIT_FOR_TIERS, 130_000.0, WEEKS, "70/20/10", bounds_overrides={"ch0": (None, 1e6), "ch1": (None, 1e6), "ch2": (None, 100.0)})
     msg = str(info.value)
     assert info.value.exit_code == 2
     assert "tier 'experimental' must spend 13,000.00 (10% of the budget)" in msg
     assert "(ch2) can take only 0.00 to 1,300.00 over 13 periods" in msg and "widen their bounds" in msg
     # floors too high: the test tier cannot spend as little as its share
     with pytest.raises(MMMError, match="tier 'test' must spend 26,000.00.*can take only 65,000.00 to"):
-        recommend_budget(m, FIT_FOR_TIERS, 130_000.0, WEEKS, "70/20/10", bounds_overrides={"ch1": (5000.0, None)})
+        recommend_budget(m, FIT_FOR_TIERS, 130_000.0, WEEKS, "70/20/10", bounds_overrides={"ch0": (None, 1e6), "ch1": (5000.0, 1e6)})
 
 
 @pytest.mark.parametrize("budget", [0.0, -1000.0, float("nan")])

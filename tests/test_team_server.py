@@ -76,6 +76,8 @@ def clean_env() -> dict[str, str]:
     """The environment for child processes: no tracking settings leaking in from the developer's shell."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["PYTHONUNBUFFERED"] = "1"
+    # the server's background job runner (GenAI jobs, 7 huey processes) is not used by mmm
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     return env
 
 
