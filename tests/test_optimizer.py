@@ -192,11 +192,6 @@ def test_tier_totals_and_total_exact_to_the_cent(four_channels, budget, policy):
         assert a["weekly"] == pytest.approx(a["total"] / WEEKS, rel=1e-12)
 
 
-@pytest.mark.xfail(
-    reason="BUG mmm/optimizer.py optimize_budget/round_to_cents: each tier target is rounded to the cent on its own, "
-    "so the tier totals (and the channel totals) can sum to the budget +- 0.01",
-    strict=False,
-)
 @pytest.mark.parametrize("budget, policy", [(1_234_567.89, "33/33/34"), (670_404.66, "60/30/10"), (171_475.18, "70/20/10")])
 def test_total_equals_budget_to_the_cent_for_any_budget(four_channels, budget, policy):
     m = four_channels
@@ -457,11 +452,6 @@ def test_policy_with_no_budget_for_any_present_tier_is_an_error():
         recommend_budget(m, FIT_FOR_TIERS, 10_000.0, WEEKS, "70/20")
 
 
-@pytest.mark.xfail(
-    reason="BUG mmm/optimizer.py optimize_budget: a tier with a 0 share divides by its weekly budget (0) in the SLSQP "
-    "equality constraint; every start fails and the other tiers are left at the starting split",
-    strict=False,
-)
 def test_a_tier_with_zero_share_gets_nothing_and_the_rest_is_optimal():
     m = synthetic_model([3.0, 1.5, 1.0, 2.0], tiers=["proven", "proven", "test", "test"], alpha=0.3, half=1.0)
     with warnings.catch_warnings(record=True) as caught:
