@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmm.estimator import MarketingMixModel
+from mmm.transforms import carryover_weights
 
 INTERVAL = 0.90
 MROAS_STEP = 0.01  # marginal ROAS: response to 1% more spend in every period
+CARRYOVER_SHARE = 0.90  # "how long the effect lasts": periods until this share of it has come in
 
 
 def interval(draws: np.ndarray, axis: int = 0) -> dict[str, float]:
@@ -88,5 +90,24 @@ def fit_quality(model: MarketingMixModel, seed: int = 0) -> dict[str, dict[str, 
         out["holdout"] = accuracy(actual, point[n:]) | {
             "coverage": float(np.mean((actual >= lo) & (actual <= hi))),
             "periods": int(d.n_periods - n),
+        }
+    return out
+
+
+def carryover(model: MarketingMixModel) -> dict[str, dict]:
+    """Per channel: carry-over weight of each lag (mean and 90% band; they sum to one) and the
+    periods until 90% of a period's effect has come in (median and 90% range, the spend period counted)."""
+    spec = model.config.model
+    w = carryover_weights(spec.adstock, model.posterior_params(), spec.l_max, np)  # (draw, lag, channel)
+    reach = (np.cumsum(w, axis=1) < CARRYOVER_SHARE - 1e-12).sum(axis=1) + 1
+    lo, hi = np.quantile(w, [(1 - INTERVAL) / 2, (1 + INTERVAL) / 2], axis=0)
+    mean = w.mean(axis=0)
+    out = {}
+    for i, ch in enumerate(model.channels):
+        q = np.quantile(reach[:, i], [0.5, (1 - INTERVAL) / 2, (1 + INTERVAL) / 2], method="nearest")
+        out[ch] = {
+            "weights": mean[:, i].tolist(), "low": lo[:, i].tolist(), "high": hi[:, i].tolist(),
+            "first_period_share": float(mean[0, i]),
+            "periods_to_90": {"median": int(q[0]), "low": int(q[1]), "high": int(q[2])},
         }
     return out

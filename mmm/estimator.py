@@ -198,7 +198,9 @@ class MarketingMixModel:
         """Posterior draws of every parameter, chains stacked: arrays of shape (draw, ...)."""
         self._require_fit()
         post = self.idata.posterior
-        return {name: post[name].stack(sample=("chain", "draw")).transpose("sample", ...).values for name in post.data_vars}
+        # contiguous copies: the same draws give bit-identical results however they were loaded
+        return {name: np.ascontiguousarray(post[name].stack(sample=("chain", "draw")).transpose("sample", ...).values)
+                for name in post.data_vars}
 
     def predict_components(
         self,

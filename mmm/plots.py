@@ -264,7 +264,7 @@ def carryover_chart(carry: dict[str, dict[str, Any]], colors: dict[str, str], un
     """Share of a period's spend effect landing in each later period, and periods to reach 90%.
 
     carry[channel]: weights (mean over draws, per lag), low/high (per lag), and
-    weeks_to_90 {median, low, high}.
+    periods_to_90 {median, low, high}.
     """
     fig = _figure(10, 4.0)
     left, right = fig.subplots(1, 2, width_ratios=[1.5, 1])
@@ -285,7 +285,7 @@ def carryover_chart(carry: dict[str, dict[str, Any]], colors: dict[str, str], un
     names = list(carry)
     y = np.arange(len(names))[::-1]
     for yi, ch in zip(y, names):
-        w = carry[ch]["weeks_to_90"]
+        w = carry[ch]["periods_to_90"]
         right.barh(yi, w["median"], color=colors[ch], alpha=0.85, height=0.6)
         right.plot([w["low"], w["high"]], [yi, yi], color=INK, linewidth=1.2)
         right.plot([w["low"], w["high"]], [yi, yi], "|", color=INK, markersize=7)

@@ -5,7 +5,6 @@ no external files, fonts or scripts) and the charts as PNG bytes. Every number i
 and tables is read from the fit summary (`mmm.summary.fit_summary`, the dict `mmm fit
 --output-json` writes) or the optimise result (`optimize.json`), formatted as here, so the
 report always says what the JSON says. The charts show the posterior behind those numbers.
-The only figures computed here are the carry-over timings, which no JSON holds yet.
 
 `report_for_run` reads a fit run (and its latest optimisation) from MLflow, and `log_report`
 stores the report with the run: MLflow stays out of the builder and the charts.
@@ -26,7 +25,7 @@ from mmm import plots
 from mmm.decomposition import INTERVAL
 from mmm.planning import ConstantPlanResponse
 from mmm.sampling import ESS_MIN, RHAT_MAX
-from mmm.transforms import carryover_weights, saturate
+from mmm.transforms import saturate
 
 ARTIFACT_DIR = "report"
 REPORT_FILE = "report.html"
@@ -40,7 +39,6 @@ SECTIONS = {
     "budget": "Recommended budget",
     "diagnostics": "Appendix: model diagnostics",
 }
-CARRYOVER_SHARE = 0.9  # "how long the effect lasts": periods until this share of the total effect has landed
 CURVE_REACH = 1.5  # response curves run to 1.5x the highest spend seen (the optimiser's default cap)
 CURVE_POINTS = 121
 UNIT = {"weekly": "week", "daily": "day"}
@@ -274,20 +272,6 @@ def response_curves(model: Any, params: dict[str, np.ndarray], summary: dict[str
             "planned": (planned, float(mean[CURVE_POINTS + 1])) if planned is not None else None,
         })
     return curves
-
-
-def carryover_summary(model: Any, params: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
-    """Per channel: carry-over weights by lag (mean, 90% band) and periods until 90% of the effect has landed."""
-    spec = model.config.model
-    w = carryover_weights(spec.adstock, params, spec.l_max, np)  # (draw, lag, channel)
-    reach = (np.cumsum(w, axis=1) < CARRYOVER_SHARE - 1e-12).sum(axis=1) + 1  # (draw, channel), periods incl. the first
-    out = {}
-    for i, ch in enumerate(model.channels):
-        mean, lo, hi = _band(w[:, :, i])
-        q = np.quantile(reach[:, i], [0.5, (1 - INTERVAL) / 2, (1 + INTERVAL) / 2], method="nearest")
-        out[ch] = {"weights": mean, "low": lo, "high": hi, "first_period_share": float(mean[0]),
-                   "weeks_to_90": {"median": int(q[0]), "low": int(q[1]), "high": int(q[2])}}
-    return out
 
 
 def parameter_diagnostics(model: Any) -> list[dict[str, Any]]:
@@ -568,11 +552,11 @@ def build_report(model: Any, summary: dict[str, Any], optimization: dict[str, An
                                                      f"Extra revenue per {unit} against spend per {unit}, with 90% range.")))
 
     # 6. carry-over
-    carry = carryover_summary(model, params)
+    carry = {ch: c["carryover"] for ch, c in summary["channels"].items()}
     images["carryover.png"] = plots.carryover_chart(carry, colors, unit)
     rows = "".join(
-        f"<tr><td>{html.escape(ch)}</td><td>{pct(c['first_period_share'])}</td><td>{c['weeks_to_90']['median']}"
-        f"<span class=\"r\">{c['weeks_to_90']['low']} to {c['weeks_to_90']['high']}</span></td></tr>"
+        f"<tr><td>{html.escape(ch)}</td><td>{pct(c['first_period_share'])}</td><td>{c['periods_to_90']['median']}"
+        f"<span class=\"r\">{c['periods_to_90']['low']} to {c['periods_to_90']['high']}</span></td></tr>"
         for ch, c in carry.items())
     table = (f"<table><thead><tr><th>channel</th><th>share of the effect in the {unit} of spend</th>"
              f"<th>{unit}s to reach 90% of the effect</th></tr></thead><tbody>{rows}</tbody></table>")

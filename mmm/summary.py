@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mmm.decomposition import channel_draws, fit_quality, interval
+from mmm.decomposition import carryover, channel_draws, fit_quality, interval
 from mmm.estimator import MarketingMixModel
 
 METRICS = ("roas", "roi", "contribution", "contribution_share", "mroas")
@@ -49,12 +49,14 @@ def fit_summary(model: MarketingMixModel, run_id: str | None = None) -> dict[str
     }
     if "holdout" in quality:
         out["holdout"] = quality["holdout"]
+    carry = carryover(model)
     for name, cd in draws.items():
         out["channels"][name] = {
             "tier": tiers[name],
             "spend": cd.spend,
             "cost": cd.cost,
             **{m: interval(getattr(cd, m)) for m in METRICS},
+            "carryover": carry[name],
         }
     marketing = sum(cd.contribution for cd in draws.values())
     out["marketing_share"] = interval(marketing / out["data"]["target_total"])

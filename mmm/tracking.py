@@ -145,6 +145,7 @@ def fit_metrics(summary: dict[str, Any]) -> dict[str, float]:
         for metric in ("roas", "roi", "contribution", "contribution_share", "mroas"):
             for stat in ("mean", "low", "high"):
                 m[f"{metric}_{stat}.{name}"] = c[metric][stat]
+        m[f"carryover_periods_to_90.{name}"] = c["carryover"]["periods_to_90"]["median"]
     return {k: float(v) for k, v in m.items() if v is not None}
 
 
