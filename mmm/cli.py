@@ -133,6 +133,7 @@ def fit(config: str, output_json: str | None, holdout: int, draws: int | None, t
     from mmm.estimator import MarketingMixModel, check_fit_inputs
     from mmm.formatting import format_fit_table
     from mmm.lifts import read_lifts
+    from mmm.report import build_report, log_report
     from mmm.summary import fit_summary
     from mmm.tracking import fit_run, log_fit
 
@@ -160,6 +161,7 @@ def fit(config: str, output_json: str | None, holdout: int, draws: int | None, t
         if calibration is not None:
             summary["calibration"] = calibration
         log_fit(model, summary, str(cfg.data_path()), register)
+        log_report(run.info.run_id, build_report(model, summary), tracking_uri)  # the charts belong to the run
     click.echo(format_fit_table(summary))
     click.echo(f"\nRun {run.info.run_id} logged to {_where()}")
     if output_json:

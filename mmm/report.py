@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from mmm import plots
-from mmm.decomposition import INTERVAL
+from mmm.decomposition import INTERVAL, carryover
 from mmm.planning import ConstantPlanResponse
 from mmm.sampling import ESS_MIN, RHAT_MAX
 from mmm.transforms import saturate
@@ -552,7 +552,9 @@ def build_report(model: Any, summary: dict[str, Any], optimization: dict[str, An
                                                      f"Extra revenue per {unit} against spend per {unit}, with 90% range.")))
 
     # 6. carry-over
-    carry = {ch: c["carryover"] for ch, c in summary["channels"].items()}
+    # runs fitted before the summary held carry-over get it from the model itself
+    carry = {ch: c["carryover"] for ch, c in summary["channels"].items()} if all(
+        "carryover" in c for c in summary["channels"].values()) else carryover(model)
     images["carryover.png"] = plots.carryover_chart(carry, colors, unit)
     rows = "".join(
         f"<tr><td>{html.escape(ch)}</td><td>{pct(c['first_period_share'])}</td><td>{c['periods_to_90']['median']}"

@@ -75,6 +75,31 @@ def run_cmd(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Comp
     return proc
 
 
+def stop_process_group(proc: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM the session the server was started in (its workers included); wait until all of it is gone, else SIGKILL."""
+    def group_alive() -> bool:
+        proc.poll()  # reap the leader, so only live members count
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    if not group_alive():
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not group_alive():
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.loads(resp.read())
@@ -152,13 +177,7 @@ def ui_server(store):
             time.sleep(0.5)
         yield {"url": url, "port": port, "log": log}
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the whole group: mmm, mlflow ui and its uvicorn worker
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        stop_process_group(proc)  # the whole group: mmm, mlflow ui and its uvicorn workers
 
 
 @pytest.fixture(scope="module")
