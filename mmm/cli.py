@@ -6,7 +6,6 @@ Every problem the user can fix ends with a one-paragraph message and exit status
 from __future__ import annotations
 
 import json
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -20,7 +19,6 @@ from mmm.errors import MMMError
 def _quiet_libraries() -> None:
     """Keep library chatter (deprecations, BLAS hints) out of an analyst's terminal."""
     warnings.filterwarnings("ignore")
-    os.environ.setdefault("PYTENSOR_FLAGS", "")
     import logging
 
     for name in ("pymc", "pytensor", "mlflow", "alembic", "numba"):
