@@ -6,6 +6,7 @@ Every problem the user can fix ends with a one-paragraph message and exit status
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -316,12 +317,16 @@ def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, exper
     if host not in LOOPBACK and not allow_remote:
         raise MMMError(f"--host {host} would let other machines see every model and plan; add --allow-remote if that is intended")
     uri, _ = connect(tracking_uri, experiment)
+    if uri.startswith(("http://", "https://")):
+        click.echo(f"{uri} is a tracking server: it serves the MLflow UI itself. Open {uri} in a browser.")
+        return
     if host not in LOOPBACK:
         click.echo(f"WARNING: the MLflow UI is reachable from other machines at http://{host}:{port} (no login).", err=True)
     click.echo(f"MLflow UI for {uri} at http://{'127.0.0.1' if host in LOOPBACK else host}:{port} (Ctrl-C to stop)")
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port), "--workers", "1"]
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}  # mmm needs none of MLflow's job workers
     try:
-        raise SystemExit(subprocess.call(cmd))
+        raise SystemExit(subprocess.call(cmd, env=env))
     except KeyboardInterrupt:
         pass
 

@@ -80,7 +80,8 @@ def _ensure_experiment(client: Any, uri: str, name: str) -> str:
             # artifacts beside the database file, not in a folder MLflow picks
             db = Path(uri.removeprefix("sqlite:///"))
             location = (db.parent / "mlartifacts").resolve().as_uri()
-        exp_id = client.create_experiment(name, artifact_location=location)
+        # tagged as model development so the MLflow UI opens on the runs table, not a GenAI overview
+        exp_id = client.create_experiment(name, artifact_location=location, tags={"mlflow.experimentKind": "custom_model_development"})
     else:
         exp_id = exp.experiment_id
     mlflow.set_experiment(experiment_id=exp_id)

@@ -316,9 +316,6 @@ def test_forecaster_loads_in_a_fresh_process(workflow, tracking_server):
         assert ours == pytest.approx(scen["target"]["mean"], rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mmm/cli.py `ui` passes an http:// tracking URI to `mlflow ui --backend-store-uri`, which crashes with a "
-    "traceback; it should point at the server's own UI instead (remove this marker once fixed)"))
 def test_ui_on_a_server_uri_points_to_the_server(tracking_server, tmp_path):
     """With a team server the server is the UI: `mmm ui` must say so, not start a second one or crash."""
     port = free_port()
