@@ -163,9 +163,7 @@ def fit(config: str, output_json: str | None, holdout: int, draws: int | None, t
         log_report(run.info.run_id, build_report(model, summary), tracking_uri)  # the charts belong to the run
     click.echo(format_fit_table(summary))
     click.echo(f"\nRun {run.info.run_id} logged to {_where()}")
-    if output_json:
-        write_json(output_json, summary)
-        click.echo(f"Results written to {output_json}")
+    _save_json(output_json, summary)
 
 
 @main.command()
@@ -334,8 +332,13 @@ def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, exper
 def _finish_child(result: dict[str, Any], run_id: str, output_json: str | None) -> None:
     """Say where a nested run went and write the JSON, for commands that work on a fitted model."""
     click.echo(f"\nLogged as run {result['tracking_run_id']} under model run {run_id} in {_where()}")
+    _save_json(output_json, result)
+
+
+def _save_json(output_json: str | None, payload: dict[str, Any]) -> None:
+    """Write --output-json when asked, and say where."""
     if output_json:
-        write_json(output_json, result)
+        write_json(output_json, payload)
         click.echo(f"Results written to {output_json}")
 
 

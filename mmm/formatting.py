@@ -15,15 +15,18 @@ def table(header: list[str], rows: list[list[Any]], left: int = 1) -> list[str]:
     return [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
-def _money(x: float) -> str:
+def amount(x: float) -> str:
+    """1,234,567: currency amounts without the currency (ranges, table cells)."""
     return f"{x:,.0f}"
 
 
-def _ratio(x: float) -> str:
+def ratio(x: float) -> str:
+    """ROAS and ROI: 2.10."""
     return f"{x:.2f}"
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
+    """Shares: 12.3%."""
     return f"{100 * x:.1f}%"
 
 
@@ -45,19 +48,19 @@ def format_fit_table(summary: dict[str, Any]) -> str:
     chans = sorted(summary["channels"].items(), key=lambda kv: -kv[1]["roas"]["mean"])
     for name, c in chans:
         rows.append([
-            name, c["tier"], _money(c["spend"]), _cell(c["contribution"], _money), _cell(c["contribution_share"], _pct),
-            _cell(c["roas"], _ratio), _cell(c["roi"], _ratio), _cell(c["mroas"], _ratio),
+            name, c["tier"], amount(c["spend"]), _cell(c["contribution"], amount), _cell(c["contribution_share"], pct),
+            _cell(c["roas"], ratio), _cell(c["roi"], ratio), _cell(c["mroas"], ratio),
         ])
     lines += table(header, rows, left=2)
     ms = summary["marketing_share"]
-    lines += ["", f"Marketing drove {_cell(ms, _pct)} of the target over the period."]
+    lines += ["", f"Marketing drove {_cell(ms, pct)} of the target over the period."]
     f = summary["fit"]
-    lines.append(f"Fit: R² {f['r2']:.3f}, MAPE {_pct(f['mape'])}, NRMSE {_pct(f['nrmse'])}.")
+    lines.append(f"Fit: R² {f['r2']:.3f}, MAPE {pct(f['mape'])}, NRMSE {pct(f['nrmse'])}.")
     if "holdout" in summary:
         h = summary["holdout"]
         lines.append(
-            f"Holdout ({h['periods']} periods not used in fitting): MAPE {_pct(h['mape'])}, NRMSE {_pct(h['nrmse'])}, "
-            f"90% interval covered {_pct(h['coverage'])} of actuals."
+            f"Holdout ({h['periods']} periods not used in fitting): MAPE {pct(h['mape'])}, NRMSE {pct(h['nrmse'])}, "
+            f"90% interval covered {pct(h['coverage'])} of actuals."
         )
     dg = summary["diagnostics"]
     state = "converged" if dg["converged"] else "NOT CONVERGED"
@@ -70,8 +73,8 @@ def format_fit_table(summary: dict[str, Any]) -> str:
         lines += [f"  - {p}" for p in dg["problems"]]
     if summary.get("calibration"):
         lines += ["", "Lift tests: measured lift vs the model's prediction before and after calibration:"]
-        rows = [[c["test"]["channel"], f"{c['test']['start']} to {c['test']['end']}", _money(c["measured"]["mean"]),
-                 _cell(c["before"], _money), _cell(c["after"], _money), f"{c['p_value']:.3f}",
+        rows = [[c["test"]["channel"], f"{c['test']['start']} to {c['test']['end']}", amount(c["measured"]["mean"]),
+                 _cell(c["before"], amount), _cell(c["after"], amount), f"{c['p_value']:.3f}",
                  "FLAGGED, left out" if c["flagged"] else "used"] for c in summary["calibration"]]
         lines += ["  " + r for r in table(["channel", "test period", "measured", "before", "after", "p-value", ""], rows, left=2)]
         lines += [f"  - {c['test']['channel']}: {c['verdict']}" for c in summary["calibration"] if c["flagged"]]
@@ -83,33 +86,33 @@ def format_fit_table(summary: dict[str, Any]) -> str:
 
 
 def _policy_text(shares: dict[str, float]) -> str:
-    return " / ".join(f"{t} {_pct(s)}" for t, s in shares.items())
+    return " / ".join(f"{t} {pct(s)}" for t, s in shares.items())
 
 
 def format_optimize_table(result: dict[str, Any], currency: str) -> str:
     """The recommended budget against the current mix, tier totals, and what each earns."""
     lines = [
-        f"Budget {currency} {_money(result['budget'])} over {result['weeks']} periods; "
+        f"Budget {currency} {amount(result['budget'])} over {result['weeks']} periods; "
         f"tiers {_policy_text(result['tiers'])}" + (f"; risk aversion {result['risk']:g}" if result["risk"] else "") + ".",
         "",
     ]
     rows = []
     for name, a in sorted(result["allocation"].items(), key=lambda kv: (kv[1]["tier"], -kv[1]["total"])):
         change = f"{a['change_pct']:+.0%}" if a["change_pct"] is not None else "new"
-        rows.append([name, a["tier"], _money(a["current_total"]), _money(a["total"]), _money(a["weekly"]), change,
-                     _ratio(a["mroas"]), a["bound"] or ""])
+        rows.append([name, a["tier"], amount(a["current_total"]), amount(a["total"]), amount(a["weekly"]), change,
+                     ratio(a["mroas"]), a["bound"] or ""])
     lines += table(["channel", "tier", "current", "recommended", "per period", "change", "marginal ROAS", "at bound"], rows, left=2)
-    lines += ["", "Tier totals: " + ", ".join(f"{t} {_money(v)}" for t, v in result["tier_totals"].items()) + "."]
+    lines += ["", "Tier totals: " + ", ".join(f"{t} {amount(v)}" for t, v in result["tier_totals"].items()) + "."]
     exp, roas = result["expected"], result["roas"]
     lines += [
         "",
         f"Expected incremental revenue over the {result['weeks']} periods and the carry-over after them, mean (90% interval):",
-        f"  recommended plan: {_cell(exp['recommended'], _money)}  ROAS {_ratio(roas['recommended']['mean'])}",
-        f"  current mix:      {_cell(exp['current'], _money)}  ROAS {_ratio(roas['current']['mean'])}",
-        f"  difference:       {_cell(result['uplift'], _money)}",
-        f"Probability that the recommended plan earns more than the current mix: {_pct(result['prob_better'])}.",
+        f"  recommended plan: {_cell(exp['recommended'], amount)}  ROAS {ratio(roas['recommended']['mean'])}",
+        f"  current mix:      {_cell(exp['current'], amount)}  ROAS {ratio(roas['current']['mean'])}",
+        f"  difference:       {_cell(result['uplift'], amount)}",
+        f"Probability that the recommended plan earns more than the current mix: {pct(result['prob_better'])}.",
     ]
-    checks = [f"{t} {'yes' if o['equal_mroas'] else 'NO'} (spread {_pct(o['mroas_spread'])})" for t, o in result["optimality"].items()
+    checks = [f"{t} {'yes' if o['equal_mroas'] else 'NO'} (spread {pct(o['mroas_spread'])})" for t, o in result["optimality"].items()
               if len(o["unbound_channels"]) > 1]
     if checks:
         lines.append("Optimum check, equal marginal ROAS across each tier's unbound channels: " + ", ".join(checks) + ".")
@@ -123,19 +126,19 @@ def format_optimize_table(result: dict[str, Any], currency: str) -> str:
 
 def format_scenario_table(result: dict[str, Any], currency: str) -> str:
     """A spend plan's week-by-week forecast and what it earns."""
-    lines = [f"Scenario '{result['name']}': {currency} {_money(result['spend'])} over {len(result['dates'])} periods.", ""]
+    lines = [f"Scenario '{result['name']}': {currency} {amount(result['spend'])} over {len(result['dates'])} periods.", ""]
     t = result["target"]
-    rows = [[d, _money(m), f"{_money(lo)} to {_money(hi)}"] for d, m, lo, hi in zip(result["dates"], t["mean"], t["low"], t["high"])]
+    rows = [[d, amount(m), f"{amount(lo)} to {amount(hi)}"] for d, m, lo, hi in zip(result["dates"], t["mean"], t["low"], t["high"])]
     lines += table(["period", "expected target", "90% interval"], rows)
     lines += [
         "",
-        f"Expected target over the plan: {_cell(result['expected_revenue'], _money)}.",
-        f"Incremental revenue from the plan (with carry-over): {_cell(result['incremental_revenue'], _money)}.",
+        f"Expected target over the plan: {_cell(result['expected_revenue'], amount)}.",
+        f"Incremental revenue from the plan (with carry-over): {_cell(result['incremental_revenue'], amount)}.",
     ]
     if result.get("roas"):
-        lines.append(f"ROAS of the plan: {_cell(result['roas'], _ratio)}.")
+        lines.append(f"ROAS of the plan: {_cell(result['roas'], ratio)}.")
     if result.get("prob_better_than_current") is not None:
-        lines.append(f"Probability that it earns more than the current mix at the same budget: {_pct(result['prob_better_than_current'])}.")
+        lines.append(f"Probability that it earns more than the current mix at the same budget: {pct(result['prob_better_than_current'])}.")
     return "\n".join(lines)
 
 
@@ -152,14 +155,14 @@ def format_runs_table(listing: list[dict[str, Any]]) -> str:
 
 def format_validation_table(result: dict[str, Any]) -> str:
     """Cross-validation: forecast accuracy per fold and how stable each channel's ROAS is."""
-    rows = [[f["fold"], f["train_periods"], f"{f['test_start']} to {f['test_end']}", _pct(f["mape"]), _pct(f["nrmse"]),
-             _pct(f["coverage"]), "yes" if f["converged"] else "NO"] for f in result["folds"]]
+    rows = [[f["fold"], f["train_periods"], f"{f['test_start']} to {f['test_end']}", pct(f["mape"]), pct(f["nrmse"]),
+             pct(f["coverage"]), "yes" if f["converged"] else "NO"] for f in result["folds"]]
     lines = [f"Rolling-origin cross-validation, {len(rows)} folds forecasting {result['horizon']} periods each:", ""]
     lines += table(["fold", "fitted on", "forecast periods", "MAPE", "NRMSE", "90% coverage", "converged"], rows, left=0)
     m = result["mean"]
-    lines += ["", f"Average: MAPE {_pct(m['mape'])}, NRMSE {_pct(m['nrmse'])}, 90% interval coverage {_pct(m['coverage'])}.", "",
+    lines += ["", f"Average: MAPE {pct(m['mape'])}, NRMSE {pct(m['nrmse'])}, 90% interval coverage {pct(m['coverage'])}.", "",
               "ROAS across folds (a stable model gives similar numbers on each):"]
-    rows = [[ch, " ".join(_ratio(v) for v in s["roas_by_fold"]), _ratio(s["min"]), _ratio(s["max"]),
-             _pct(s["cv"]) if s["cv"] is not None else "?"] for ch, s in result["roas_stability"].items()]
+    rows = [[ch, " ".join(ratio(v) for v in s["roas_by_fold"]), ratio(s["min"]), ratio(s["max"]),
+             pct(s["cv"]) if s["cv"] is not None else "?"] for ch, s in result["roas_stability"].items()]
     lines += table(["channel", "ROAS by fold", "min", "max", "variation"], rows)
     return "\n".join(lines)

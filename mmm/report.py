@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from mmm import plots
+from mmm.formatting import amount, pct, ratio
 from mmm.decomposition import INTERVAL, carryover
 from mmm.planning import ConstantPlanResponse
 from mmm.sampling import ESS_MIN, RHAT_MAX
@@ -67,19 +68,6 @@ def money(x: float, currency: str) -> str:
 def signed_money(x: float, currency: str) -> str:
     """'+EUR 1,234' or '-EUR 1,234'."""
     return f"{'-' if x < 0 else '+'}{currency} {abs(x):,.0f}"
-
-
-def amount(x: float) -> str:
-    """1,234,567 (no currency, for ranges and table cells)."""
-    return f"{x:,.0f}"
-
-
-def ratio(x: float) -> str:
-    return f"{x:.2f}"
-
-
-def pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
 
 
 def interval_text(stat: dict[str, float], fmt: Any) -> str:
