@@ -142,7 +142,7 @@ def fit(config: str, output_json: str | None, holdout: int, draws: int | None, t
             setattr(cfg.sampler, key, value)
     data = load_data(cfg)  # bad data stops here, before any run is recorded
     lifts_path = lifts_file or (str(cfg.relative_path(cfg.calibration)) if cfg.calibration else None)
-    tests = read_lifts(lifts_path, data.channels, data.dates) if lifts_path else []
+    tests = read_lifts(lifts_path, data) if lifts_path else []
     check_fit_inputs(data, holdout, tests)
     for w in data.warnings:
         click.echo(f"Warning: {w}", err=True)
@@ -260,7 +260,7 @@ def validate_model(run_id: str, folds: int, horizon: int, draws: int | None, tun
         if value is not None:
             setattr(cfg.sampler, key, value)
     click.echo(f"Fitting {folds} folds of {horizon} periods...", err=True)
-    result = {"run_id": run_id, **rolling_origin(cfg, model.data, folds, horizon)}
+    result = {"run_id": run_id, **rolling_origin(cfg, model.data, folds, horizon, model.lifts)}
     click.echo(format_validation_table(result))
     metrics = {f"cv_{m}_mean": v for m, v in result["mean"].items()}
     metrics.update({f"cv_roas_cv.{ch}": s["cv"] for ch, s in result["roas_stability"].items() if s["cv"] is not None})
@@ -283,6 +283,7 @@ def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str 
     from mmm.tracking import load_fit
 
     model, _ = load_fit(run_id, tracking_uri)
+    _quiet_libraries()  # PyMC resets its logger when imported; keep its sampling notes out of the output
     checks = predictive_checks(model)
     png = plot_checks(checks, model.config.currency)
     Path(out_png).write_bytes(png)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mmm.data import format_rows
+from mmm.data import ModelData, format_rows
 from mmm.errors import MMMError
 from mmm.transforms import lagged, media_response
 
@@ -41,23 +41,33 @@ class LiftTest:
         return asdict(self)
 
 
-def read_lifts(path: str | Path, channels: list[str], dates: pd.DatetimeIndex) -> list[LiftTest]:
-    """Validated lift tests; errors name the file, column and rows, and say how to fix them."""
-    path = Path(path)
+def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise MMMError(f"{path}: lift-test file not found (calibration: in the config, or --lifts)")
-    if path.suffix.lower() in (".yaml", ".yml"):
-        raw = yaml.safe_load(path.read_text())
-        if not isinstance(raw, list):
-            raise MMMError(f"{path}: expected a list of tests, each with {', '.join(REQUIRED)}")
-        df = pd.DataFrame(raw)
-    else:
-        df = pd.read_csv(path)
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            raw = yaml.safe_load(path.read_text())
+            if not isinstance(raw, list):
+                raise MMMError(f"{path}: expected a list of tests, each with {', '.join(REQUIRED)}")
+            df = pd.DataFrame(raw)
+        else:
+            df = pd.read_csv(path)
+    except (yaml.YAMLError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise MMMError(f"{path}: cannot read the lift-test file: {exc}") from None
+    if df.empty:
+        raise MMMError(f"{path}: holds no lift tests; add one row per test or drop the calibration setting")
+    return df
+
+
+def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
+    """Validated lift tests against the model's data; errors name the file, column and rows."""
+    path = Path(path)
+    channels, dates = data.channels, data.dates
+    df = _read_table(path)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise MMMError(f"{path}: missing column(s) {', '.join(missing)}; a lift-test file needs {', '.join(REQUIRED)} (geo_share optional)")
-    if "geo_share" not in df.columns:
-        df["geo_share"] = 1.0
+    df["geo_share"] = df["geo_share"].fillna(1.0) if "geo_share" in df.columns else 1.0  # blank: the whole market
     unknown = np.flatnonzero(~df["channel"].astype(str).isin(channels)) + 1
     if len(unknown):
         names = ", ".join(sorted(set(df["channel"].astype(str).iloc[unknown - 1])))
@@ -79,9 +89,9 @@ def read_lifts(path: str | Path, channels: list[str], dates: pd.DatetimeIndex) -
         raise MMMError(f"{path}, column 'end': {format_rows(reversed_rows)} end before they start")
     for col in ("spend_change", "lift", "lift_se", "geo_share"):
         values = pd.to_numeric(df[col], errors="coerce")
-        bad = np.flatnonzero(values.isna().to_numpy()) + 1
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float))) + 1
         if len(bad):
-            raise MMMError(f"{path}, column '{col}': {format_rows(bad)} must hold a number")
+            raise MMMError(f"{path}, column '{col}': {format_rows(bad)} must hold a finite number")
         df[col] = values
     bad_se = np.flatnonzero((df["lift_se"] <= 0).to_numpy()) + 1
     if len(bad_se):
@@ -92,6 +102,17 @@ def read_lifts(path: str | Path, channels: list[str], dates: pd.DatetimeIndex) -
     zero = np.flatnonzero((df["spend_change"] == 0).to_numpy()) + 1
     if len(zero):
         raise MMMError(f"{path}, column 'spend_change': {format_rows(zero)} changed no spend, so they measure nothing")
+    for row, r in enumerate(df.itertuples(), start=1):
+        inside = (dates >= r.start) & (dates <= r.end)
+        if not inside.any():
+            raise MMMError(f"{path}, columns 'start'/'end': row {row} covers no period of the data; widen the test dates")
+        # in the tested geo, spend per period cannot fall below zero
+        geo_spend = data.spend[inside, channels.index(r.channel)] * r.geo_share
+        if r.spend_change < 0 and -r.spend_change / inside.sum() > geo_spend.min() + 1e-9:
+            raise MMMError(
+                f"{path}, column 'spend_change': row {row} removes {-r.spend_change:,.2f} but the channel spent only "
+                f"{geo_spend.sum():,.2f} in that geo and period; check the sign and the geo_share"
+            )
     return [
         LiftTest(str(r.channel), str(r.start.date()), str(r.end.date()), float(r.spend_change), float(r.lift),
                  float(r.lift_se), float(r.geo_share))

@@ -9,16 +9,22 @@ per channel: how much its ROAS moves from fold to fold.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from mmm.config import Config
 from mmm.data import MIN_PERIODS, ModelData
 from mmm.decomposition import channel_draws, fit_quality
 from mmm.errors import MMMError
 from mmm.estimator import MarketingMixModel
+from mmm.lifts import LiftTest
 
 
-def rolling_origin(cfg: Config, data: ModelData, folds: int = 4, horizon: int = 13) -> dict:
-    """Cross-validation results: per-fold accuracy and per-channel ROAS stability (JSON-ready)."""
+def rolling_origin(cfg: Config, data: ModelData, folds: int = 4, horizon: int = 13, lifts: list[LiftTest] | None = None) -> dict:
+    """Cross-validation results: per-fold accuracy and per-channel ROAS stability (JSON-ready).
+
+    A calibrated model is cross-validated calibrated: each fold uses the lift tests that end
+    within its training periods.
+    """
     if folds < 2:
         raise MMMError(f"--folds must be at least 2, not {folds}")
     if horizon < 1:
@@ -32,13 +38,15 @@ def rolling_origin(cfg: Config, data: ModelData, folds: int = 4, horizon: int = 
     fold_results, roas = [], {ch: [] for ch in data.channels}
     for k in range(folds):
         origin = first_origin + k * horizon
-        model = MarketingMixModel(cfg).fit(data.head(origin + horizon), holdout=horizon)
+        fold_lifts = [t for t in lifts or [] if pd.Timestamp(t.end) <= data.dates[origin - 1]]
+        model = MarketingMixModel(cfg).fit(data.head(origin + horizon), holdout=horizon, lifts=fold_lifts)
         held = fit_quality(model)["holdout"]
         for ch, cd in channel_draws(model).items():
             roas[ch].append(float(cd.roas.mean()))
         fold_results.append({
             "fold": k + 1,
             "train_periods": origin,
+            "lift_tests": len(fold_lifts),
             "test_start": str(data.dates[origin].date()),
             "test_end": str(data.dates[origin + horizon - 1].date()),
             **{m: held[m] for m in ("mape", "nrmse", "coverage")},

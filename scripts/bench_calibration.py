@@ -35,7 +35,7 @@ def run(scenario: str, tested: list[str], seed: int, workdir: Path) -> dict:
     cfg = load_config(paths["config"])
     data = load_data(cfg)
     truth = {k: v["roas"] for k, v in json.loads(paths["truth"].read_text())["channels"].items()}
-    result = fit_calibrated(cfg, data, read_lifts(paths["lifts"], data.channels, data.dates))
+    result = fit_calibrated(cfg, data, read_lifts(paths["lifts"], data))
     before, after = score(result.uncalibrated, truth), score(result.model, truth)
     untested = [c for c in truth if c not in tested]
 

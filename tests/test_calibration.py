@@ -144,7 +144,7 @@ def data(sim):
 
 @pytest.fixture(scope="module")
 def tests_(sim, data) -> list[LiftTest]:
-    return read_lifts(sim / "lifts.csv", data.channels, data.dates)
+    return read_lifts(sim / "lifts.csv", data)
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +221,7 @@ BAD_ROWS = {
 def test_bad_lift_row_names_file_column_and_row(data, tmp_path, change, column, words):
     path = write_lifts(tmp_path, change)
     with pytest.raises(MMMError) as err:
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
     msg = str(err.value)
     assert str(path) in msg
     assert f"column '{column}'" in msg
@@ -235,13 +235,13 @@ def test_several_bad_rows_are_all_named(data, tmp_path):
     path = tmp_path / "lifts.csv"
     df.to_csv(path, index=False)
     with pytest.raises(MMMError, match=r"column 'lift_se': rows 2, 4 "):
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
 
 
 def test_dates_outside_the_data_say_what_the_data_covers(data, tmp_path):
     path = write_lifts(tmp_path, {"start": "2022-06-06"})
     with pytest.raises(MMMError) as err:
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
     assert str(data.dates[0].date()) in str(err.value) and str(data.dates[-1].date()) in str(err.value)
 
 
@@ -249,7 +249,7 @@ def test_dates_outside_the_data_say_what_the_data_covers(data, tmp_path):
 def test_missing_required_column_is_named(data, tmp_path, column):
     path = write_lifts(tmp_path, {}, drop=(column,))
     with pytest.raises(MMMError) as err:
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
     msg = str(err.value)
     assert str(path) in msg and "missing column" in msg and column in msg
 
@@ -257,36 +257,36 @@ def test_missing_required_column_is_named(data, tmp_path, column):
 def test_missing_file_is_named(data, tmp_path):
     path = tmp_path / "no_such_lifts.csv"
     with pytest.raises(MMMError, match="no_such_lifts.csv.*not found"):
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
 
 
 def test_good_file_reads_with_geo_share_optional(data, tmp_path):
     path = write_lifts(tmp_path, {}, drop=("geo_share",))
-    tests = read_lifts(path, data.channels, data.dates)
+    tests = read_lifts(path, data)
     assert [t.channel for t in tests] == ["social", "display"]
     assert all(t.geo_share == 1.0 for t in tests)
     assert tests[0] == LiftTest("social", "2024-01-01", "2024-02-05", 12000.0, 6867.0, 1519.0, 1.0)
 
 
 def test_yaml_list_reads_like_the_csv(data, tmp_path):
-    csv_tests = read_lifts(write_lifts(tmp_path, {}), data.channels, data.dates)
+    csv_tests = read_lifts(write_lifts(tmp_path, {}), data)
     path = tmp_path / "lifts.yaml"
     # dates unquoted: YAML reads them as dates, which must work as well as strings
     path.write_text(
         "- {channel: social, start: 2024-01-01, end: 2024-02-05, spend_change: 12000, lift: 6867, lift_se: 1519, geo_share: 0.25}\n"
         "- {channel: display, start: '2024-01-01', end: '2024-02-05', spend_change: 9000, lift: 1650, lift_se: 280, geo_share: 0.25}\n"
     )
-    assert read_lifts(path, data.channels, data.dates) == csv_tests
+    assert read_lifts(path, data) == csv_tests
 
 
 def test_yaml_errors_name_the_file_column_and_row(data, tmp_path):
     path = tmp_path / "lifts.yml"
     path.write_text(yaml.safe_dump([GOOD, {**GOOD_2, "channel": "radio"}]))
     with pytest.raises(MMMError, match=r"lifts\.yml, column 'channel': unknown channel radio in row 2"):
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
     path.write_text(yaml.safe_dump(GOOD))  # a mapping, not a list of tests
     with pytest.raises(MMMError, match=r"lifts\.yml: expected a list"):
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
 
 
 def test_fit_with_a_bad_lift_file_exits_2_without_a_run(sim, isolated):
@@ -333,7 +333,7 @@ def test_simulate_writes_lift_tests(sim, truth, data):
         start, end = pd.Timestamp(t["start"]), pd.Timestamp(t["end"])
         assert ((data.dates >= start) & (data.dates <= end)).sum() == LIFT_WEEKS
     # the simulated file is a valid lift-test file for the simulated config
-    assert len(read_lifts(sim / "lifts.csv", data.channels, data.dates)) == len(TESTED)
+    assert len(read_lifts(sim / "lifts.csv", data)) == len(TESTED)
 
 
 def test_simulate_without_lifts_writes_no_lift_file(isolated):
@@ -538,13 +538,11 @@ def test_holdout_boundary_is_the_test_end(data, tests_, sim, monkeypatch):
 # --- known problems (expected failures; remove the marker once fixed) ------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="mmm/lifts.py: a test window holding no period date crashes lift_designs "
-                                       "(ZeroDivisionError) instead of being rejected by read_lifts")
 def test_test_window_between_two_weekly_periods_is_rejected(data, tmp_path):
     # Tuesday to Friday: inside the data's range, but no weekly period (Mondays) starts in it
     path = write_lifts(tmp_path, {"start": "2024-01-02", "end": "2024-01-05"})
     try:
-        tests = read_lifts(path, data.channels, data.dates)
+        tests = read_lifts(path, data)
     except MMMError as exc:
         assert "row 2" in str(exc)
         return
@@ -552,26 +550,21 @@ def test_test_window_between_two_weekly_periods_is_rejected(data, tmp_path):
     lift_designs(tests, data.dates, data.spend, data.channels, np.asarray(scaling.spend), 8)
 
 
-@pytest.mark.xfail(strict=True, reason="mmm/lifts.py: a negative spend_change larger than the spend there was "
-                                       "is accepted and gives negative spend to the response curve")
 def test_switching_off_more_spend_than_there_was_is_rejected(data, tmp_path):
     path = write_lifts(tmp_path, {"spend_change": -1_000_000.0, "lift": -5000.0})
     with pytest.raises(MMMError, match="row 2"):
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
 
 
-@pytest.mark.xfail(strict=True, reason="mmm/lifts.py: an unparseable YAML or an empty CSV raises a parser error "
-                                       "(traceback from the CLI) instead of MMMError")
 @pytest.mark.parametrize("name, text", [("lifts.yaml", "- channel: social\n  start: [\n"), ("lifts.csv", "")])
 def test_unreadable_lift_file_is_an_mmm_error(data, tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
     with pytest.raises(MMMError, match=name):
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
 
 
-@pytest.mark.xfail(strict=True, reason="mmm/lifts.py: an infinite lift_se passes the 'positive standard error' check")
 def test_infinite_standard_error_is_rejected(data, tmp_path):
     path = write_lifts(tmp_path, {"lift_se": float("inf")})
     with pytest.raises(MMMError, match="column 'lift_se'"):
-        read_lifts(path, data.channels, data.dates)
+        read_lifts(path, data)
