@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -18,56 +16,15 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from mmm.cli import main
+from helpers import SHORT_SAMPLER, all_runs, assert_clean_exit_2, invoke, isolated_workdir, store_uri
 
-SHORT_SAMPLER = ["--draws", "200", "--tune", "200", "--chains", "2"]
 CHANNELS = ("search", "social", "display")
 METRICS = ("roas", "roi", "contribution", "contribution_share", "mroas")
-MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def invoke(*args: str) -> Result:
-    """Run the CLI in-process; keep the SIGTERM handler `mmm fit` installs out of pytest."""
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        return CliRunner().invoke(main, [str(a) for a in args])
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def store_uri(folder: Path) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'mlruns.db'}"
-
-
-def all_runs(uri: str) -> list[Any]:
-    client = mlflow.MlflowClient(tracking_uri=uri)
-    experiment_ids = [e.experiment_id for e in client.search_experiments()]
-    return client.search_runs(experiment_ids) if experiment_ids else []
-
-
-def printed(result: Result) -> str:
-    """stdout and stderr together (click >= 8.2 already mixes them into .output)."""
-    try:
-        err = result.stderr
-    except ValueError:  # click < 8.2 with stderr mixed into stdout
-        err = ""
-    return result.output if err in result.output else result.output + err
-
-
-def assert_clean_exit_2(result: Result) -> str:
-    """Exit status 2, an 'Error:' message and no traceback; returns everything printed."""
-    text = printed(result)
-    assert result.exit_code == 2, text
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Error:" in text
-    assert "Traceback" not in text
-    return text
 
 
 def fit(config: Path, store: Path, json_out: Path, *extra: str) -> tuple[Result, dict[str, Any], str]:
@@ -81,28 +38,7 @@ def fit(config: Path, store: Path, json_out: Path, *extra: str) -> tuple[Result,
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     """A module-wide working directory, with no MLflow settings leaking in or out."""
-    root = tmp_path_factory.mktemp("cli_fit")
-    saved = {k: os.environ.get(k) for k in MLFLOW_ENV}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        for key in MLFLOW_ENV:
-            mp.delenv(key, raising=False)
-        yield root
-        mlflow.set_tracking_uri(None)  # mlflow also exports the URI it was given to the environment
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-@pytest.fixture
-def isolated(workdir, tmp_path, monkeypatch):
-    """A per-test working directory (tmp_path) without MLflow environment settings."""
-    monkeypatch.chdir(tmp_path)
-    for key in MLFLOW_ENV:
-        monkeypatch.delenv(key, raising=False)
-    return tmp_path
+    yield from isolated_workdir(tmp_path_factory, "cli_fit")
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,6 @@ import glob
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,10 +23,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import SHORT_SAMPLER as FIT_ARGS, clean_env, free_port, mmm_cmd, run_cmd, stop_process_group
 
-VENV_BIN = Path(sys.executable).parent
 PG_PASSWORD = "mmm-test-secret"
-FIT_ARGS = ["--draws", "200", "--tune", "200", "--chains", "2"]
 
 
 # ---------------------------------------------------------------- helpers
@@ -61,34 +58,6 @@ def pg_driver():
     return pytest.importorskip(name, reason=f"PostgreSQL driver '{name}' missing: pip install -e '.[test]' ({package})")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def mmm_cmd() -> list[str]:
-    exe = VENV_BIN / "mmm"
-    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "mmm.cli"]
-
-
-def clean_env() -> dict[str, str]:
-    """The environment for child processes: no tracking settings leaking in from the developer's shell."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    # the server's background job runner (GenAI jobs, 7 huey processes) is not used by mmm
-    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    return env
-
-
-def run_cmd(args: list[str], cwd: Path, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, (
-        f"`{' '.join(map(str, args))}` exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
-    )
-    return proc
-
-
 def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
     """Until `url` answers 200; fails early (with the server's log) when the server process dies."""
     deadline = time.monotonic() + timeout
@@ -103,31 +72,6 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) 
             pass
         time.sleep(0.5)
     pytest.fail(f"no answer from {url} within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
-
-
-def stop_process_group(proc: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM the session the server was started in (its workers included); wait until all of it is gone, else SIGKILL."""
-    def group_alive() -> bool:
-        proc.poll()  # reap the leader, so only live members count
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-    if not group_alive():
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not group_alive():
-            return
-        time.sleep(0.2)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=10)
 
 
 # ---------------------------------------------------------------- fixtures

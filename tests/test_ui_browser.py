@@ -14,20 +14,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import SHORT_SAMPLER as FIT_ARGS, clean_env, free_port, mmm_cmd, run_cmd, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
-FIT_ARGS = ["--draws", "200", "--tune", "200", "--chains", "2"]
 EXPERIMENT = "ui-test"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -42,62 +39,10 @@ def find_chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def mmm_cmd() -> list[str]:
-    exe = VENV_BIN / "mmm"
-    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "mmm.cli"]
-
-
-def clean_env() -> dict[str, str]:
-    """No tracking settings from the developer's shell; no MLflow background job runner (unused by mmm)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    return env
-
-
-def run_cmd(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, (
-        f"`{' '.join(map(str, args))}` exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
-    )
-    return proc
-
-
-def stop_process_group(proc: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM the session the server was started in (its workers included); wait until all of it is gone, else SIGKILL."""
-    def group_alive() -> bool:
-        proc.poll()  # reap the leader, so only live members count
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-    if not group_alive():
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not group_alive():
-            return
-        time.sleep(0.2)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=10)
 
 
 def get_json(url: str) -> dict:

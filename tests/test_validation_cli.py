@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -20,57 +18,15 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
 
-from mmm.cli import main
+from helpers import SHORT_SAMPLER, all_runs, assert_clean_exit_2, invoke, isolated_workdir, printed, store_uri
 
-SHORT_SAMPLER = ["--draws", "200", "--tune", "200", "--chains", "2"]
 FOLD_SAMPLER = ["--draws", "150", "--tune", "150", "--chains", "2"]
 CHANNELS = ("search", "social", "display")
-MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
 PERIODS, HOLDOUT, FOLDS, HORIZON = 104, 13, 2, 13
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def invoke(*args: Any) -> Result:
-    """Run the CLI in-process; keep the SIGTERM handler `mmm fit` installs out of pytest."""
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        return CliRunner().invoke(main, [str(a) for a in args])
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def store_uri(folder: Path) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'mlruns.db'}"
-
-
-def all_runs(uri: str) -> list[Any]:
-    client = mlflow.MlflowClient(tracking_uri=uri)
-    experiment_ids = [e.experiment_id for e in client.search_experiments()]
-    return client.search_runs(experiment_ids) if experiment_ids else []
-
-
-def printed(result: Result) -> str:
-    """stdout and stderr together (click >= 8.2 already mixes them into .output)."""
-    try:
-        err = result.stderr
-    except ValueError:  # click < 8.2 with stderr mixed into stdout
-        err = ""
-    return result.output if err in result.output else result.output + err
-
-
-def assert_clean_exit_2(result: Result) -> str:
-    """Exit status 2, an 'Error:' message and no traceback; returns everything printed."""
-    text = printed(result)
-    assert result.exit_code == 2, text + repr(result.exception)
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Error:" in text
-    assert "Traceback" not in text
-    return text
 
 
 def finite_number(x: Any) -> bool:
@@ -83,19 +39,7 @@ def finite_number(x: Any) -> bool:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     """A module-wide working directory, with no MLflow settings leaking in or out."""
-    root = tmp_path_factory.mktemp("validation_cli")
-    saved = {k: os.environ.get(k) for k in MLFLOW_ENV}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        for key in MLFLOW_ENV:
-            mp.delenv(key, raising=False)
-        yield root
-        mlflow.set_tracking_uri(None)  # mlflow also exports the URI it was given to the environment
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield from isolated_workdir(tmp_path_factory, "validation_cli")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,134 @@
+"""Helpers shared by the test modules: running the CLI in-process or as real processes, and
+reading back what it recorded in MLflow."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from click.testing import CliRunner, Result
+
+from mmm.cli import main
+
+SHORT_SAMPLER = ["--draws", "200", "--tune", "200", "--chains", "2"]  # fast fits: not meant to converge
+MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
+VENV_BIN = Path(sys.executable).parent
+
+
+def invoke(*args: Any) -> Result:
+    """Run the CLI in-process; keep the SIGTERM handler `mmm fit` installs out of pytest."""
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        return CliRunner().invoke(main, [str(a) for a in args])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def store_uri(folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlruns.db'}"
+
+
+def all_runs(uri: str) -> list[Any]:
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    experiment_ids = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiment_ids) if experiment_ids else []
+
+
+def printed(result: Result) -> str:
+    """stdout and stderr together (click >= 8.2 already mixes them into .output)."""
+    try:
+        err = result.stderr
+    except ValueError:  # click < 8.2 with stderr mixed into stdout
+        err = ""
+    return result.output if err in result.output else result.output + err
+
+
+def assert_clean_exit_2(result: Result) -> str:
+    """Exit status 2, an 'Error:' message and no traceback; returns everything printed."""
+    text = printed(result)
+    assert result.exit_code == 2, text + repr(result.exception)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Error:" in text
+    assert "Traceback" not in text
+    return text
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mmm_cmd() -> list[str]:
+    exe = VENV_BIN / "mmm"
+    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "mmm.cli"]
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for child processes: no tracking settings leaking in from the developer's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    # the server's background job runner (GenAI jobs, 7 huey processes) is not used by mmm
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    return env
+
+
+def run_cmd(args: list[str], cwd: Path, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, (
+        f"`{' '.join(map(str, args))}` exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+    )
+    return proc
+
+
+def stop_process_group(proc: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM the session the server was started in (its workers included); wait until all of it is gone, else SIGKILL."""
+    def group_alive() -> bool:
+        proc.poll()  # reap the leader, so only live members count
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    if not group_alive():
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not group_alive():
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
+def isolated_workdir(tmp_path_factory: Any, name: str) -> Any:
+    """Generator for a module-wide working directory with no MLflow settings leaking in or out
+    (use as `yield from isolated_workdir(tmp_path_factory, "name")` in a module fixture)."""
+    import pytest
+
+    root = tmp_path_factory.mktemp(name)
+    saved = {k: os.environ.get(k) for k in MLFLOW_ENV}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        for key in MLFLOW_ENV:
+            mp.delenv(key, raising=False)
+        yield root
+        mlflow.set_tracking_uri(None)  # mlflow also exports the URI it was given to the environment
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
