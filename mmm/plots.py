@@ -353,12 +353,7 @@ def plan_outcomes_chart(recommended: np.ndarray, current: np.ndarray, optimizati
                                      (recommended, "recommended", PREDICTED, "recommended plan")):
         left.hist(draws, bins=bins, color=color, alpha=0.55, label=label, density=True)
         left.axvline(exp[key]["mean"], color=color, linewidth=1.8)
-    left.set_yticks([])
-    left.spines["left"].set_visible(False)
-    left.xaxis.set_major_formatter(FuncFormatter(thousands))
-    left.xaxis.set_major_locator(MaxNLocator(5))
-    left.set_xlabel(f"extra revenue from the plan ({currency})", fontsize=9, color=INK)
-    left.set_title("What each plan is expected to earn", fontsize=10, loc="left", color=INK)
+    _distribution_axis(left, f"extra revenue from the plan ({currency})", "What each plan is expected to earn")
     left.legend(frameon=False, fontsize=8.5, loc="upper right")
 
     _style(right)
@@ -372,13 +367,18 @@ def plan_outcomes_chart(recommended: np.ndarray, current: np.ndarray, optimizati
     right.axvline(up["mean"], color="#1b7837", linewidth=1.8)
     right.text(0.02, 0.97, f"chance the recommended plan\nearns more: {100 * optimization['prob_better']:.1f}%",
                transform=right.transAxes, va="top", fontsize=9, color=INK)
-    right.set_yticks([])
-    right.spines["left"].set_visible(False)
-    right.xaxis.set_major_formatter(FuncFormatter(thousands))
-    right.xaxis.set_major_locator(MaxNLocator(5))
-    right.set_xlabel(f"recommended minus current ({currency})", fontsize=9, color=INK)
-    right.set_title("How much more the recommended plan earns", fontsize=10, loc="left", color=INK)
+    _distribution_axis(right, f"recommended minus current ({currency})", "How much more the recommended plan earns")
     return to_png(fig)
+
+
+def _distribution_axis(ax: Any, xlabel: str, title: str) -> None:
+    """A histogram panel of currency amounts: no density scale, thousands on the x axis."""
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.xaxis.set_major_formatter(FuncFormatter(thousands))
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.set_xlabel(xlabel, fontsize=9, color=INK)
+    ax.set_title(title, fontsize=10, loc="left", color=INK)
 
 
 def diagnostics_chart(rows: list[dict[str, Any]], rhat_max: float, ess_min: float) -> bytes:
