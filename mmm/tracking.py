@@ -249,8 +249,8 @@ def plan_metrics(outcome: dict[str, Any]) -> dict[str, float]:
     """The metrics every optimise and scenario run logs under the same names (for MLflow's compare view)."""
     m = {f"expected_revenue_{k}": outcome["expected_revenue"][k] for k in ("mean", "low", "high")}
     m.update({f"incremental_revenue_{k}": outcome["incremental_revenue"][k] for k in ("mean", "low", "high")})
-    roas = outcome.get("roas_plan") or outcome.get("roas")  # optimise keeps "roas" for both plans
-    m["roas_mean"] = roas["mean"] if roas and "mean" in roas else None
+    # mean ROAS over draws = mean incremental revenue / the (fixed) budget, for every kind of plan
+    m["roas_mean"] = outcome["incremental_revenue"]["mean"] / outcome["spend"] if outcome["spend"] > 0 else None
     m["prob_better_than_current"] = outcome.get("prob_better_than_current")
     m["budget"] = outcome["spend"]
     m.update({f"spend_{ch}": v for ch, v in outcome["spend_by_channel"].items()})
