@@ -19,13 +19,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from bench_recovery import score
-from mmm.calibration import fit_calibrated
+
+from mmm.analysis.calibration import fit_calibrated
 from mmm.config import load_config
-from mmm.data import load_data
-from mmm.lifts import read_lifts
-from mmm.simulate import write_scenario
+from mmm.data.lifts import read_lifts
+from mmm.data.loading import load_data
+from mmm.simulation.scenarios import write_scenario
 
 warnings.filterwarnings("ignore")
 
@@ -43,7 +43,9 @@ def run(scenario: str, tested: list[str], seed: int, workdir: Path) -> dict:
         return float(np.mean([s["channels"][c]["ape"] for c in chans]))
 
     return {
-        "before": before, "after": after, "flagged": [r["test"]["channel"] for r in result.report if r["flagged"]],
+        "before": before,
+        "after": after,
+        "flagged": [r["test"]["channel"] for r in result.report if r["flagged"]],
         "tested_error": {"before": mean_err(before, tested), "after": mean_err(after, tested)},
         "untested_error": {"before": mean_err(before, untested), "after": mean_err(after, untested)},
     }
@@ -70,9 +72,14 @@ def main() -> None:
                 mark = " (tested)" if c in tested else ""
                 print(f"  {c:<10}{b['true']:>7.2f}{b['mean']:>9.2f}{a['mean']:>9.2f}{100 * b['ape']:>11.0f}%{100 * a['ape']:>10.0f}%{mark}")
             print(f"  tested channels' ROAS error:   {100 * r['tested_error']['before']:.0f}% -> {100 * r['tested_error']['after']:.0f}%")
-            print(f"  untested channels' ROAS error: {100 * r['untested_error']['before']:.0f}% -> {100 * r['untested_error']['after']:.0f}%")
-            print(f"  90% coverage: {100 * r['before']['coverage']:.0f}% -> {100 * r['after']['coverage']:.0f}%;"
-                  f" all-channel error {100 * r['before']['roas_mape']:.0f}% -> {100 * r['after']['roas_mape']:.0f}%", flush=True)
+            print(
+                f"  untested channels' ROAS error: {100 * r['untested_error']['before']:.0f}% -> {100 * r['untested_error']['after']:.0f}%"
+            )
+            print(
+                f"  90% coverage: {100 * r['before']['coverage']:.0f}% -> {100 * r['after']['coverage']:.0f}%;"
+                f" all-channel error {100 * r['before']['roas_mape']:.0f}% -> {100 * r['after']['roas_mape']:.0f}%",
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
 

@@ -32,14 +32,16 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 
-from mmm.config import load_config, parse_policy
-from mmm.data import load_data
-from mmm.estimator import MarketingMixModel
-from mmm.features import Scaling
-from mmm.optimizer import channel_bounds, optimize_budget
-from mmm.planning import ConstantPlanResponse, current_plan
-from mmm.policy import tier_shares
-from mmm.simulate import SCENARIOS, write_scenario
+from mmm.config import load_config, parse_policy, with_overrides
+from mmm.data.loading import load_data
+from mmm.model.estimator import MarketingMixModel
+from mmm.model.features import Scaling
+from mmm.planning.bounds import channel_bounds
+from mmm.planning.forecast import current_plan
+from mmm.planning.optimizer import optimize_budget
+from mmm.planning.policy import tier_shares
+from mmm.planning.response import ConstantPlanResponse
+from mmm.simulation.scenarios import SCENARIOS, write_scenario
 
 warnings.filterwarnings("ignore")
 
@@ -55,11 +57,11 @@ def carried_over(spend: np.ndarray, alpha: np.ndarray, l_max: int, history: np.n
     """Geometric adstock with weights alpha**lag / sum over l_max lags; `history` precedes `spend`."""
     weights = alpha[None, :] ** np.arange(l_max)[:, None]
     weights = weights / weights.sum(axis=0)
-    pre = np.zeros((l_max - 1, spend.shape[1])) if history is None else history[-(l_max - 1):]
+    pre = np.zeros((l_max - 1, spend.shape[1])) if history is None else history[-(l_max - 1) :]
     full = np.vstack([pre, spend])
     out = np.zeros_like(spend, dtype=float)
     for lag in range(l_max):
-        out += weights[lag] * full[l_max - 1 - lag: l_max - 1 - lag + len(spend)]
+        out += weights[lag] * full[l_max - 1 - lag : l_max - 1 - lag + len(spend)]
     return out
 
 
@@ -108,8 +110,9 @@ class TrueResponse:
         return float(self.revenue(weekly).sum())
 
 
-def equalise_marginal_roas(resp: TrueResponse, groups: list[np.ndarray], weekly_budgets: list[float],
-                           lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def equalise_marginal_roas(
+    resp: TrueResponse, groups: list[np.ndarray], weekly_budgets: list[float], lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """The exact optimum of a concave separable response under per-tier totals and bounds.
 
     KKT: within a tier every channel not at a bound has the same marginal return lam; for a
@@ -147,10 +150,9 @@ def equalise_marginal_roas(resp: TrueResponse, groups: list[np.ndarray], weekly_
 
 def truth_as_model(fitted: MarketingMixModel, resp: TrueResponse) -> MarketingMixModel:
     """A model whose 'posterior' is one draw of the true parameters: the optimiser's machinery on the truth."""
-    m = MarketingMixModel(fitted.config.model_copy(deep=True))
-    m.config.model.l_max = resp.l_max
-    m.data, m.n_train = fitted.data, fitted.n_train
-    m.scaling = Scaling.from_data(fitted.data)
+    m = MarketingMixModel(with_overrides(fitted.config, {"model.l_max": resp.l_max}))
+    m.data, m.n_train = fitted.observed, fitted.n_train
+    m.scaling = Scaling.from_data(fitted.observed)
     if not np.allclose(m.scaling.spend, resp.typical):
         raise SystemExit("the model's spend scale is not the simulator's typical spend; the truth model would be wrong")
     post = {
@@ -168,33 +170,33 @@ def truth_as_model(fitted: MarketingMixModel, resp: TrueResponse) -> MarketingMi
 def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict, workdir: Path, risk: float = 0.0) -> dict:
     paths = write_scenario(scenario, workdir / scenario, seed)
     truth = json.loads(paths["truth"].read_text())
-    cfg = load_config(paths["config"])
-    for key, value in sampler.items():
-        if value is not None:
-            setattr(cfg.sampler, key, value)
+    cfg = with_overrides(load_config(paths["config"]), {f"sampler.{k}": v for k, v in sampler.items()})
     data = load_data(cfg)
     channels = data.channels
 
-    resp = TrueResponse(truth, channels, data.spend, weeks)
+    resp = TrueResponse(truth, channels, data.spend_matrix(), weeks)
     simulated = np.column_stack([truth["weekly"][c] for c in channels])
     if not np.allclose(resp.in_sample, simulated, rtol=1e-6, atol=1e-6 * np.abs(simulated).max()):
         raise SystemExit("the true-response evaluator does not reproduce the simulator's contributions")
 
-    print(f"Fitting '{scenario}' ({len(channels)} channels, {data.n_periods} weeks, "
-          f"{cfg.sampler.chains} chains x {cfg.sampler.draws} draws)...", flush=True)
+    print(
+        f"Fitting '{scenario}' ({len(channels)} channels, {data.n_periods} weeks, "
+        f"{cfg.sampler.chains} chains x {cfg.sampler.draws} draws)...",
+        flush=True,
+    )
     model = MarketingMixModel(cfg).fit(data)
     d = model.diagnostics
 
-    budget = float(round(data.spend[-weeks:].sum(), 2))
+    budget = float(round(float(data.tail(weeks).spend.sum()), 2))
     tiers = {c.name: c.tier for c in cfg.channels}
     shares, notes = tier_shares(parse_policy(policy), tiers)
     bounds = channel_bounds(model)
 
     start = time.perf_counter()
-    result = optimize_budget(model, budget, weeks, shares, tiers, bounds, risk=risk)
+    result = optimize_budget(model, budget, weeks, shares, tiers, bounds, risk=risk).to_json()
     optimise_seconds = time.perf_counter() - start
     ours = np.array([result["allocation"][c]["weekly"] for c in channels])
-    current = current_plan(model, budget, weeks)
+    current = current_plan(model, budget, weeks).sel(channel=channels).values
 
     # the true optimum under the same tiers, shares and bounds: exact KKT solution, and the
     # optimiser's own machinery on a model holding the true parameters
@@ -202,7 +204,7 @@ def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict,
     weekly_budgets = [shares[t] * budget / weeks for t in shares]
     exact = equalise_marginal_roas(resp, groups, weekly_budgets, bounds.low, bounds.high)
     truth_model = truth_as_model(model, resp)
-    machinery = optimize_budget(truth_model, budget, weeks, shares, tiers, bounds)
+    machinery = optimize_budget(truth_model, budget, weeks, shares, tiers, bounds).to_json()
     machinery_weekly = np.array([machinery["allocation"][c]["weekly"] for c in channels])
     agree = abs(ConstantPlanResponse(truth_model, weeks, n_draws=None).revenue_draws(ours).sum() - resp.total(ours))
     best = max((exact, machinery_weekly), key=resp.total)
@@ -210,9 +212,14 @@ def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict,
     for idx, w in zip(groups, weekly_budgets):
         even[idx] = w / len(idx)
 
-    rev = {"ours": resp.total(ours), "optimum": resp.total(best), "current": resp.total(current),
-           "optimum_exact_kkt": resp.total(exact), "optimum_machinery": resp.total(machinery_weekly),
-           "even_split_in_tiers": resp.total(even)}
+    rev = {
+        "ours": resp.total(ours),
+        "optimum": resp.total(best),
+        "current": resp.total(current),
+        "optimum_exact_kkt": resp.total(exact),
+        "optimum_machinery": resp.total(machinery_weekly),
+        "even_split_in_tiers": resp.total(even),
+    }
     gap = (rev["optimum"] - rev["ours"]) / rev["optimum"]
     uplift = rev["optimum"] - rev["current"]
     capture = (rev["ours"] - rev["current"]) / uplift if uplift > 0 else float("nan")
@@ -243,10 +250,17 @@ def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict,
         "targets": {"gap_to_optimum": TARGET_GAP, "uplift_captured": TARGET_CAPTURE, "optimise_seconds": TARGET_SECONDS},
         "passed": bool(gap <= TARGET_GAP and capture >= TARGET_CAPTURE and optimise_seconds < TARGET_SECONDS),
         "channels": {
-            c: {"tier": tiers[c], "weekly_ours": float(ours[i]), "weekly_optimum": float(best[i]), "weekly_current": float(current[i]),
-                "min_weekly": float(bounds.low[i]), "max_weekly": float(bounds.high[i]),
-                "true_mroas_ours": float(resp.gradient(ours)[i] / weeks), "true_mroas_optimum": float(resp.gradient(best)[i] / weeks),
-                "model_mroas_ours": result["allocation"][c]["mroas"]}
+            c: {
+                "tier": tiers[c],
+                "weekly_ours": float(ours[i]),
+                "weekly_optimum": float(best[i]),
+                "weekly_current": float(current[i]),
+                "min_weekly": float(bounds.low[i]),
+                "max_weekly": float(bounds.high[i]),
+                "true_mroas_ours": float(resp.gradient(ours)[i] / weeks),
+                "true_mroas_optimum": float(resp.gradient(best)[i] / weeks),
+                "model_mroas_ours": result["allocation"][c]["mroas"],
+            }
             for i, c in enumerate(channels)
         },
     }
@@ -254,26 +268,40 @@ def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict,
 
 def report(r: dict) -> None:
     rev = r["true_revenue"]
-    print(f"\nScenario {r['scenario']} (seed {r['seed'] if r['seed'] is not None else 'default'}): budget {r['budget']:,.2f} over "
-          f"{r['weeks']} weeks, policy {r['policy']}, risk {r['risk']:g}, fit {r['fit_seconds']:.1f} s "
-          f"({'converged' if r['converged'] else 'NOT converged'}, max R-hat {r['max_rhat']:.3f}, {r['divergences']} divergences)")
+    print(
+        f"\nScenario {r['scenario']} (seed {r['seed'] if r['seed'] is not None else 'default'}): budget {r['budget']:,.2f} over "
+        f"{r['weeks']} weeks, policy {r['policy']}, risk {r['risk']:g}, fit {r['fit_seconds']:.1f} s "
+        f"({'converged' if r['converged'] else 'NOT converged'}, max R-hat {r['max_rhat']:.3f}, {r['divergences']} divergences)"
+    )
     for note in r["notes"]:
         print(f"  note: {note}")
     print(f"\n{'channel':<11}{'tier':<14}{'current':>10}{'ours':>10}{'optimum':>10}{'max':>10}   true mROAS ours / optimum")
     for c, v in r["channels"].items():
-        print(f"{c:<11}{v['tier']:<14}{v['weekly_current']:>10,.0f}{v['weekly_ours']:>10,.0f}{v['weekly_optimum']:>10,.0f}"
-              f"{v['max_weekly']:>10,.0f}   {v['true_mroas_ours']:.3f} / {v['true_mroas_optimum']:.3f}")
+        print(
+            f"{c:<11}{v['tier']:<14}{v['weekly_current']:>10,.0f}{v['weekly_ours']:>10,.0f}{v['weekly_optimum']:>10,.0f}"
+            f"{v['max_weekly']:>10,.0f}   {v['true_mroas_ours']:.3f} / {v['true_mroas_optimum']:.3f}"
+        )
     print("\nTrue incremental revenue over the quarter and its carry-over:")
     print(f"  our plan       {rev['ours']:>14,.0f}   (the model expected {r['model_expected_revenue_ours']:,.0f})")
-    print(f"  true optimum   {rev['optimum']:>14,.0f}   (exact KKT {rev['optimum_exact_kkt']:,.0f}; optimiser on the truth {rev['optimum_machinery']:,.0f})")
+    print(
+        f"  true optimum   {rev['optimum']:>14,.0f}   (exact KKT {rev['optimum_exact_kkt']:,.0f}; optimiser on the truth {rev['optimum_machinery']:,.0f})"
+    )
     print(f"  current plan   {rev['current']:>14,.0f}   (the model expected {r['model_expected_revenue_current']:,.0f})")
     print(f"  even in tiers  {rev['even_split_in_tiers']:>14,.0f}")
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
-    print(f"\nGap to the true optimum:       {100 * r['gap_to_optimum']:6.2f}%  (target <= {100 * TARGET_GAP:.0f}%)  {ok(r['gap_to_optimum'] <= TARGET_GAP)}")
-    print(f"Achievable uplift captured:    {100 * r['uplift_captured']:6.1f}%  (target >= {100 * TARGET_CAPTURE:.0f}%)  {ok(r['uplift_captured'] >= TARGET_CAPTURE)}")
-    print(f"  (vs the even split within tiers, which meets the same constraints: {100 * r['uplift_captured_vs_even_split_in_tiers']:.1f}%;"
-          " the current mix ignores the tier rule)")
-    print(f"Optimise wall seconds:         {r['optimise_seconds']:6.2f}   (target < {TARGET_SECONDS:.0f} s)  {ok(r['optimise_seconds'] < TARGET_SECONDS)}")
+    print(
+        f"\nGap to the true optimum:       {100 * r['gap_to_optimum']:6.2f}%  (target <= {100 * TARGET_GAP:.0f}%)  {ok(r['gap_to_optimum'] <= TARGET_GAP)}"
+    )
+    print(
+        f"Achievable uplift captured:    {100 * r['uplift_captured']:6.1f}%  (target >= {100 * TARGET_CAPTURE:.0f}%)  {ok(r['uplift_captured'] >= TARGET_CAPTURE)}"
+    )
+    print(
+        f"  (vs the even split within tiers, which meets the same constraints: {100 * r['uplift_captured_vs_even_split_in_tiers']:.1f}%;"
+        " the current mix ignores the tier rule)"
+    )
+    print(
+        f"Optimise wall seconds:         {r['optimise_seconds']:6.2f}   (target < {TARGET_SECONDS:.0f} s)  {ok(r['optimise_seconds'] < TARGET_SECONDS)}"
+    )
 
 
 def main() -> None:
@@ -289,8 +317,15 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        r = run(args.scenario, args.seed, args.weeks, args.policy,
-                {"draws": args.draws, "tune": args.tune, "chains": args.chains}, Path(tmp), args.risk)
+        r = run(
+            args.scenario,
+            args.seed,
+            args.weeks,
+            args.policy,
+            {"draws": args.draws, "tune": args.tune, "chains": args.chains},
+            Path(tmp),
+            args.risk,
+        )
     report(r)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mmm.analysis.decomposition import channel_draws
 from mmm.config import load_config, parse_config
-from mmm.decomposition import channel_draws, interval
-from mmm.estimator import MarketingMixModel
-from mmm.simulate import SCENARIOS, write_scenario
+from mmm.core.stats import Interval
+from mmm.model.estimator import MarketingMixModel
+from mmm.simulation.scenarios import SCENARIOS, write_scenario
 
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +44,10 @@ PEER_TRUE_ROAS = {"x1": 274_848 / 55.33, "x2": 65_906 / 28.97}
 
 
 def score(model: MarketingMixModel, true_roas: dict[str, float]) -> dict:
-    draws = channel_draws(model)
+    roas = channel_draws(model).roas
     per = {}
-    for name, cd in draws.items():
-        r = interval(cd.roas)
+    for name in model.channels:
+        r = Interval.of(roas.sel(channel=name), "sample").model_dump()
         t = true_roas[name]
         per[name] = {"true": t, **r, "ape": abs(r["mean"] - t) / t, "covered": r["low"] <= t <= r["high"]}
     d = model.diagnostics
@@ -93,14 +94,38 @@ def speed(workdir: Path, seed: int) -> list[dict]:
             env["PYTENSOR_FLAGS"] = flags
         result = workdir / f"speed-{label[:4]}.json"
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "mmm.cli", "fit", str(paths["config"]), "--output-json", str(result),
-                        "--tracking-uri", f"sqlite:///{workdir / 'speed.db'}"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mmm.cli",
+                "fit",
+                str(paths["config"]),
+                "--output-json",
+                str(result),
+                "--tracking-uri",
+                f"sqlite:///{workdir / 'speed.db'}",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         wall = time.perf_counter() - start
         summary = json.loads(result.read_text())
-        out.append({"case": label, "wall_seconds": wall, "fit_seconds": summary["fit_seconds"],
-                    "converged": summary["diagnostics"]["converged"], "max_rhat": summary["diagnostics"]["max_rhat"]})
-        print(f"speed  {label:<11} mmm fit wall {wall:5.1f} s (of which build+compile+sample {summary['fit_seconds']:.1f} s), "
-              f"converged {summary['diagnostics']['converged']}, max R-hat {summary['diagnostics']['max_rhat']:.3f}", flush=True)
+        out.append(
+            {
+                "case": label,
+                "wall_seconds": wall,
+                "fit_seconds": summary["fit_seconds"],
+                "converged": summary["diagnostics"]["converged"],
+                "max_rhat": summary["diagnostics"]["max_rhat"],
+            }
+        )
+        print(
+            f"speed  {label:<11} mmm fit wall {wall:5.1f} s (of which build+compile+sample {summary['fit_seconds']:.1f} s), "
+            f"converged {summary['diagnostics']['converged']}, max R-hat {summary['diagnostics']['max_rhat']:.3f}",
+            flush=True,
+        )
     return out
 
 
@@ -122,11 +147,16 @@ def main() -> None:
             for seed in seeds:
                 r = run_case(case, seed, Path(tmp))
                 results[f"{case}/{seed}"] = r
-                print(f"{case:<16}{seed:>5}{r['fit_seconds']:>8.1f}{r['max_rhat']:>11.3f}{r['divergences']:>5}"
-                      f"{100 * r['roas_mape']:>9.1f}%{100 * r['coverage']:>10.0f}%", flush=True)
+                print(
+                    f"{case:<16}{seed:>5}{r['fit_seconds']:>8.1f}{r['max_rhat']:>11.3f}{r['divergences']:>5}"
+                    f"{100 * r['roas_mape']:>9.1f}%{100 * r['coverage']:>10.0f}%",
+                    flush=True,
+                )
                 for name, p in r["channels"].items():
-                    print(f"    {name:<12} true {p['true']:>9.3g}  est {p['mean']:>9.3g} ({p['low']:.3g} to {p['high']:.3g})"
-                          f"{'' if p['covered'] else '  MISSED'}")
+                    print(
+                        f"    {name:<12} true {p['true']:>9.3g}  est {p['mean']:>9.3g} ({p['low']:.3g} to {p['high']:.3g})"
+                        f"{'' if p['covered'] else '  MISSED'}"
+                    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
 

@@ -3,6 +3,7 @@ reading back what it recorded in MLflow."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -20,6 +21,17 @@ from mmm.cli import main
 SHORT_SAMPLER = ["--draws", "200", "--tune", "200", "--chains", "2"]  # fast fits: not meant to converge
 MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
 VENV_BIN = Path(sys.executable).parent
+# Headless Chromium in a sandboxed CI container: no GPU, no network chatter, no first-run UI.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def invoke(*args: Any) -> Result:
@@ -91,6 +103,7 @@ def run_cmd(args: list[str], cwd: Path, timeout: float = 300, env: dict[str, str
 
 def stop_process_group(proc: subprocess.Popen, grace: float = 20) -> None:
     """SIGTERM the session the server was started in (its workers included); wait until all of it is gone, else SIGKILL."""
+
     def group_alive() -> bool:
         proc.poll()  # reap the leader, so only live members count
         try:
@@ -107,10 +120,8 @@ def stop_process_group(proc: subprocess.Popen, grace: float = 20) -> None:
         if not group_alive():
             return
         time.sleep(0.2)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=10)
 
 

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import Result
-
 from helpers import SHORT_SAMPLER, all_runs, assert_clean_exit_2, invoke, isolated_workdir, store_uri
 
 CHANNELS = ("search", "social", "display")
@@ -85,7 +84,7 @@ def fee_fit(workdir, sim):
 
 
 def test_fit_prints_a_table_naming_every_channel(main_fit):
-    result, summary, uri = main_fit
+    result, summary, _uri = main_fit
     for ch in CHANNELS:
         assert ch in result.output
     assert "ROAS" in result.output
@@ -259,7 +258,7 @@ def test_fit_that_fails_while_sampling_ends_as_failed_run(sim, isolated, monkeyp
     def broken_sampler(*args, **kwargs):
         raise RuntimeError("sampler exploded")
 
-    monkeypatch.setattr("mmm.estimator.sample_posterior", broken_sampler)
+    monkeypatch.setattr("mmm.model.estimator.sample_posterior", broken_sampler)
     uri = store_uri(isolated / "store")
     out_json = isolated / "fit.json"
     result = invoke("fit", sim / "config.yaml", "--tracking-uri", uri, "--output-json", out_json, *SHORT_SAMPLER)

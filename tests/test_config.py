@@ -9,9 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from mmm.config import Config, RoasPrior, load_config, parse_config
-from mmm.errors import ConfigError, DataError, MMMError
+from mmm.config import Config, load_config, parse_config, with_overrides
+from mmm.config.spec import RoasPrior
+from mmm.core.errors import ConfigError, DataError, MMMError
+from mmm.model.features import media_transform
+from mmm.transforms import ADSTOCKS, SATURATIONS, Param, Prior, Saturation
 
 MINIMAL = """\
 data:
@@ -252,9 +256,7 @@ def test_missing_data_path_is_named():
 
 
 def test_missing_channels_is_named():
-    text = MINIMAL.replace(
-        "channels:\n  - name: google_search\n    spend_column: google_search_spend\n    tier: proven\n", ""
-    )
+    text = MINIMAL.replace("channels:\n  - name: google_search\n    spend_column: google_search_spend\n    tier: proven\n", "")
     msg = config_error(text)
     reported = problem_line(msg, "channels")
     assert "required key is missing" in reported
@@ -463,11 +465,119 @@ def test_roas_prior_must_be_positive(prior, key):
 
 
 def test_roas_prior_unknown_key():
-    text = MINIMAL.replace(
-        "    tier: proven\n", "    tier: proven\n    roas_prior:\n      mean: 2\n      sd: 1\n      median: 2\n"
-    )
+    text = MINIMAL.replace("    tier: proven\n", "    tier: proven\n    roas_prior:\n      mean: 2\n      sd: 1\n      median: 2\n")
     msg = config_error(text)
     reported = problem_line(msg, "channels[0]")
     assert "roas_prior.median" in reported
     assert f"line {line_of(text, 'median')}" in reported
     assert "unknown key" in reported
+
+
+# --- registered transform components ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, name", [("adstock", "geometric"), ("adstock", "weibull"), ("saturation", "hill"), ("saturation", "logistic")]
+)
+def test_every_registered_component_name_is_accepted(key, name):
+    registry = ADSTOCKS if key == "adstock" else SATURATIONS
+    assert name in registry
+    cfg = parse_config(MINIMAL + f"model:\n  {key}: {name}\n")
+    assert getattr(cfg.model, key) == name
+    # the accepted name builds that very component
+    media = media_transform(cfg.model)
+    assert type(getattr(media, key)) is registry[name]
+
+
+@pytest.mark.parametrize("key, known", [("adstock", "geometric, weibull"), ("saturation", "hill, logistic")])
+def test_unknown_component_names_the_key_line_and_choices(key, known):
+    text = MINIMAL + f"model:\n  trend: true\n  {key}: wiggly\n"
+    msg = config_error(text)
+    reported = problem_line(msg, f"model.{key}")
+    assert f"line {line_of(text, 'wiggly')}" in reported
+    assert f"unknown {key} 'wiggly'" in reported
+    assert known in reported
+
+
+class _TanhSaturation(Saturation):
+    """A curve registered by a test: tanh(x / scale)."""
+
+    name = "tanh"
+    description = "tanh curve"
+    params = (Param("tanh_scale", "saturation scale", Prior("LogNormal", {"mu": 0.0, "sigma": 0.5})),)
+
+    def saturate(self, x, params, xp):
+        return xp.tanh(x / params["tanh_scale"][..., None, :])
+
+
+def test_a_newly_registered_component_round_trips_through_the_config(monkeypatch):
+    text = MINIMAL + "model:\n  saturation: tanh\n"
+    assert "unknown saturation 'tanh'" in config_error(text)  # not known before it is registered
+    monkeypatch.setitem(SATURATIONS, "tanh", _TanhSaturation)
+    cfg = parse_config(text)
+    assert cfg.model.saturation == "tanh"
+    again = parse_config(cfg.to_yaml())  # the written config reads back to the same spec
+    assert again.model == cfg.model
+    media = media_transform(again.model)
+    assert isinstance(media.saturation, _TanhSaturation)
+    assert [p.name for p in media.params] == ["adstock_alpha", "tanh_scale"]
+    # the slope the optimiser uses comes from the new formula, with no hand-written derivative
+    x = np.linspace(0.1, 3.0, 7)[:, None]
+    params = {"tanh_scale": np.array([1.5])}
+    np.testing.assert_allclose(media.saturation.slope(x, params), (1 - np.tanh(x / 1.5) ** 2) / 1.5, rtol=1e-12)
+
+
+# --- overrides and immutability ---------------------------------------------------------------
+
+
+def test_with_overrides_gives_a_new_validated_config(tmp_path):
+    path = tmp_path / "mmm.yaml"
+    path.write_text(MINIMAL)
+    cfg = load_config(path)
+    changed = with_overrides(cfg, {"sampler.draws": 200, "sampler.chains": 2, "model.saturation": "logistic", "currency": None})
+    assert (changed.sampler.draws, changed.sampler.chains, changed.model.saturation) == (200, 2, "logistic")
+    assert changed.sampler.tune == cfg.sampler.tune and changed.currency == cfg.currency  # None leaves a key alone
+    assert changed.source == cfg.source and changed.data_path() == cfg.data_path()
+    assert (cfg.sampler.draws, cfg.sampler.chains, cfg.model.saturation) == (1000, 4, "hill")  # the original is unchanged
+    assert with_overrides(cfg, {}) is cfg
+
+
+def test_with_overrides_rejects_a_bad_value_like_the_file_and_names_the_override():
+    file_msg = config_error(MINIMAL.replace("draws: 1000", "draws: 5"))
+    file_problem = problem_line(file_msg, "sampler.draws")
+    cfg = parse_config(MINIMAL)
+    with pytest.raises(ConfigError) as info:
+        with_overrides(cfg, {"sampler.draws": 5})
+    assert info.value.exit_code == 2
+    override_problem = problem_line(str(info.value), "sampler.draws")
+    # the same complaint, with the override where the file has its line
+    assert file_problem.split("): ", 1)[1] == override_problem.split("): ", 1)[1]
+    assert "greater than or equal to 10" in override_problem
+    assert "(set by override)" in override_problem
+    assert "line" not in override_problem
+    with pytest.raises(ConfigError, match=r"sampler\.draws \(set by --draws\): Input should be greater than or equal to 10"):
+        with_overrides(cfg, {"sampler.draws": 5}, {"sampler.draws": "--draws"})
+
+
+def test_with_overrides_rejects_unknown_component_names():
+    with pytest.raises(ConfigError, match=r"model\.adstock \(set by override\): unknown adstock 'wiggly'"):
+        with_overrides(parse_config(MINIMAL), {"model.adstock": "wiggly"})
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: setattr(c, "currency", "EUR"),
+        lambda c: setattr(c.sampler, "draws", 5),
+        lambda c: setattr(c.model, "saturation", "logistic"),
+        lambda c: setattr(c.channels[0], "tier", "test"),
+        lambda c: setattr(c.channels[0].roas_prior, "mean", 9.0),
+    ],
+    ids=["top-level", "sampler", "model", "channel", "roas_prior"],
+)
+def test_a_config_cannot_be_mutated(mutate):
+    cfg = parse_config(MINIMAL.replace("    tier: proven\n", "    tier: proven\n    roas_prior: {mean: 2.5, sd: 1.0}\n"))
+    before = cfg.model_dump()
+    with pytest.raises(ValidationError, match="frozen"):
+        mutate(cfg)
+    assert cfg.model_dump() == before

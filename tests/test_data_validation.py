@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from mmm.config import load_config
-from mmm.data import ModelData, count_parameters, format_rows, load_data
-from mmm.errors import DataError
+from mmm.core.errors import DataError
+from mmm.data.dataset import ModelData, format_rows
+from mmm.data.loading import count_parameters, load_data
 
 CHANNELS = {"google_search": "google_search_spend", "meta": "meta_spend", "tv": "tv_spend"}
 
@@ -94,17 +95,21 @@ def test_clean_weekly_file_loads(tmp_path):
     assert md.frequency == "weekly"
     assert md.n_periods == 60
     assert md.channels == ["google_search", "meta", "tv"]
-    assert md.spend.shape == (60, 3)
-    assert md.target.shape == (60,)
+    assert md.spend.shape == (60, 1, 3)
+    assert md.target.shape == (60, 1)
+    assert md.spend_matrix().shape == (60, 3)
+    assert md.target_series().shape == (60,)
     assert md.control_names == ["price_index"]
-    assert md.controls.shape == (60, 1)
-    np.testing.assert_allclose(md.target, df["revenue"].to_numpy())
-    np.testing.assert_allclose(md.spend[:, 1], df["meta_spend"].to_numpy())
-    np.testing.assert_allclose(md.controls[:, 0], df["price_index"].to_numpy())
+    assert md.controls.shape == (60, 1, 1)
+    assert md.control_matrix().shape == (60, 1)
+    np.testing.assert_allclose(md.target_series(), df["revenue"].to_numpy())
+    np.testing.assert_allclose(md.spend.sel(geo="national", channel="meta"), df["meta_spend"].to_numpy())
+    np.testing.assert_allclose(md.spend_matrix()[:, md.channels.index("meta")], df["meta_spend"].to_numpy())
+    np.testing.assert_allclose(md.controls.sel(geo="national", control="price_index"), df["price_index"].to_numpy())
     assert md.dates[0] == pd.Timestamp("2023-01-02")
     assert md.dates.is_monotonic_increasing
     assert md.source == str(cfg.data_path())
-    assert md.warnings == []
+    assert md.warnings == ()
 
 
 def test_notes_describe_each_column_and_unused_ones(tmp_path):
@@ -135,8 +140,8 @@ def test_parquet_input_works(tmp_path):
     assert pq_md.frequency == "weekly"
     assert pq_md.n_periods == 60
     assert pq_md.source.endswith("data.parquet")
-    np.testing.assert_allclose(pq_md.spend, csv_md.spend)
-    np.testing.assert_allclose(pq_md.target, csv_md.target)
+    np.testing.assert_allclose(pq_md.spend_matrix(), csv_md.spend_matrix())
+    np.testing.assert_allclose(pq_md.target_series(), csv_md.target_series())
     assert (pq_md.dates == csv_md.dates).all()
 
 
@@ -170,9 +175,9 @@ def test_unsorted_dates_are_sorted(tmp_path):
     assert md.dates.is_monotonic_increasing
     assert md.frequency == "weekly"
     # every row stays together: target, spend and controls follow their dates
-    np.testing.assert_allclose(md.target, df["revenue"].to_numpy())
-    np.testing.assert_allclose(md.spend[:, 2], df["tv_spend"].to_numpy())
-    np.testing.assert_allclose(md.controls[:, 0], df["price_index"].to_numpy())
+    np.testing.assert_allclose(md.target_series(), df["revenue"].to_numpy())
+    np.testing.assert_allclose(md.spend.sum("geo").sel(channel="tv"), df["tv_spend"].to_numpy())
+    np.testing.assert_allclose(md.control_matrix()[:, 0], df["price_index"].to_numpy())
     assert list(md.dates.strftime("%Y-%m-%d")) == list(df["date"])
 
 
@@ -207,12 +212,58 @@ def test_head_keeps_the_first_periods(tmp_path):
     md = load_data(write_case(tmp_path, make_frame()))
     first = md.head(40)
     assert first.n_periods == 40
-    assert first.spend.shape == (40, 3) and first.controls.shape == (40, 1)
+    assert first.spend_matrix().shape == (40, 3) and first.control_matrix().shape == (40, 1)
     assert first.channels == md.channels
+    assert (first.dates == md.dates[:40]).all()
+    np.testing.assert_allclose(first.spend_matrix(), md.spend_matrix()[:40])
+    last = md.tail(20)
+    assert last.n_periods == 20
+    assert (last.dates == md.dates[-20:]).all()
+    np.testing.assert_allclose(last.target_series(), md.target_series()[-20:])
     frame = md.to_frame()
     assert list(frame.columns) == [
-        "date", "target", "spend:google_search", "spend:meta", "spend:tv", "control:price_index",
+        "date",
+        "target",
+        "spend:google_search",
+        "spend:meta",
+        "spend:tv",
+        "control:price_index",
     ]
+
+
+def test_national_data_has_named_dims_and_one_geo(tmp_path):
+    md = load_data(write_case(tmp_path, make_frame()))
+    assert md.geos == ["national"]
+    assert md.target.dims == ("date", "geo")
+    assert md.spend.dims == ("date", "geo", "channel")
+    assert md.controls.dims == ("date", "geo", "control")
+    assert list(md.inputs["channel"].values) == ["google_search", "meta", "tv"]
+    assert list(md.inputs["control"].values) == ["price_index"]
+    assert (pd.DatetimeIndex(md.inputs["date"].values) == md.dates).all()
+    # selecting by name gives the same numbers as the national helpers
+    np.testing.assert_allclose(md.spend.sel(geo="national").transpose("date", "channel"), md.spend_matrix())
+
+
+def test_from_arrays_builds_national_data_by_name():
+    dates = pd.date_range("2024-01-01", periods=4, freq="7D")
+    spend = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0]])
+    md = ModelData.from_arrays(
+        dates,
+        "weekly",
+        np.arange(4.0),
+        spend,
+        ["a", "b"],
+        controls=np.array([5.0, 6.0, 7.0, 8.0]),
+        control_names=["price"],
+        warnings=["w"],
+        notes=["n"],
+    )
+    assert md.geos == ["national"] and md.channels == ["a", "b"] and md.control_names == ["price"]
+    assert md.spend.dims == ("date", "geo", "channel") and md.spend.shape == (4, 1, 2)
+    np.testing.assert_allclose(md.spend.sel(channel="b", geo="national"), [10, 20, 30, 40])
+    np.testing.assert_allclose(md.control_matrix()[:, 0], [5, 6, 7, 8])
+    assert md.warnings == ("w",) and md.notes == ("n",)
+    assert md.n_periods == 4 and md.frequency == "weekly"
 
 
 # --- file and columns -------------------------------------------------------------------------
@@ -450,7 +501,7 @@ def test_boolean_control_is_numeric(tmp_path):
     df["holiday"] = np.arange(60) % 13 == 0
     md = load_data(write_case(tmp_path, df, controls=["holiday"]))
     assert md.control_names == ["holiday"]
-    np.testing.assert_array_equal(np.flatnonzero(md.controls[:, 0]), np.flatnonzero(df["holiday"]))
+    np.testing.assert_array_equal(np.flatnonzero(md.control_matrix()[:, 0]), np.flatnonzero(df["holiday"]))
 
 
 def test_constant_numeric_control(tmp_path):
@@ -477,10 +528,10 @@ def test_text_control_becomes_indicators_against_most_common_level(tmp_path):
     df["events"] = events
     md = load_data(write_case(tmp_path, df, controls=["price_index", "events"]))
     assert md.control_names == ["price_index", "events=event1", "events=event2"]
-    assert md.controls.shape == (60, 3)
-    np.testing.assert_array_equal(np.flatnonzero(md.controls[:, 1]), [5, 17, 33])
-    np.testing.assert_array_equal(np.flatnonzero(md.controls[:, 2]), [40, 41])
-    assert set(np.unique(md.controls[:, 1:])) == {0.0, 1.0}
+    assert md.control_matrix().shape == (60, 3)
+    np.testing.assert_array_equal(np.flatnonzero(md.controls.sel(geo="national", control="events=event1")), [5, 17, 33])
+    np.testing.assert_array_equal(np.flatnonzero(md.controls.sel(geo="national", control="events=event2")), [40, 41])
+    assert set(np.unique(md.control_matrix()[:, 1:])) == {0.0, 1.0}
     note = next(n for n in md.notes if n.startswith("'events'"))
     assert "categorical" in note
     assert "'none'" in note
@@ -494,7 +545,7 @@ def test_text_control_indicators_follow_sorted_dates(tmp_path):
     shuffled = df.sample(frac=1, random_state=11).reset_index(drop=True)
     md = load_data(write_case(tmp_path, shuffled, controls=["events"]))
     assert md.control_names == ["events=promo"]
-    np.testing.assert_array_equal(np.flatnonzero(md.controls[:, 0]), [3, 50])
+    np.testing.assert_array_equal(np.flatnonzero(md.controls.sel(geo="national", control="events=promo")), [3, 50])
 
 
 # --- amount of data -----------------------------------------------------------------------------
@@ -524,9 +575,7 @@ def test_too_many_parameters_for_the_data(tmp_path):
     df = make_frame(n=30)
     df["temperature"] = np.random.default_rng(1).normal(15, 5, 30)
     df["competitor_index"] = np.random.default_rng(2).normal(1, 0.1, 30)
-    cfg = write_case(
-        tmp_path, df, controls=["price_index", "temperature", "competitor_index"], model={"seasonality_order": 10}
-    )
+    cfg = write_case(tmp_path, df, controls=["price_index", "temperature", "competitor_index"], model={"seasonality_order": 10})
     n_params = count_parameters(cfg, 3)
     assert 2 * n_params > 30
     msg = data_error(cfg)

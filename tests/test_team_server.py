@@ -23,7 +23,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import SHORT_SAMPLER as FIT_ARGS, clean_env, free_port, mmm_cmd, run_cmd, stop_process_group
+from helpers import SHORT_SAMPLER as FIT_ARGS
+from helpers import clean_env, free_port, mmm_cmd, run_cmd, stop_process_group
 
 PG_PASSWORD = "mmm-test-secret"
 
@@ -36,7 +37,9 @@ def find_pg_bin() -> Path | None:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0
+    )
     for c in reversed(candidates):
         if all((Path(c) / exe).is_file() for exe in ("initdb", "pg_ctl", "postgres")):
             return Path(c)
@@ -52,7 +55,7 @@ def pg_driver():
         from sqlalchemy.engine.url import make_url
 
         name = make_url("postgresql://").get_dialect().driver
-    except Exception:  # noqa: BLE001 - an unusual SQLAlchemy: fall back to the current default
+    except Exception:
         name = "psycopg"
     package = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary"}.get(name, name)
     return pytest.importorskip(name, reason=f"PostgreSQL driver '{name}' missing: pip install -e '.[test]' ({package})")
@@ -112,12 +115,29 @@ def postgres():
     log = base / "postgres.log"
     started = False
     try:
-        run_cmd(as_pg([str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={pwfile}",
-                       "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"]),
-                cwd=base, timeout=120)
+        run_cmd(
+            as_pg(
+                [
+                    str(pg_bin / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    f"--pwfile={pwfile}",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ]
+            ),
+            cwd=base,
+            timeout=120,
+        )
         opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off -c full_page_writes=off"
-        run_cmd(as_pg([str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"]),
-                cwd=base, timeout=90)
+        run_cmd(
+            as_pg([str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"]), cwd=base, timeout=90
+        )
         started = True
         conn = driver.connect(f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{port}/postgres")
         conn.autocommit = True
@@ -127,8 +147,9 @@ def postgres():
         yield {"uri": f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{port}/mlflow", "port": port, "driver": driver}
     finally:
         if started:
-            subprocess.run(as_pg([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-                           cwd=base, capture_output=True, timeout=60)
+            subprocess.run(
+                as_pg([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]), cwd=base, capture_output=True, timeout=60
+            )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -139,8 +160,22 @@ def tracking_server(postgres, tmp_path_factory):
     artifacts = work / "artifacts"
     port = free_port()
     log = work / "server.log"
-    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", postgres["uri"],
-           "--artifacts-destination", str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        postgres["uri"],
+        "--artifacts-destination",
+        str(artifacts),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, cwd=work, env=clean_env(), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -158,19 +193,29 @@ def workflow(tracking_server, tmp_path_factory):
     track = ["--tracking-uri", tracking_server["url"], "--experiment", "team-test"]
     mmm = mmm_cmd()
     run_cmd([*mmm, "simulate", "--scenario", "clean", "--out", str(work / "sim")], cwd=work, timeout=120)
-    run_cmd([*mmm, "fit", str(work / "sim" / "config.yaml"), *FIT_ARGS, "--output-json", str(work / "fit.json"), *track],
-            cwd=work, timeout=400)
+    run_cmd(
+        [*mmm, "fit", str(work / "sim" / "config.yaml"), *FIT_ARGS, "--output-json", str(work / "fit.json"), *track], cwd=work, timeout=400
+    )
     fit = json.loads((work / "fit.json").read_text())
     run_id = fit["run_id"]
-    run_cmd([*mmm, "optimize", "--run-id", run_id, "--budget", "100000", "--weeks", "13",
-             "--output-json", str(work / "optimize.json"), *track], cwd=work, timeout=300)
+    run_cmd(
+        [*mmm, "optimize", "--run-id", run_id, "--budget", "100000", "--weeks", "13", "--output-json", str(work / "optimize.json"), *track],
+        cwd=work,
+        timeout=300,
+    )
     plan = work / "plan_clean_quarter.yaml"
     plan.write_text("name: clean quarter\nweeks: 13\nspend:\n  search: 9000\n  social: 6000\n  display: 3000\n")
-    run_cmd([*mmm, "scenario", "--run-id", run_id, "--plan", str(plan),
-             "--output-json", str(work / "scenario.json"), *track], cwd=work, timeout=300)
+    run_cmd(
+        [*mmm, "scenario", "--run-id", run_id, "--plan", str(plan), "--output-json", str(work / "scenario.json"), *track],
+        cwd=work,
+        timeout=300,
+    )
     run_cmd([*mmm, "runs", "--output-json", str(work / "runs.json"), *track], cwd=work, timeout=120)
     return {
-        "work": work, "run_id": run_id, "fit": fit, "track": track,
+        "work": work,
+        "run_id": run_id,
+        "fit": fit,
+        "track": track,
         "optimize": json.loads((work / "optimize.json").read_text()),
         "scenario": json.loads((work / "scenario.json").read_text()),
         "runs": json.loads((work / "runs.json").read_text())["runs"],
@@ -192,8 +237,7 @@ def test_cli_workflow_through_the_server(workflow, tracking_server):
     assert listed["scenarios"] == 1 and listed["optimizations"] == 1, listed
     kinds = sorted(c["kind"] for c in listed["children"])
     assert kinds == ["optimize", "scenario"]
-    assert {c["run_id"] for c in listed["children"]} == {
-        workflow["optimize"]["tracking_run_id"], workflow["scenario"]["tracking_run_id"]}
+    assert {c["run_id"] for c in listed["children"]} == {workflow["optimize"]["tracking_run_id"], workflow["scenario"]["tracking_run_id"]}
     assert listed["periods"] == 104
 
 
@@ -236,13 +280,20 @@ def test_forecaster_loads_in_a_fresh_process(workflow, tracking_server):
                                       "records": json.loads(out.to_json(orient="records", date_format="iso"))}))
         """
     )
-    proc = run_cmd([sys.executable, "-c", script, tracking_server["url"], workflow["run_id"]],
-                   cwd=workflow["work"], timeout=300)
+    proc = run_cmd([sys.executable, "-c", script, tracking_server["url"], workflow["run_id"]], cwd=workflow["work"], timeout=300)
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
     assert result["rows"] == 13
-    for col in ("week", "date", "target_mean", "target_low", "target_high",
-                "incremental_revenue_mean", "incremental_revenue_low", "incremental_revenue_high"):
+    for col in (
+        "week",
+        "date",
+        "target_mean",
+        "target_low",
+        "target_high",
+        "incremental_revenue_mean",
+        "incremental_revenue_low",
+        "incremental_revenue_high",
+    ):
         assert col in result["columns"], result["columns"]
     target_total = workflow["fit"]["data"]["target_total"]
     weekly = target_total / workflow["fit"]["data"]["periods"]
@@ -263,8 +314,14 @@ def test_forecaster_loads_in_a_fresh_process(workflow, tracking_server):
 def test_ui_on_a_server_uri_points_to_the_server(tracking_server, tmp_path):
     """With a team server the server is the UI: `mmm ui` must say so, not start a second one or crash."""
     port = free_port()
-    proc = subprocess.run([*mmm_cmd(), "ui", "--port", str(port), "--tracking-uri", tracking_server["url"]],
-                          cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*mmm_cmd(), "ui", "--port", str(port), "--tracking-uri", tracking_server["url"]],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode in (0, 2), out
     assert "Traceback" not in out, out

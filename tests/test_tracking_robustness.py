@@ -14,7 +14,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from mmm.simulate import write_scenario
+from mmm.simulation.scenarios import write_scenario
 
 MMM = [sys.executable, "-m", "mmm.cli"]
 
@@ -51,7 +51,11 @@ def test_a_fit_killed_mid_way_ends_failed(sim, tmp_path):
     db = tmp_path / "mlruns.db"
     proc = subprocess.Popen(
         [*MMM, "fit", str(sim), "--draws", "20000", "--tune", "500", "--chains", "2", "--tracking-uri", f"sqlite:///{db}"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.time() + 120
@@ -73,8 +77,10 @@ def test_a_fit_killed_mid_way_ends_failed(sim, tmp_path):
 def test_two_fits_at_once_on_one_embedded_store_both_succeed(sim, tmp_path):
     db = tmp_path / "mlruns.db"  # a fresh store: both processes race to create its tables
     cmd = [*MMM, "fit", str(sim), "--draws", "100", "--tune", "100", "--chains", "1", "--tracking-uri", f"sqlite:///{db}"]
-    procs = [subprocess.Popen([*cmd, "--seed", str(i)], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
+    procs = [
+        subprocess.Popen([*cmd, "--seed", str(i)], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for i in (1, 2)
+    ]
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     for p, out in zip(procs, outputs):
         assert p.returncode == 0, out

@@ -22,12 +22,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import SHORT_SAMPLER as FIT_ARGS, clean_env, free_port, mmm_cmd, run_cmd, stop_process_group
+from helpers import CHROMIUM_ARGS, clean_env, free_port, mmm_cmd, run_cmd, stop_process_group
+from helpers import SHORT_SAMPLER as FIT_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = "ui-test"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 SCENARIO_METRICS = ("expected_revenue_mean", "prob_better_than_current", "incremental_revenue_mean")
 
 
@@ -79,8 +78,9 @@ def store(browser_bin, tmp_path_factory):
     track = ["--tracking-uri", uri, "--experiment", EXPERIMENT]
     mmm = mmm_cmd()
     run_cmd([*mmm, "simulate", "--scenario", "clean", "--out", str(work / "sim")], cwd=work, timeout=120)
-    run_cmd([*mmm, "fit", str(work / "sim" / "config.yaml"), *FIT_ARGS, "--output-json", str(work / "fit.json"), *track],
-            cwd=work, timeout=400)
+    run_cmd(
+        [*mmm, "fit", str(work / "sim" / "config.yaml"), *FIT_ARGS, "--output-json", str(work / "fit.json"), *track], cwd=work, timeout=400
+    )
     run_id = json.loads((work / "fit.json").read_text())["run_id"]
     plans = {
         "steady quarter": "search: 9000\n  social: 6000\n  display: 3000",
@@ -91,8 +91,7 @@ def store(browser_bin, tmp_path_factory):
         plan = f"plan_{name.replace(' ', '_')}.yaml"  # relative, as an analyst types it (logged as the `plan` param)
         (work / plan).write_text(f"name: {name}\nweeks: 13\nspend:\n  {spend}\n")
         out = work / f"scenario_{i}.json"
-        run_cmd([*mmm, "scenario", "--run-id", run_id, "--plan", plan, "--output-json", str(out), *track],
-                cwd=work, timeout=300)
+        run_cmd([*mmm, "scenario", "--run-id", run_id, "--plan", plan, "--output-json", str(out), *track], cwd=work, timeout=300)
         scenarios.append({"name": name, "run_id": json.loads(out.read_text())["tracking_run_id"]})
     return {"work": work, "uri": uri, "track": track, "fit_run_id": run_id, "scenarios": scenarios}
 
@@ -103,8 +102,14 @@ def ui_server(store):
     port = free_port()
     log = store["work"] / "ui.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen([*mmm_cmd(), "ui", "--port", str(port), *store["track"]], cwd=store["work"],
-                                env=clean_env(), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [*mmm_cmd(), "ui", "--port", str(port), *store["track"]],
+            cwd=store["work"],
+            env=clean_env(),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -133,7 +138,10 @@ def browser(browser_bin, tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=browser_bin, headless=True, args=CHROMIUM_ARGS,
+            str(profile),
+            executable_path=browser_bin,
+            headless=True,
+            args=CHROMIUM_ARGS,
             viewport={"width": 1440, "height": 1900},
         )
         context.set_default_timeout(60_000)
@@ -148,8 +156,14 @@ def browser(browser_bin, tmp_path_factory):
 
 def test_ui_refuses_a_public_address_without_allow_remote(tmp_path):
     port = free_port()
-    proc = subprocess.run([*mmm_cmd(), "ui", "--host", "0.0.0.0", "--port", str(port)], cwd=tmp_path, env=clean_env(),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*mmm_cmd(), "ui", "--host", "0.0.0.0", "--port", str(port)],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "--allow-remote" in proc.stderr and "0.0.0.0" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -173,8 +187,12 @@ def test_experiment_page_lists_the_fit(store, ui_server, browser):
 
 
 def test_compare_view_shows_the_scenario_metrics(store, ui_server, browser, tmp_path):
-    exp_id = store.get("experiment_id") or get_json(
-        f"{ui_server['url']}/api/2.0/mlflow/experiments/get-by-name?experiment_name={EXPERIMENT}")["experiment"]["experiment_id"]
+    exp_id = (
+        store.get("experiment_id")
+        or get_json(f"{ui_server['url']}/api/2.0/mlflow/experiments/get-by-name?experiment_name={EXPERIMENT}")["experiment"][
+            "experiment_id"
+        ]
+    )
     run_ids = [s["run_id"] for s in store["scenarios"]]
     query = urllib.parse.urlencode({"runs": json.dumps(run_ids), "experiments": json.dumps([exp_id])})
     page = browser

@@ -18,7 +18,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import SHORT_SAMPLER, all_runs, assert_clean_exit_2, invoke, isolated_workdir, printed, store_uri
 
 FOLD_SAMPLER = ["--draws", "150", "--tune", "150", "--chains", "2"]
@@ -73,7 +72,7 @@ def run_id(holdout_fit) -> str:
 @pytest.fixture(scope="module")
 def loaded(run_id, uri):
     """The fitted model as every command on a run id loads it."""
-    from mmm.tracking import load_fit
+    from mmm.tracking.runs import load_fit
 
     model, _ = load_fit(run_id, uri)
     return model
@@ -83,8 +82,20 @@ def loaded(run_id, uri):
 def validation(workdir, run_id, uri):
     """`mmm validate-model --folds 2 --horizon 13 --output-json`: (result, JSON)."""
     out = workdir / "validate.json"
-    result = invoke("validate-model", "--run-id", run_id, "--folds", FOLDS, "--horizon", HORIZON, *FOLD_SAMPLER,
-                    "--output-json", out, "--tracking-uri", uri)
+    result = invoke(
+        "validate-model",
+        "--run-id",
+        run_id,
+        "--folds",
+        FOLDS,
+        "--horizon",
+        HORIZON,
+        *FOLD_SAMPLER,
+        "--output-json",
+        out,
+        "--tracking-uri",
+        uri,
+    )
     assert result.exit_code == 0, printed(result) + repr(result.exception)
     return result, json.loads(out.read_text())
 
@@ -100,7 +111,7 @@ def check(workdir, run_id, uri):
 
 @pytest.fixture(scope="module")
 def api_checks(loaded):
-    from mmm.checks import predictive_checks
+    from mmm.analysis.checks import predictive_checks
 
     return predictive_checks(loaded)
 
@@ -134,8 +145,8 @@ def test_holdout_scores_the_last_periods_out_of_sample(holdout_fit, loaded, sim)
     _, s = holdout_fit
     actual = pd.read_csv(sim / "data.csv")["revenue"].to_numpy()
     assert loaded.n_train == PERIODS - HOLDOUT
-    assert loaded.data.n_periods == PERIODS  # the holdout travels with the model, for checking later
-    point = loaded.in_sample_components()["mean"].mean(axis=0)[-HOLDOUT:]
+    assert loaded.observed.n_periods == PERIODS  # the holdout travels with the model, for checking later
+    point = loaded.in_sample_components()["mean"].sum("geo").mean("sample").values[-HOLDOUT:]
     held = actual[-HOLDOUT:]
     assert s["holdout"]["mape"] == pytest.approx(np.mean(np.abs(held - point) / held), rel=1e-9)
 
@@ -150,7 +161,7 @@ def test_validate_model_prints_folds_and_roas_across_folds(validation, sim):
     assert f"Rolling-origin cross-validation, {FOLDS} folds forecasting {HORIZON} periods each" in out
     assert f"{dates[78]} to {dates[90]}" in out and f"{dates[91]} to {dates[103]}" in out
     assert "ROAS across folds" in out
-    table = out[out.index("ROAS across folds"):]
+    table = out[out.index("ROAS across folds") :]
     for ch in CHANNELS:
         assert ch in table
     assert f"Logged as run {v['tracking_run_id']} under model run {v['run_id']}" in out
@@ -209,11 +220,15 @@ def test_validate_model_is_a_nested_mlflow_run(validation, uri, run_id, tmp_path
     assert [r.info.run_id for r in fits] == [run_id]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--folds", "10"], ["10 folds", "--folds"]),
-    (["--folds", "1"], ["--folds", "at least 2"]),
-    (["--horizon", "0"], ["--horizon"]),
-], ids=["too many folds", "one fold", "no horizon"])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--folds", "10"], ["10 folds", "--folds"]),
+        (["--folds", "1"], ["--folds", "at least 2"]),
+        (["--horizon", "0"], ["--horizon"]),
+    ],
+    ids=["too many folds", "one fold", "no horizon"],
+)
 def test_validate_model_impossible_folds_exit_2(run_id, uri, args, words):
     before = len(all_runs(uri))
     text = assert_clean_exit_2(invoke("validate-model", "--run-id", run_id, *args, *FOLD_SAMPLER, "--tracking-uri", uri))

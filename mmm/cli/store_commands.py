@@ -1,0 +1,83 @@
+"""Commands over the tracking store: runs, report and the MLflow UI."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from mmm.cli.common import (
+    where,
+    with_tracking,
+    write_json,
+)
+from mmm.core.errors import MMMError
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@click.command()
+@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the list as JSON here.")
+@with_tracking
+def runs(output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
+    """List fitted models and the scenarios and optimisations run on them."""
+    from mmm.report.formatting import format_runs_table
+    from mmm.tracking.runs import list_runs
+
+    listing = list_runs(tracking_uri, experiment)
+    click.echo(format_runs_table(listing) if listing else "No fitted models yet: run `mmm fit CONFIG`.")
+    click.echo(f"\nStore: {where()}")
+    if output_json:
+        write_json(output_json, {"runs": listing})
+
+
+@click.command()
+@click.option("--run-id", required=True, help="The fitted model's run id (from `mmm fit` or `mmm runs`).")
+@click.option(
+    "--out", "out_html", type=click.Path(dir_okay=False), default="report.html", show_default=True, help="Where to write the HTML report."
+)
+@with_tracking
+def report(run_id: str, out_html: str, tracking_uri: str | None, experiment: str | None) -> None:
+    """Write a one-file HTML report of a fitted model and its latest optimisation, and log it to the run."""
+    from mmm.tracking.reports import log_report, report_for_run
+
+    built, optimization = report_for_run(run_id, tracking_uri)
+    path = Path(out_html)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(built.html, encoding="utf-8")
+    tmp.replace(path)
+    log_report(run_id, built, tracking_uri)
+    included = f"with optimisation run {optimization.tracking_run_id}" if optimization else "no optimisation run yet"
+    click.echo(f"Report written to {path} ({len(built.images)} charts; {included}).")
+    click.echo(f"Logged to run {run_id} as report/report.html in {where()}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; only this machine by default.")
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--allow-remote", is_flag=True, help="Needed to bind to an address other machines can reach.")
+@with_tracking
+def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, experiment: str | None) -> None:
+    """Open the MLflow UI on the same store the other commands use."""
+    import subprocess
+
+    from mmm.tracking.runs import connect
+
+    if host not in LOOPBACK and not allow_remote:
+        raise MMMError(f"--host {host} would let other machines see every model and plan; add --allow-remote if that is intended")
+    uri, _ = connect(tracking_uri, experiment)
+    if uri.startswith(("http://", "https://")):
+        click.echo(f"{uri} is a tracking server: it serves the MLflow UI itself. Open {uri} in a browser.")
+        return
+    if host not in LOOPBACK:
+        click.echo(f"WARNING: the MLflow UI is reachable from other machines at http://{host}:{port} (no login).", err=True)
+    click.echo(f"MLflow UI for {uri} at http://{'127.0.0.1' if host in LOOPBACK else host}:{port} (Ctrl-C to stop)")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port), "--workers", "1"]
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}  # mmm needs none of MLflow's job workers
+    try:
+        raise SystemExit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,192 @@
+"""The typed model spec, validated with pydantic and immutable once built.
+
+`mmm.config.loading` reads it from YAML (errors name the key and its line) and applies
+overrides through the same validation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mmm.core.constants import DEFAULT_POLICY, TIERS, Tier
+from mmm.core.outcome import DEFAULT_KPI, OUTCOMES, Outcome, outcome_for
+from mmm.transforms import ADSTOCKS, SATURATIONS
+
+
+def _registered(kind: str, known: Iterable[str], value: str) -> str:
+    """`value` when it is one of the registered names, else a ValueError listing them."""
+    names = list(known)
+    if value not in names:
+        raise ValueError(f"unknown {kind} '{value}'; choose one of: {', '.join(names)}")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Strict):
+    path: str = Field(description="CSV or Parquet file, relative to the config file.")
+    date_column: str = "date"
+    target_column: str = "revenue"
+    frequency: Literal["auto", "weekly", "daily"] = "auto"
+    kpi: str = Field(default=DEFAULT_KPI, description="What the target measures; sets the words and metric names.")
+
+    @field_validator("kpi")
+    @classmethod
+    def _known_kpi(cls, v: str) -> str:
+        return _registered("KPI kind", OUTCOMES, v)
+
+
+class RoasPrior(_Strict):
+    """A belief about a channel's ROAS (incremental revenue per unit of spend), as mean and sd.
+
+    It becomes a LogNormal with that mean and standard deviation, so ROAS stays positive.
+    """
+
+    mean: float = Field(gt=0)
+    sd: float = Field(gt=0)
+
+    def lognormal_params(self) -> tuple[float, float]:
+        """(mu, sigma) of the LogNormal with this mean and standard deviation."""
+        sigma2 = math.log1p((self.sd / self.mean) ** 2)
+        return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+
+
+class ChannelSpec(_Strict):
+    name: str
+    spend_column: str
+    tier: Tier = "proven"
+    roas_prior: RoasPrior | None = Field(
+        default=None, description="Override the default ROAS prior, e.g. from a platform report or a past test."
+    )
+    fee_rate: float = Field(default=0.0, ge=0, description="Cost on top of spend as a fraction of it (agency fees).")
+    extra_cost: float = Field(default=0.0, ge=0, description="Fixed cost over the data period (content production), currency.")
+    min_weekly_spend: float | None = Field(default=None, ge=0, description="Optimiser floor, currency per period.")
+    max_weekly_spend: float | None = Field(default=None, ge=0, description="Optimiser cap, currency per period.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, v: str) -> str:
+        if not v or not all(ch.isalnum() or ch in "_-" for ch in v):
+            raise ValueError("channel names may hold only letters, digits, '_' and '-'")
+        return v
+
+
+class ModelSpec(_Strict):
+    adstock: str = Field(default="geometric", description="Registered adstock name (mmm.transforms.ADSTOCKS).")
+    l_max: int = Field(default=8, ge=1, le=52, description="Longest carry-over considered, in periods.")
+    saturation: str = Field(default="hill", description="Registered saturation name (mmm.transforms.SATURATIONS).")
+    hill_slope: Literal["fixed", "free"] = Field(
+        default="fixed", description="'fixed' keeps the Hill curve concave (slope 1); 'free' estimates the slope."
+    )
+    trend: bool = True
+    seasonality_order: int = Field(default=2, ge=0, le=10, description="Yearly Fourier order; 0 switches it off.")
+    likelihood: Literal["normal", "student_t"] = "normal"
+    marketing_share_prior: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        description="Prior guess of the share of the target that all channels drive together; sets the default ROAS prior.",
+    )
+    roas_prior_sigma: float = Field(default=1.0, gt=0, le=3, description="Log-scale spread of the default ROAS prior.")
+
+    @field_validator("adstock")
+    @classmethod
+    def _known_adstock(cls, v: str) -> str:
+        return _registered("adstock", ADSTOCKS, v)
+
+    @field_validator("saturation")
+    @classmethod
+    def _known_saturation(cls, v: str) -> str:
+        return _registered("saturation", SATURATIONS, v)
+
+
+def parse_policy(text: str) -> dict[str, float]:
+    """'70/20/10' (or '0.7/0.2/0.1') -> {'proven': 0.7, 'test': 0.2, 'experimental': 0.1}."""
+    parts = text.replace(" ", "").split("/")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"policy '{text}' must be three numbers like 70/20/10") from None
+    if len(values) != 3 or any(v < 0 for v in values):
+        raise ValueError(f"policy '{text}' must be three non-negative numbers like 70/20/10 (proven/test/experimental)")
+    total = sum(values)
+    if not (abs(total - 100) < 1e-6 or abs(total - 1) < 1e-9):
+        raise ValueError(f"policy '{text}' must add up to 100 (or 1), not {total:g}")
+    return {tier: v / total for tier, v in zip(TIERS, values)}
+
+
+class OptimizerSpec(_Strict):
+    policy: str = Field(default=DEFAULT_POLICY, description="Budget shares of the proven/test/experimental tiers.")
+
+    @field_validator("policy")
+    @classmethod
+    def _valid_policy(cls, v: str) -> str:
+        parse_policy(v)
+        return v
+
+
+class SamplerSpec(_Strict):
+    draws: int = Field(default=1000, ge=10)
+    tune: int = Field(default=1000, ge=10)
+    chains: int = Field(default=4, ge=1, le=16)
+    seed: int = 1
+    backend: Literal["nutpie", "pymc"] = "nutpie"
+    target_accept: float = Field(default=0.9, gt=0.5, lt=1)
+    progress: bool | None = Field(default=None, description="Progress bar; default: only on a terminal.")
+
+
+class Config(_Strict):
+    data: DataSpec
+    channels: list[ChannelSpec] = Field(min_length=1)
+    controls: list[str] = Field(default_factory=list)
+    currency: str = "USD"
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    sampler: SamplerSpec = Field(default_factory=SamplerSpec)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    calibration: str | None = Field(default=None, description="Lift-test results (CSV or YAML), relative to the config file.")
+    source: Path | None = Field(default=None, exclude=True, description="Where the config was read from.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [c.name for c in self.channels]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"channel names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def channel_names(self) -> list[str]:
+        return [c.name for c in self.channels]
+
+    @property
+    def outcome(self) -> Outcome:
+        """The KPI's vocabulary: words, unit and metric names."""
+        return outcome_for(self.data.kpi)
+
+    @property
+    def tiers(self) -> dict[str, str]:
+        """channel -> tier, in config order."""
+        return {c.name: c.tier for c in self.channels}
+
+    def data_path(self) -> Path:
+        """The data file, resolved against the config file's folder."""
+        return self.relative_path(self.data.path)
+
+    def relative_path(self, value: str) -> Path:
+        """A path from the config, resolved against the config file's folder."""
+        p = Path(value)
+        if not p.is_absolute() and self.source is not None:
+            p = self.source.parent / p
+        return p
+
+    def to_yaml(self) -> str:
+        """The config as YAML, with every default spelled out (what the run really used)."""
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)

@@ -1,0 +1,23 @@
+"""Constants shared across stages: one home, so the table, JSON, report and MLflow agree."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Tier = Literal["proven", "test", "experimental"]
+TIERS: tuple[Tier, ...] = ("proven", "test", "experimental")
+TIER_COLORS: dict[str, str] = {"proven": "#1b7837", "test": "#d9730d", "experimental": "#7b3294"}
+DEFAULT_POLICY = "70/20/10"
+
+DEFAULT_MAX_FACTOR = 1.5  # no channel beyond 1.5x the highest weekly spend it ever had (the curve is unmeasured beyond)
+
+# Per-channel quantities of a fit, each reported as mean and 90% interval (JSON, table, MLflow, report).
+CHANNEL_METRICS: tuple[str, ...] = ("roas", "roi", "contribution", "contribution_share", "mroas")
+INTERVAL_STATS: tuple[str, ...] = ("mean", "low", "high")
+
+# Named dimensions, one name each everywhere (data, posterior, analysis, planning).
+DATE, GEO, CHANNEL, CONTROL, SAMPLE, LAG = "date", "geo", "channel", "control", "sample", "lag"
+NATIONAL = "national"  # the one geo of a model fitted without a geo column
+
+RHAT_MAX = 1.01
+ESS_MIN = 400

@@ -1,0 +1,46 @@
+"""The one interval helper: posterior mean and central credible interval, at one level for the whole product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+INTERVAL = 0.90  # every reported band is a central 90% credible interval
+QUANTILES = ((1 - INTERVAL) / 2, (1 + INTERVAL) / 2)
+
+
+class Interval(BaseModel):
+    """Posterior mean and the bounds of the central 90% interval, in the quantity's own unit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mean: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, draws: Any, dim: str | None = None) -> Interval:
+        """The interval of draws: a 1-D array, or an xarray object reduced over `dim` to a scalar."""
+        if dim is not None:
+            draws = draws.transpose(dim, ...).values
+        values = np.asarray(draws, dtype=float)
+        lo, hi = np.quantile(values, QUANTILES)
+        return cls(mean=float(np.mean(values)), low=float(lo), high=float(hi))
+
+    def scaled(self, factor: float) -> Interval:
+        """The same interval multiplied by a positive factor (e.g. a total turned into a ratio)."""
+        return Interval(mean=self.mean * factor, low=self.low * factor, high=self.high * factor)
+
+
+def band(draws: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, low and high of draws along `axis` (elementwise over the other axes)."""
+    lo, hi = np.quantile(draws, QUANTILES, axis=axis)
+    return np.mean(draws, axis=axis), lo, hi
+
+
+def band_of(draws: Any, dim: str) -> tuple[Any, Any, Any]:
+    """Mean, low and high of an xarray object over the named draw dimension."""
+    q = draws.quantile(list(QUANTILES), dim=dim)
+    return draws.mean(dim), q.isel(quantile=0, drop=True), q.isel(quantile=1, drop=True)

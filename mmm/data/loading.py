@@ -1,0 +1,229 @@
+"""Load the analyst's file and check it against the config before any model sees it.
+
+Every problem is reported with the file, the column and the rows (row 1 is the first line
+under the header), and what to do about it. Problems that make a fit meaningless are errors
+(DataError, exit status 2); ones that only weaken it are warnings kept on the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+import pandas as pd
+
+from mmm.config import Config
+from mmm.core.errors import DataError
+from mmm.data.dataset import MIN_PERIODS, PERIOD_DAYS, WARN_PERIODS, ModelData, format_rows
+from mmm.transforms import MediaTransform
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with a clear error when it is missing or unreadable."""
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found (set data.path in the config, relative to the config file)")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep=None if suffix == ".tsv" else ",", engine="python" if suffix == ".tsv" else "c")
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read the file as {'Parquet' if suffix in ('.parquet', '.pq') else 'CSV'}: {exc}") from None
+
+
+class _Checker:
+    """Runs the checks on one table; `where` prefixes each message with the file name."""
+
+    def __init__(self, df: pd.DataFrame, path: Path):
+        self.df = df
+        self.where = str(path)
+
+    def fail(self, column: str | None, msg: str) -> NoReturn:
+        col = f", column '{column}'" if column else ""
+        raise DataError(f"{self.where}{col}: {msg}")
+
+    def require_columns(self, columns: dict[str, str]) -> None:
+        missing = [f"'{c}' ({role})" for c, role in columns.items() if c not in self.df.columns]
+        if missing:
+            have = ", ".join(str(c) for c in self.df.columns)
+            raise DataError(
+                f"{self.where}: unknown column {', '.join(missing)}; the file has: {have}. Fix the column name in the config or the file."
+            )
+
+    def no_missing(self, column: str) -> None:
+        bad = np.flatnonzero(self.df[column].isna().to_numpy()) + 1
+        if len(bad):
+            self.fail(column, f"missing values in {format_rows(bad)}; fill them in (0 for weeks without spend) or drop those periods")
+
+    def numeric(self, column: str, what: str) -> np.ndarray:
+        raw = self.df[column]
+        values = pd.to_numeric(raw, errors="coerce")
+        as_float = values.to_numpy(dtype=float)
+        bad = np.flatnonzero((values.isna().to_numpy() & raw.notna().to_numpy()) | np.isinf(as_float)) + 1
+        if len(bad):
+            examples = ", ".join(repr(str(v)) for v in raw.iloc[bad[:3] - 1])
+            self.fail(column, f"{what} must be numeric; {format_rows(bad)} hold {examples}. Remove currency symbols or text.")
+        return values.to_numpy(dtype=float)
+
+
+def _parse_dates(chk: _Checker, column: str) -> pd.DatetimeIndex:
+    raw = chk.df[column]
+    dates = pd.to_datetime(raw.astype(str), errors="coerce", format="mixed")
+    bad = np.flatnonzero(dates.isna().to_numpy()) + 1
+    if len(bad):
+        examples = ", ".join(repr(str(v)) for v in raw.iloc[bad[:3] - 1])
+        chk.fail(column, f"cannot read dates in {format_rows(bad)} ({examples}); use ISO dates like 2024-01-29")
+    dup = np.flatnonzero(dates.duplicated(keep=False).to_numpy()) + 1
+    if len(dup):
+        chk.fail(column, f"duplicate dates in {format_rows(dup)}; each period must appear once (sum or drop the repeats)")
+    return pd.DatetimeIndex(dates)
+
+
+def _detect_frequency(chk: _Checker, column: str, dates: pd.DatetimeIndex, order: np.ndarray, wanted: str) -> str:
+    """Weekly or daily from the spacing of sorted dates; gaps and irregular spacing are errors."""
+    sorted_dates = dates[order]
+    gaps = np.diff(sorted_dates.values).astype("timedelta64[D]").astype(int)
+    if len(gaps) == 0:
+        chk.fail(column, "only one period in the file")
+    step = int(np.median(gaps)) if wanted == "auto" else PERIOD_DAYS[wanted]
+    freq = {7: "weekly", 1: "daily"}.get(step)
+    if freq is None:
+        chk.fail(column, f"periods are {step} days apart; only weekly (7 days) and daily data are supported")
+    off = np.flatnonzero(gaps != step)
+    if len(off):
+        i = off[0]
+        a, b = sorted_dates[i], sorted_dates[i + 1]
+        rows = f"rows {order[i] + 1} ({a.date()}) and {order[i + 1] + 1} ({b.date()})"
+        kind = "a gap" if gaps[i] > step and gaps[i] % step == 0 else "irregular spacing"
+        chk.fail(
+            column,
+            f"detected {freq} data, but there is {kind} of {gaps[i]} days between {rows}"
+            + (f" ({len(off)} such places)" if len(off) > 1 else "")
+            + f"; add the missing {freq} periods (0 spend) or fix the dates",
+        )
+    return freq
+
+
+def _encode_controls(chk: _Checker, names: list[str], notes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Numeric controls as they are; text controls as 0/1 indicators against their most common value."""
+    columns, out_names = [], []
+    for name in names:
+        chk.no_missing(name)
+        raw = chk.df[name]
+        values = pd.to_numeric(raw, errors="coerce")
+        if values.notna().all():
+            inf = np.flatnonzero(np.isinf(values.to_numpy(dtype=float))) + 1
+            if len(inf):
+                chk.fail(name, f"infinite values in {format_rows(inf)}; a control must hold finite numbers")
+            if values.nunique() < 2:
+                chk.fail(name, "control is constant over all periods, so it cannot explain anything; remove it from controls")
+            columns.append(values.to_numpy(dtype=float))
+            out_names.append(name)
+            notes.append(f"'{name}': numeric control")
+            continue
+        levels = raw.astype(str).value_counts()
+        if len(levels) < 2:
+            chk.fail(name, "control is constant over all periods; remove it from controls")
+        base = levels.index[0]
+        for level in levels.index[1:]:
+            columns.append((raw.astype(str) == level).to_numpy(dtype=float))
+            out_names.append(f"{name}={level}")
+        notes.append(
+            f"'{name}': categorical control with {len(levels)} values; indicators for {', '.join(map(str, levels.index[1:]))} against '{base}'"
+        )
+    matrix = np.column_stack(columns) if columns else np.zeros((len(chk.df), 0))
+    return matrix, out_names
+
+
+def count_parameters(cfg: Config, n_controls: int) -> int:
+    """Free parameters of the model the config describes."""
+    m = cfg.model
+    per_channel = 1 + len(MediaTransform.from_options(m.model_dump()).params)  # ROAS plus the curves' own
+    return len(cfg.channels) * per_channel + 1 + int(m.trend) + 2 * m.seasonality_order + n_controls + 1 + int(m.likelihood == "student_t")
+
+
+def load_data(cfg: Config) -> ModelData:
+    """Read the config's data file and validate it; raises DataError naming file, column and rows."""
+    path = cfg.data_path()
+    df = read_table(path)
+    chk = _Checker(df, path)
+    date_col, target_col = cfg.data.date_column, cfg.data.target_column
+    roles = {date_col: "data.date_column", target_col: "data.target_column"}
+    roles.update({c.spend_column: f"spend of channel {c.name}" for c in cfg.channels})
+    roles.update({c: "control" for c in cfg.controls})
+    chk.require_columns(roles)
+    if len(df) == 0:
+        chk.fail(None, "the file has no rows")
+
+    chk.no_missing(date_col)
+    dates = _parse_dates(chk, date_col)
+    order = np.argsort(dates.values, kind="stable")
+    freq = _detect_frequency(chk, date_col, dates, order, cfg.data.frequency)
+
+    chk.no_missing(target_col)
+    target = chk.numeric(target_col, "the target")
+    if np.nanstd(target) == 0:
+        chk.fail(target_col, f"the target is constant ({target[0]:g}) in every row; a model needs it to vary")
+
+    spend_cols = []
+    for ch in cfg.channels:
+        col = ch.spend_column
+        chk.no_missing(col)
+        values = chk.numeric(col, "spend")
+        neg = np.flatnonzero(values < 0) + 1
+        if len(neg):
+            chk.fail(col, f"negative spend in {format_rows(neg)}; spend must be 0 or more (refunds belong in another column)")
+        if not np.any(values > 0):
+            chk.fail(col, f"channel '{ch.name}' has no spend in any period; remove it from channels")
+        spend_cols.append(values)
+    spend = np.column_stack(spend_cols)
+
+    notes = [f"'{date_col}': dates, {freq}", f"'{target_col}': target"]
+    notes += [f"'{c.spend_column}': spend of channel {c.name} ({c.tier})" for c in cfg.channels]
+    controls, control_names = _encode_controls(chk, list(cfg.controls), notes)
+    unused = [str(c) for c in df.columns if c not in roles]
+    if unused:
+        notes.append(f"not used: {', '.join(unused)} (add them as channels or controls in the config to use them)")
+
+    n = len(df)
+    warnings: list[str] = []
+    if n < MIN_PERIODS:
+        chk.fail(date_col, f"only {n} periods; a marketing-mix model needs at least {MIN_PERIODS} (better 104 weekly)")
+    if n < WARN_PERIODS:
+        warnings.append(f"only {n} periods of data; estimates will be uncertain below {WARN_PERIODS} (a year of weeks)")
+    n_params = count_parameters(cfg, len(control_names))
+    if n < 2 * n_params:
+        chk.fail(
+            None,
+            f"{n} periods cannot support a model with {n_params} parameters (need at least {2 * n_params} periods); "
+            "use fewer channels or controls, a lower model.seasonality_order, or more data",
+        )
+
+    names = cfg.channel_names
+    if len(names) > 1:
+        corr = np.corrcoef(spend, rowvar=False)
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                if corr[i, j] > 0.9:
+                    warnings.append(
+                        f"spend of '{names[i]}' and '{names[j]}' moves together (correlation {corr[i, j]:.2f}); the model "
+                        "cannot tell their effects apart well. A lift test on one of them, or a ROAS prior, helps."
+                    )
+    for i, name in enumerate(names):
+        active = float(np.mean(spend[:, i] > 0))
+        if active < 0.1:
+            warnings.append(f"channel '{name}' has spend in only {active:.0%} of periods; its ROAS will rest mostly on the prior")
+
+    return ModelData.from_arrays(
+        dates[order],
+        freq,
+        target[order],
+        spend[order],
+        names,
+        controls[order],
+        control_names,
+        source=str(path),
+        warnings=warnings,
+        notes=notes,
+    )

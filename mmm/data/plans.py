@@ -1,0 +1,135 @@
+"""Read spend-plan and bounds files (CSV or YAML) and check them against a model's channels.
+
+Plan CSV: a `week` column (1, 2, ... with none missing) and one spend column per channel
+(currency per period); optional columns named after the model's controls.
+Plan YAML: {weeks: 13, spend: {channel: amount per week | [one amount per week]}, controls: {...}}.
+Bounds CSV: header `channel,min,max` (weekly spend, currency; leave a cell empty for no bound);
+bounds YAML: {channel: {min: ..., max: ...}}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mmm.core.errors import MMMError
+from mmm.data.dataset import format_rows
+
+
+@dataclass
+class SpendPlan:
+    """Spend per future period and channel (currency), in the model's channel order."""
+
+    name: str
+    spend: np.ndarray  # (period, channel)
+    controls: np.ndarray | None  # (period, control), None: held at their recent mean
+
+
+def _read_any(path: Path) -> pd.DataFrame | dict:
+    if not path.is_file():
+        raise MMMError(f"{path}: file not found")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise MMMError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise MMMError(f"{path}: expected a mapping at the top level")
+        return raw
+    try:
+        return pd.read_csv(path)
+    except Exception as exc:
+        raise MMMError(f"{path}: cannot read the file as CSV: {exc}") from None
+
+
+def _numeric(path: Path | str, column: str, values: pd.Series, allow_blank: bool = False) -> np.ndarray:
+    out = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(out.isna().to_numpy() & (values.notna().to_numpy() | (not allow_blank))) + 1
+    if len(bad):
+        raise MMMError(f"{path}, column '{column}': {format_rows(bad)} must hold a number (currency per period)")
+    neg = np.flatnonzero((out < 0).to_numpy()) + 1
+    if len(neg):
+        raise MMMError(f"{path}, column '{column}': negative spend in {format_rows(neg)}; spend must be 0 or more")
+    return out.to_numpy(dtype=float)
+
+
+def read_plan(path: str | Path, channels: list[str], control_names: list[str], name: str | None = None) -> SpendPlan:
+    """A validated spend plan; errors name the file, column and rows."""
+    path = Path(path)
+    raw = _read_any(path)
+    if isinstance(raw, dict):
+        spend_map = raw.get("spend")
+        weeks = raw.get("weeks")
+        if not isinstance(spend_map, dict) or not spend_map:
+            raise MMMError(f"{path}: needs a 'spend' mapping of channel -> weekly amount (or a list, one per week)")
+        lengths = {len(v) for v in spend_map.values() if isinstance(v, list)}
+        if weeks is None:
+            weeks = lengths.pop() if len(lengths) == 1 else None
+        if not isinstance(weeks, int) or weeks < 1:
+            raise MMMError(f"{path}: set 'weeks' to the number of periods in the plan (a whole number, 1 or more)")
+        frame = {}
+        for ch, v in spend_map.items():
+            values = v if isinstance(v, list) else [v] * weeks
+            if len(values) != weeks:
+                raise MMMError(f"{path}: spend.{ch} lists {len(values)} weeks but the plan has {weeks}; give one amount per week")
+            frame[str(ch)] = values
+        for ctrl, v in (raw.get("controls") or {}).items():
+            frame[str(ctrl)] = v if isinstance(v, list) else [v] * weeks
+        df = pd.DataFrame(frame)
+        df.insert(0, "week", range(1, weeks + 1))
+        name = name or raw.get("name")
+    else:
+        df = raw
+    return plan_from_frame(df, channels, control_names, str(path), name or path.stem)
+
+
+def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[str], label: str, name: str | None = None) -> SpendPlan:
+    """Check a plan table (week, one column per channel, optional controls); errors start with `label`."""
+    if "week" not in df.columns:
+        raise MMMError(f"{label}: needs a 'week' column numbering the plan's periods 1, 2, 3, ...")
+    weeks_col = pd.to_numeric(df["week"], errors="coerce")
+    expected = np.arange(1, len(df) + 1)
+    if weeks_col.isna().any() or not np.array_equal(np.sort(weeks_col.to_numpy()), expected):
+        have = set(weeks_col.dropna().astype(int))
+        missing = [int(w) for w in range(1, int(np.nanmax(weeks_col.to_numpy(dtype=float), initial=0)) + 1) if w not in have]
+        detail = f"missing week(s) {', '.join(map(str, missing[:10]))}" if missing else "weeks must run 1, 2, 3, ... once each"
+        raise MMMError(f"{label}, column 'week': {detail}; give every week of the plan a row")
+    df = df.assign(week=weeks_col).sort_values("week").reset_index(drop=True)
+    known = set(channels) | set(control_names) | {"week"}
+    unknown = [c for c in df.columns if c not in known]
+    if unknown:
+        raise MMMError(f"{label}: unknown channel(s) {', '.join(map(str, unknown))}; the model's channels are {', '.join(channels)}")
+    absent = [c for c in channels if c not in df.columns]
+    if absent:
+        raise MMMError(f"{label}: no spend given for channel(s) {', '.join(absent)}; add a column for each (0 for no spend)")
+    spend = np.column_stack([_numeric(label, c, df[c]) for c in channels])
+    controls = None
+    if control_names and all(c in df.columns for c in control_names):
+        controls = np.column_stack([pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in control_names])
+    return SpendPlan(name or label, spend, controls)
+
+
+def read_bounds(path: str | Path) -> dict[str, tuple[float | None, float | None]]:
+    """channel -> (min, max) weekly spend in currency; None where no bound is given."""
+    path = Path(path)
+    raw = _read_any(path)
+    if isinstance(raw, dict):
+        out = {}
+        for ch, b in raw.items():
+            if not isinstance(b, dict) or not set(b) <= {"min", "max"}:
+                raise MMMError(f"{path}: '{ch}' must be a mapping with 'min' and/or 'max' (weekly spend)")
+            low, high = (None if b.get(k) is None else float(b[k]) for k in ("min", "max"))
+            out[str(ch)] = (low, high)
+        return out
+    if list(raw.columns) != ["channel", "min", "max"]:
+        raise MMMError(f"{path}: the header must be exactly channel,min,max (weekly spend in currency)")
+    lows = _numeric(path, "min", raw["min"], allow_blank=True)
+    highs = _numeric(path, "max", raw["max"], allow_blank=True)
+    return {
+        str(ch): (None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi))
+        for ch, lo, hi in zip(raw["channel"], lows, highs)
+    }

@@ -1,0 +1,319 @@
+"""MarketingMixModel: fit it, then read results from it (scikit-learn style).
+
+A fitted model is fully described by one netCDF file: the posterior, the inputs it was
+fitted on, the config (YAML) and the scaling (JSON) travel inside it, so a model is reloaded
+without pickles and without the original data file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mmm.config import Config, parse_config
+from mmm.core.constants import CHANNEL, DATE, GEO, SAMPLE
+from mmm.core.errors import ArgumentError, MMMError
+from mmm.data.dataset import MIN_PERIODS, ModelData
+from mmm.data.lifts import LiftTest
+from mmm.data.loading import load_data
+from mmm.model.features import Scaling, build_features, channel_coefficients, components, mean_prediction, media_transform
+from mmm.model.graph import build_model, parameter_labels, roas_prior_params
+from mmm.model.lift_response import lift_designs, predicted_lifts
+from mmm.model.sampling import Diagnostics, diagnose, sample_posterior
+
+
+def check_fit_inputs(data: ModelData, holdout: int = 0, lifts: list[LiftTest] | None = None) -> None:
+    """Raise MMMError when the holdout leaves too little to fit on or a lift test falls inside it."""
+    n_train = data.n_periods - holdout
+    if holdout < 0 or n_train < MIN_PERIODS:
+        raise ArgumentError("holdout", f"{{arg}} {holdout} leaves {n_train} periods to fit on; keep at least {MIN_PERIODS}")
+    late = [t for t in lifts or [] if pd.Timestamp(t.end) > data.dates[n_train - 1]]
+    if late:
+        raise ArgumentError(
+            "holdout",
+            f"lift test(s) on {', '.join(t.channel for t in late)} end after the last fitted period "
+            f"({data.dates[n_train - 1].date()}); shorten {{arg}} or drop those tests",
+        )
+
+
+class MarketingMixModel:
+    """A Bayesian marketing-mix model for one config.
+
+    Use: ``m = MarketingMixModel(load_config("configs/demo.yaml")).fit()``, then read
+    ``m.diagnostics``, or pass it to ``mmm.analysis.summary.fit_summary``. Predictions come
+    back as xarray objects with named dimensions (sample, date, geo, channel), in currency.
+    """
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.media = media_transform(config.model)
+        self.data: ModelData | None = None
+        self.scaling: Scaling | None = None
+        self.idata: az.InferenceData | None = None
+        self.diagnostics: Diagnostics | None = None
+        self.fit_seconds: float = float("nan")
+        self.n_train: int = 0
+        self.lifts: list[LiftTest] = []
+
+    # ---- fitting -------------------------------------------------------------------------
+    def fit(self, data: ModelData | None = None, holdout: int = 0, lifts: list[LiftTest] | None = None) -> MarketingMixModel:
+        """Sample the posterior on all periods but the last `holdout` ones, calibrated by any lift tests."""
+        data = data if data is not None else load_data(self.config)
+        check_fit_inputs(data, holdout, lifts)
+        n_train = data.n_periods - holdout
+        start = time.perf_counter()
+        train = data.head(n_train)
+        self.data, self.n_train = data, n_train
+        self.scaling = Scaling.from_data(train)
+        feats = self._features(train.dates, train.spend_matrix(), train.control_matrix())
+        self.lifts = list(lifts or [])
+        model = self._build(train, feats)
+        idata = sample_posterior(model, self.config.sampler)
+        sampled = [rv.name for rv in model.free_RVs]
+        self.idata = self._attach_inputs(idata, data)
+        self._add_channel_coef(feats["lagged"], train.spend_matrix())
+        self.diagnostics = diagnose(self.idata, sampled, parameter_labels(self.media))
+        self.fit_seconds = time.perf_counter() - start
+        self.idata.attrs["fit_seconds"] = self.fit_seconds
+        return self
+
+    @property
+    def train(self) -> ModelData:
+        """The periods the posterior was fitted on."""
+        return self.observed.head(self.n_train)
+
+    def _require_fit(self) -> None:
+        if self.idata is None or self.data is None or self.scaling is None:
+            raise MMMError("the model is not fitted yet: call fit() first")
+
+    @property
+    def observed(self) -> ModelData:
+        """Every period the model was given: the fitted ones and any held out after them."""
+        self._require_fit()
+        assert self.data is not None
+        return self.data
+
+    @property
+    def scales(self) -> Scaling:
+        """The scaling fixed on the training data (target mean, typical spend per channel)."""
+        if self.scaling is None:
+            raise MMMError("the model is not fitted yet: call fit() first")
+        return self.scaling
+
+    def _features(
+        self, dates: pd.DatetimeIndex, spend: np.ndarray, controls: np.ndarray, history: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        assert self.scaling is not None
+        return build_features(self.scaling, self.config.model, dates, spend, controls, history)
+
+    def _build(self, train: ModelData, feats: dict[str, np.ndarray]) -> Any:
+        designs = self._lift_designs(self.lifts, train) if self.lifts else None
+        return build_model(
+            self.config,
+            feats,
+            train.dates,
+            train.target_series(),
+            train.spend_matrix(),
+            self.scales,
+            train.channels,
+            train.control_names,
+            self.lifts,
+            designs,
+        )
+
+    def prior_predictive(self, draws: int = 500, seed: int = 0) -> xr.DataArray:
+        """Draws (sample, date) of the target the priors alone expect over the training periods, currency."""
+        import pymc as pm
+
+        train = self.train
+        model = self._build(train, self._features(train.dates, train.spend_matrix(), train.control_matrix()))
+        with model:
+            prior = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=["obs"])
+        obs = _stack(prior.prior_predictive["obs"]) * self.scales.target
+        return obs.assign_coords({DATE: train.dates.values})
+
+    def _lift_designs(self, tests: list[LiftTest], train: ModelData) -> list:
+        return lift_designs(tests, train.dates, train.spend_matrix(), train.channels, np.asarray(self.scales.spend), self.media.l_max)
+
+    def predict_lifts(self, tests: list[LiftTest], params: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Posterior draws (sample, test) of the lift each test should have measured, currency."""
+        params = self.posterior_params() if params is None else params
+        designs = self._lift_designs(tests, self.train)
+        return np.column_stack(predicted_lifts(params, designs, self.media, self.scales.target, np))
+
+    def _add_channel_coef(self, train_lagged: np.ndarray, train_spend: np.ndarray) -> None:
+        """Store each draw's media multiplier (derived after sampling to keep the sampler lean)."""
+        assert self.idata is not None
+        post = self.idata.posterior
+        params = {k: post[k].values for k in post.data_vars}
+        coef = channel_coefficients(params, train_lagged, train_spend.sum(axis=0) / self.scales.target, self.media, np)
+        post["channel_coef"] = (("chain", "draw", CHANNEL), coef)
+
+    def _attach_inputs(self, idata: az.InferenceData, data: ModelData) -> az.InferenceData:
+        """Keep the inputs, config and scaling with the posterior so the file is the whole model.
+
+        ArviZ groups: the modelled target in `observed_data`, spend, controls and ROAS priors in
+        `constant_data`, all on the one time dimension `date`.
+        """
+        train = data.head(self.n_train)
+        mu, sigma = roas_prior_params(self.config, train.target_series(), train.spend_matrix())
+        constants = xr.Dataset(
+            {"spend": data.spend, "controls": data.controls, "roas_prior_mu": (CHANNEL, mu), "roas_prior_sigma": (CHANNEL, sigma)},
+        )
+        keep = {g: idata[g] for g in ("posterior", "sample_stats") if g in idata.groups()}
+        out = az.InferenceData(**keep, observed_data=xr.Dataset({"target": data.target}), constant_data=constants)
+        assert self.scaling is not None
+        out.attrs.update(
+            {
+                "mmm_config_yaml": self.config.to_yaml(),
+                "mmm_scaling_json": json.dumps(self.scaling.to_dict()),
+                "mmm_n_train": self.n_train,
+                "mmm_frequency": data.frequency,
+                "mmm_source": data.source,
+                "mmm_warnings_json": json.dumps(list(data.warnings)),
+                "mmm_notes_json": json.dumps(list(data.notes)),
+                "mmm_lifts_json": json.dumps([t.to_dict() for t in self.lifts]),
+            }
+        )
+        return out
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the whole model as one netCDF file."""
+        self._require_fit()
+        assert self.idata is not None and self.diagnostics is not None
+        path = Path(path)
+        self.idata.attrs["mmm_diagnostics_json"] = json.dumps(self.diagnostics.to_dict())
+        self.idata.to_netcdf(str(path))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> MarketingMixModel:
+        """Rebuild a fitted model from a file written by save()."""
+        path = Path(path)
+        try:
+            idata = az.from_netcdf(str(path))
+            attrs = idata.attrs
+            config = parse_config(attrs["mmm_config_yaml"])
+            scaling = Scaling(**json.loads(attrs["mmm_scaling_json"]))
+            diag = Diagnostics.from_dict(json.loads(attrs["mmm_diagnostics_json"]))
+            const = idata.constant_data
+            inputs = xr.Dataset({"target": idata.observed_data["target"], "spend": const["spend"], "controls": const["controls"]})
+        except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise MMMError(f"{path}: not a readable mmm model file ({exc.__class__.__name__}: {exc})") from None
+        m = cls(config)
+        m.data = ModelData(
+            inputs=inputs.load(),
+            frequency=str(attrs["mmm_frequency"]),
+            source=str(attrs.get("mmm_source", "")),
+            warnings=tuple(json.loads(attrs.get("mmm_warnings_json", "[]"))),
+            notes=tuple(json.loads(attrs.get("mmm_notes_json", "[]"))),
+        )
+        m.idata, m.scaling, m.diagnostics = idata, scaling, diag
+        m.lifts = [LiftTest(**t) for t in json.loads(attrs.get("mmm_lifts_json", "[]"))]
+        m.n_train = int(attrs["mmm_n_train"])
+        m.fit_seconds = float(attrs.get("fit_seconds", float("nan")))
+        return m
+
+    # ---- reading results -----------------------------------------------------------------
+    @property
+    def channels(self) -> list[str]:
+        return self.observed.channels
+
+    def posterior_params(self) -> dict[str, np.ndarray]:
+        """Posterior draws of every parameter, chains stacked: arrays of shape (sample, ...), for the formulas."""
+        return {str(name): da.values for name, da in self.draws().data_vars.items()}
+
+    def draws(self) -> xr.Dataset:
+        """The posterior with chains and draws stacked into one `sample` dimension (first)."""
+        self._require_fit()
+        assert self.idata is not None
+        # contiguous copies: the same draws give bit-identical results however they were loaded
+        stacked = _stack(self.idata.posterior)
+        return stacked.copy(data={k: np.ascontiguousarray(v.values) for k, v in stacked.data_vars.items()})
+
+    def predict_components(
+        self,
+        spend: xr.DataArray,
+        controls: xr.DataArray,
+        history: xr.DataArray | None = None,
+        params: dict[str, np.ndarray] | None = None,
+    ) -> xr.Dataset:
+        """Posterior draws of each component over spend's dates (currency per period).
+
+        spend: (date, channel) in currency (a geo dim is summed); controls: (date, control); history: spend of the periods just before (date,
+        channel), for carry-in. Returns baseline, trend, seasonality, controls and mean
+        (sample, date, geo) and media (sample, date, geo, channel). Pass `params` to reuse draws.
+        """
+        data = self.observed
+        params = self.posterior_params() if params is None else params
+        dates = pd.DatetimeIndex(spend[DATE].values)
+        spend_m = _matrix(spend, self.channels)
+        ctrl = _controls_matrix(controls, data, len(dates))
+        hist = None if history is None else _matrix(history, self.channels)
+        parts = components(params, self._features(dates, spend_m, ctrl, hist), self.media, np)
+        scale = self.scales.target
+        coords = {SAMPLE: np.arange(next(iter(params.values())).shape[0]), DATE: dates.values, GEO: data.geos}
+        out = xr.Dataset(coords=coords)
+        for name, values in parts.items():
+            if name == "media":
+                out["media"] = xr.DataArray(
+                    np.asarray(values)[:, :, None, :] * scale, dims=(SAMPLE, DATE, GEO, CHANNEL), coords={**coords, CHANNEL: self.channels}
+                )
+            else:
+                out[name] = (
+                    (SAMPLE, DATE, GEO),
+                    np.broadcast_to(np.asarray(values), (len(coords[SAMPLE]), len(dates)))[:, :, None] * scale,
+                )
+        out["mean"] = (SAMPLE, DATE, GEO), mean_prediction(parts)[:, :, None] * scale
+        return out
+
+    def in_sample_components(self, params: dict[str, np.ndarray] | None = None) -> xr.Dataset:
+        """Components over every period of the data (training and any holdout)."""
+        d = self.observed
+        return self.predict_components(d.spend, d.controls, params=params)
+
+    def noise_scale(self, params: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Posterior draws (sample,) of the residual standard deviation, in currency per period."""
+        params = self.posterior_params() if params is None else params
+        return params["sigma"] * self.scales.target
+
+    def sample_observations(self, mean: xr.DataArray, seed: int, params: dict[str, Any] | None = None) -> xr.DataArray:
+        """Posterior predictive draws around predicted means (sample, ...), in currency."""
+        params = self.posterior_params() if params is None else params
+        rng = np.random.default_rng(seed)
+        m = mean.transpose(SAMPLE, ...)
+        extra = (1,) * (m.ndim - 1)
+        sigma = self.noise_scale(params).reshape(-1, *extra)
+        if "nu" in params:
+            noise = rng.standard_t(params["nu"].reshape(-1, *extra), size=m.shape)
+        else:
+            noise = rng.standard_normal(m.shape)
+        return m + sigma * noise
+
+
+def _stack(ds: Any) -> Any:
+    """Chains and draws stacked into one plain `sample` dimension, placed first."""
+    stacked = ds.stack({SAMPLE: ("chain", "draw")}).transpose(SAMPLE, ...)
+    return stacked.drop_vars([SAMPLE, "chain", "draw"]).assign_coords({SAMPLE: np.arange(stacked.sizes[SAMPLE])})
+
+
+def _matrix(spend: xr.DataArray, channels: list[str]) -> np.ndarray:
+    """(date, channel) values in the model's channel order; a geo dim is summed."""
+    if GEO in spend.dims:
+        spend = spend.sum(GEO)
+    return np.asarray(spend.sel({CHANNEL: channels}).transpose(DATE, CHANNEL).values, dtype=float)
+
+
+def _controls_matrix(controls: xr.DataArray, data: ModelData, periods: int) -> np.ndarray:
+    """(date, control) values in the model's control order; a geo dim is averaged."""
+    if GEO in controls.dims:
+        controls = controls.mean(GEO)
+    return np.asarray(controls.sel({"control": data.control_names}).transpose(DATE, "control").values, dtype=float).reshape(periods, -1)

@@ -1,0 +1,132 @@
+"""Model inputs on a stable scale, and the one formula that turns parameters into predictions.
+
+`Scaling` is fixed on the training data and then reused unchanged for any other period
+(holdout, forecast), so the same spend always means the same thing to the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm.config.spec import ModelSpec
+from mmm.data.dataset import PERIOD_DAYS, PERIODS_PER_YEAR, ModelData
+from mmm.transforms import MediaTransform, lagged
+
+
+@dataclass
+class Scaling:
+    """Divisors and offsets that bring the inputs near 1.
+
+    target: mean of the target (currency per period); spend: each channel's mean spend over
+    the periods it was on (currency per period); controls are standardised.
+    """
+
+    target: float
+    spend: list[float]
+    control_mean: list[float]
+    control_sd: list[float]
+    first_date: str
+    frequency: str
+    n_train: int
+
+    @classmethod
+    def from_data(cls, data: ModelData) -> Scaling:
+        spend = data.spend_matrix()  # (date, channel)
+        controls = data.control_matrix()
+        sd = controls.std(axis=0) if controls.size else np.zeros(0)
+        return cls(
+            target=float(np.mean(data.target_series())),
+            spend=[float(col[col > 0].mean()) for col in spend.T],
+            control_mean=controls.mean(axis=0).tolist() if controls.size else [],
+            control_sd=np.where(sd > 0, sd, 1.0).tolist(),
+            first_date=str(data.dates[0].date()),
+            frequency=data.frequency,
+            n_train=data.n_periods,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fourier(dates: pd.DatetimeIndex, order: int, frequency: str) -> np.ndarray:
+    """Yearly seasonality basis: sin and cos of k * 2 pi * (day / 365.25) for k = 1..order."""
+    if order == 0:
+        return np.zeros((len(dates), 0))
+    days = (dates - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float)
+    phase = 2 * np.pi * days / (PERIODS_PER_YEAR[frequency] * PERIOD_DAYS[frequency])
+    return np.column_stack([f(k * phase) for k in range(1, order + 1) for f in (np.sin, np.cos)])
+
+
+def build_features(
+    scaling: Scaling,
+    spec: ModelSpec,
+    dates: pd.DatetimeIndex,
+    spend: np.ndarray,
+    controls: np.ndarray,
+    history: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Scaled model inputs for the given periods.
+
+    spend: (time, channel) in currency; history: spend in the periods just before `dates`
+    (carry-in for a forecast). Trend time runs from -0.5 at the first training period to 0.5
+    at the last: centred, so the intercept is the average level and the two do not trade off.
+    """
+    sp = np.asarray(spend, dtype=float) / np.asarray(scaling.spend)
+    hist = None if history is None else np.asarray(history, dtype=float) / np.asarray(scaling.spend)
+    steps = (dates - pd.Timestamp(scaling.first_date)).days.to_numpy(dtype=float) / PERIOD_DAYS[scaling.frequency]
+    ctrl = (np.asarray(controls, dtype=float).reshape(len(dates), -1) - np.asarray(scaling.control_mean)) / np.asarray(scaling.control_sd)
+    return {
+        "lagged": lagged(sp, spec.l_max, hist),
+        "time": steps / max(scaling.n_train - 1, 1) - 0.5,
+        "fourier": fourier(dates, spec.seasonality_order, scaling.frequency),
+        "controls": ctrl,
+    }
+
+
+def media_transform(spec: ModelSpec) -> MediaTransform:
+    """The configured adstock and saturation components."""
+    return MediaTransform.from_options(spec.model_dump())
+
+
+def channel_coefficients(params: dict[str, Any], train_lagged: Any, roas_to_coef: Any, media: MediaTransform, xp: Any) -> Any:
+    """Per-channel multipliers (..., channel) that turn saturated media into target units.
+
+    Solved from ROAS over the training periods: ROAS = coef * sum_t saturated * target
+    scale / total spend, so roas_to_coef is total spend / target scale.
+    """
+    saturated = media.response(train_lagged, params, xp)
+    return params["roas"] * roas_to_coef / saturated.sum(axis=-2)
+
+
+def components(params: dict[str, Any], feats: dict[str, Any], media_tf: MediaTransform, xp: Any) -> dict[str, Any]:
+    """Each part of the prediction on the target's scale (multiply by Scaling.target for currency).
+
+    Parameters may carry a leading draw axis; `channel_coef` turns saturated media into
+    target units. Returns baseline, trend, seasonality, controls (..., time) and
+    media (..., time, channel).
+    """
+    media = media_tf.response(feats["lagged"], params, xp)
+    out = {
+        "baseline": params["intercept"][..., None] * xp.ones_like(feats["time"]),
+        "media": params["channel_coef"][..., None, :] * media,
+    }
+    # a part the spec switches off has no parameter and contributes zero
+    out["trend"] = params["trend"][..., None] * feats["time"] if "trend" in params else 0 * out["baseline"]
+    if "season" in params:
+        out["seasonality"] = (params["season"][..., None, :] * feats["fourier"]).sum(axis=-1)
+    else:
+        out["seasonality"] = 0 * out["baseline"]
+    if "control_coef" in params:
+        out["controls"] = (params["control_coef"][..., None, :] * feats["controls"]).sum(axis=-1)
+    else:
+        out["controls"] = 0 * out["baseline"]
+    return out
+
+
+def mean_prediction(parts: dict[str, Any]) -> Any:
+    """Sum of the components: the expected target (..., time) on the target's scale."""
+    return parts["baseline"] + parts["trend"] + parts["seasonality"] + parts["controls"] + parts["media"].sum(axis=-1)

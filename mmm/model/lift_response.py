@@ -1,0 +1,51 @@
+"""What the model predicts a lift test measured: the test's spend change through adstock and saturation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm.data.lifts import LiftTest
+from mmm.transforms import MediaTransform, lagged
+
+
+@dataclass
+class LiftDesign:
+    """One test as model inputs: scaled lagged spend without and with the test, over its window and carry-over."""
+
+    channel_index: int
+    base: np.ndarray  # (period, lag, channel)
+    treated: np.ndarray
+    geo_share: float
+
+
+def lift_designs(
+    tests: list[LiftTest], dates: pd.DatetimeIndex, spend: np.ndarray, channels: list[str], spend_scale: np.ndarray, l_max: int
+) -> list[LiftDesign]:
+    """Inputs for each test: its spend change spread evenly over the test periods (in the geo's
+    terms, i.e. divided by geo_share) and run through adstock, including carry-over after it."""
+    scaled = spend / spend_scale
+    base_all = lagged(scaled, l_max)
+    out = []
+    for t in tests:
+        c = channels.index(t.channel)
+        idx = np.flatnonzero((dates >= pd.Timestamp(t.start)) & (dates <= pd.Timestamp(t.end)))
+        treated = scaled.copy()
+        treated[idx, c] += t.spend_change / len(idx) / t.geo_share / spend_scale[c]
+        window = np.arange(idx[0], min(idx[-1] + l_max, len(dates)))
+        out.append(LiftDesign(c, base_all[window], lagged(treated, l_max)[window], t.geo_share))
+    return out
+
+
+def predicted_lifts(params: dict[str, Any], designs: list[LiftDesign], media: MediaTransform, target_scale: float, xp: Any) -> list[Any]:
+    """Model-predicted lift of each test (currency; per draw when params carry a draw axis)."""
+    out = []
+    for d in designs:
+        with_test = media.response(d.treated, params, xp)
+        without = media.response(d.base, params, xp)
+        gain = (with_test - without).sum(axis=-2)[..., d.channel_index]
+        out.append(d.geo_share * params["channel_coef"][..., d.channel_index] * gain * target_scale)
+    return out

@@ -1,0 +1,83 @@
+"""Weekly spend limits per channel, and exact-to-the-cent splitting of a budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmm.core.constants import CHANNEL, DEFAULT_MAX_FACTOR, GEO
+from mmm.core.errors import ArgumentError, MMMError
+from mmm.model.estimator import MarketingMixModel
+
+
+@dataclass
+class Bounds:
+    """Weekly spend limits per channel (currency per period) and where each came from."""
+
+    low: np.ndarray
+    high: np.ndarray
+    source: list[str]
+
+
+def channel_bounds(model: MarketingMixModel, overrides: dict[str, tuple[float | None, float | None]] | None = None) -> Bounds:
+    """Bounds from --bounds overrides, else the config, else 0 to 1.5x the highest weekly spend seen."""
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(model.channels))
+    if unknown:
+        raise ArgumentError(
+            "bounds", f"{{arg}} name unknown channel(s) {', '.join(unknown)}; the model's channels are {', '.join(model.channels)}"
+        )
+    lo, hi, src = [], [], []
+    spend_seen = model.observed.spend.sum(GEO)
+    for ch in model.config.channels:
+        cap = DEFAULT_MAX_FACTOR * float(spend_seen.sel({CHANNEL: ch.name}).max())
+        o_lo, o_hi = overrides.get(ch.name, (None, None))
+        low = next(v for v in (o_lo, ch.min_weekly_spend, 0.0) if v is not None)
+        high = next(v for v in (o_hi, ch.max_weekly_spend, cap) if v is not None)
+        if o_hi is not None or ch.max_weekly_spend is not None:
+            src.append("your bound")
+        else:
+            src.append(f"{DEFAULT_MAX_FACTOR:g}x the highest weekly spend in the data (the curve is not measured beyond it)")
+        if low > high:
+            why = "" if o_hi is not None or ch.max_weekly_spend is not None else f" (the default cap, {src[-1]})"
+            raise MMMError(f"channel '{ch.name}': min weekly spend {low:,.2f} is above its max {high:,.2f}{why}; fix the bounds")
+        lo.append(low)
+        hi.append(high)
+    return Bounds(np.array(lo, float), np.array(hi, float), src)
+
+
+def project(v: np.ndarray, total: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The point clip(v + t, lo, hi) that sums to `total` (bisection on the shift t)."""
+    a, b = float(np.min(lo - v)), float(np.max(hi - v))
+    for _ in range(200):
+        t = (a + b) / 2
+        if np.clip(v + t, lo, hi).sum() > total:
+            b = t
+        else:
+            a = t
+    return np.clip(v + (a + b) / 2, lo, hi)
+
+
+def split_cents(budget: float, shares: list[float]) -> list[float]:
+    """The budget split by shares into whole cents that add up to the budget exactly
+    (largest remainder: leftover cents go to the shares that lost most to rounding down)."""
+    cents = round(budget * 100)
+    raw = np.array(shares) * cents
+    parts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - parts))[: cents - parts.sum()]:
+        parts[i] += 1
+    return [p / 100 for p in parts]
+
+
+def round_to_cents(
+    weekly: np.ndarray, weeks: int, groups: list[np.ndarray], group_totals: list[float], lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """Channel totals rounded to the cent with every group (tier) total, given in whole cents, met exactly."""
+    totals = np.round(weekly * weeks, 2)
+    for idx, target in zip(groups, group_totals):
+        residual = round(target - totals[idx].sum(), 2)
+        room = np.where(residual > 0, hi[idx] * weeks - totals[idx], totals[idx] - lo[idx] * weeks)
+        j = idx[int(np.argmax(room))]  # the channel with most room absorbs the rounding cents
+        totals[j] = round(totals[j] + residual, 2)
+    return totals

@@ -1,0 +1,185 @@
+"""Reallocate a budget across channels under the 70/20/10 rule, from a fitted model.
+
+Decision: spend per channel per period (held for the horizon). Constraints: each tier gets
+exactly its share of the budget (so the total is the budget), each channel stays within its
+bounds. Objective: expected incremental outcome over the horizon (with carry-in and
+carry-over), averaged over posterior draws; with risk k, mean minus k standard deviations.
+Solved with SLSQP on exact gradients from several starts; the answer is checked for
+optimality (equal marginal ROAS across a tier's unbound channels).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy.optimize import minimize
+
+from mmm.core.errors import ArgumentError, MMMError
+from mmm.core.results import Histogram
+from mmm.core.stats import Interval
+from mmm.model.estimator import MarketingMixModel
+from mmm.planning.bounds import Bounds, project, round_to_cents, split_cents
+from mmm.planning.forecast import current_plan, forecast_plan
+from mmm.planning.response import ConstantPlanResponse
+from mmm.planning.results import Allocation, OptimizationResult, PlanOutcomes, TierOptimality
+
+N_RANDOM_STARTS = 4
+BOUND_TOL = 1e-6  # relative distance to a bound that counts as binding
+
+
+def optimize_budget(
+    model: MarketingMixModel,
+    budget: float,
+    weeks: int,
+    shares: dict[str, float],
+    tiers: dict[str, str],
+    bounds: Bounds,
+    risk: float = 0.0,
+    n_draws: int | None = None,
+    seed: int = 0,
+) -> OptimizationResult:
+    """The recommended plan, the current plan, and what each is expected to earn.
+
+    shares: tier -> share of the budget (for the tiers that have channels); tiers: channel -> tier.
+    The plan's forecast (incremental outcome, comparison with the current mix) comes from
+    `forecast_plan` on the same draws; see README, `mmm optimize`, for the JSON.
+    """
+    start_clock = time.perf_counter()
+    if not budget > 0:
+        raise ArgumentError("budget", f"must be a positive amount, not {budget:g}")
+    if weeks < 1:
+        raise ArgumentError("weeks", f"must be at least 1, not {weeks}")
+    if risk < 0:
+        raise ArgumentError("risk", f"must be 0 or more, not {risk:g}")
+    channels = model.channels
+    lo, hi = bounds.low, bounds.high.copy()
+    groups = [np.array([i for i, c in enumerate(channels) if tiers[c] == t]) for t in shares]
+    tier_totals = split_cents(budget, [shares[t] for t in shares])
+    weekly_budgets = [total / weeks for total in tier_totals]
+    for t, idx, w in zip(shares, groups, weekly_budgets):
+        if not lo[idx].sum() - 1e-9 <= w <= hi[idx].sum() + 1e-9:
+            names = ", ".join(channels[i] for i in idx)
+            raise MMMError(
+                f"tier '{t}' must spend {w * weeks:,.2f} ({shares[t]:.0%} of the budget) but its channels ({names}) "
+                f"can take only {lo[idx].sum() * weeks:,.2f} to {hi[idx].sum() * weeks:,.2f} over {weeks} periods; "
+                "widen their bounds, change the policy, or change the budget"
+            )
+
+    for idx, w in zip(groups, weekly_budgets):
+        if w == 0:
+            hi[idx] = 0.0  # a tier with no share spends nothing; its channels are not decisions
+    funded = [(idx, w) for idx, w in zip(groups, weekly_budgets) if w > 0]
+    response = ConstantPlanResponse(model, weeks, n_draws=n_draws, seed=seed)
+    scale = np.maximum(hi, budget / weeks / len(channels))  # decision variables near 1 for SLSQP
+
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        u = x * scale
+        rev = response.revenue_draws(u)  # (draw, channel)
+        grad = response.gradient_draws(u)
+        total = rev.sum(axis=1)
+        value, g = total.mean(), grad.mean(axis=0)
+        if risk > 0:
+            sd = total.std()
+            value -= risk * sd
+            if sd > 0:
+                g = g - risk * ((total - total.mean())[:, None] * grad).mean(axis=0) / sd
+        return -value / budget, -g * scale / budget
+
+    constraints = [
+        {
+            "type": "eq",
+            "fun": (lambda x, idx=idx, w=w: (x[idx] * scale[idx]).sum() / w - 1.0),
+            "jac": (lambda x, idx=idx, w=w: np.where(np.isin(np.arange(len(x)), idx), scale / w, 0.0)),
+        }
+        for idx, w in funded
+    ]
+    current = response.vector(current_plan(model, budget, weeks))
+    rng = np.random.default_rng(seed)
+    starts = {"even split": np.ones(len(channels)), "current plan": current.copy()}
+    for k in range(N_RANDOM_STARTS):
+        starts[f"random {k + 1}"] = rng.dirichlet(np.ones(len(channels))) * budget / weeks
+    best, best_val, best_name, solutions = None, np.inf, "", []
+    for name, raw in starts.items():
+        x0 = np.zeros(len(channels))
+        for idx, w in funded:
+            x0[idx] = project(raw[idx] / raw[idx].sum() * w if raw[idx].sum() > 0 else np.full(len(idx), w / len(idx)), w, lo[idx], hi[idx])
+        res = minimize(
+            objective,
+            x0 / scale,
+            jac=True,
+            method="SLSQP",
+            bounds=list(zip(lo / scale, hi / scale)),
+            constraints=constraints,
+            options={"maxiter": 500, "ftol": 1e-12},
+        )
+        u = np.zeros(len(channels))
+        for idx, w in funded:
+            u[idx] = project(res.x[idx] * scale[idx], w, lo[idx], hi[idx])  # exact feasibility
+        val = objective(u / scale)[0]
+        solutions.append({"start": name, "objective": -val * budget, "converged": bool(res.success)})
+        if val < best_val:
+            best, best_val, best_name = u, val, name
+
+    assert best is not None  # every start yields a feasible point
+    totals = round_to_cents(best, weeks, groups, tier_totals, lo, hi)
+    weekly = totals / weeks
+    # one more unit per period costs `weeks` units in all: mROAS is per unit of total spend
+    mroas = response.gradient_draws(weekly).mean(axis=0) / weeks
+
+    warnings, allocation = [], {}
+    for i, ch in enumerate(channels):
+        at_hi = weekly[i] >= hi[i] * (1 - BOUND_TOL) - 1e-9
+        at_lo = weekly[i] <= lo[i] * (1 + BOUND_TOL) + 1e-9
+        if at_hi:
+            warnings.append(f"'{ch}' is held at its maximum of {hi[i]:,.2f} per period ({bounds.source[i]}); it would take more otherwise")
+        elif at_lo and lo[i] > 0:
+            warnings.append(f"'{ch}' is held at its minimum of {lo[i]:,.2f} per period (your bound); it would take less otherwise")
+        allocation[ch] = Allocation(
+            total=float(totals[i]),
+            weekly=float(weekly[i]),
+            tier=tiers[ch],
+            mroas=float(mroas[i]),
+            current_total=float(current[i] * weeks),
+            current_weekly=float(current[i]),
+            change=float(totals[i] - current[i] * weeks),
+            change_pct=float(totals[i] / (current[i] * weeks) - 1) if current[i] > 0 else None,
+            min_weekly=float(lo[i]),
+            max_weekly=float(hi[i]),
+            bound="max" if at_hi else ("min" if at_lo else None),
+        )
+    optimality = {}
+    for t, idx in zip(shares, groups):
+        free = [channels[i] for i in idx if allocation[channels[i]].bound is None]
+        m: list[float] = [allocation[c].mroas for c in free]
+        spread = (max(m) - min(m)) / max(abs(float(np.mean(m))), 1e-12) if len(m) > 1 else 0.0
+        optimality[t] = TierOptimality(unbound_channels=free, mroas_spread=float(spread), equal_mroas=bool(spread < 0.01 or risk > 0))
+
+    forecast, draws = forecast_plan(model, np.tile(weekly, (weeks, 1)), seed=seed)
+    assert draws.current is not None
+    edges = np.linspace(float(min(draws.plan.min(), draws.current.min())), float(max(draws.plan.max(), draws.current.max())), 50)
+    diff = draws.plan - draws.current
+    return OptimizationResult(
+        budget=float(round(budget, 2)),
+        weeks=weeks,
+        risk=risk,
+        allocation=allocation,
+        tiers={t: float(totals[idx].sum() / budget) for t, idx in zip(shares, groups)},
+        tier_totals={t: float(round(totals[idx].sum(), 2)) for t, idx in zip(shares, groups)},
+        forecast=forecast,
+        uplift=Interval.of(diff),
+        optimality=optimality,
+        warnings=warnings,
+        outcomes=PlanOutcomes(
+            recommended=Histogram.of(draws.plan, edges),
+            current=Histogram.of(draws.current, edges),
+            difference=Histogram.of(diff, np.linspace(float(diff.min()), float(diff.max()), 50)),
+        ),
+        solver={
+            "method": "SLSQP, exact gradients",
+            "starts": solutions,
+            "best_start": best_name,
+            "draws": int(response.coef.shape[0]),
+            "seconds": time.perf_counter() - start_clock,
+        },
+    )

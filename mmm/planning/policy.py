@@ -1,0 +1,62 @@
+"""The 70/20/10 rule: which tier each channel is in, and what share of the budget each tier gets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmm.analysis.results import FitSummary
+from mmm.core.constants import TIERS
+from mmm.core.errors import ArgumentError
+
+# --tiers auto: evidence a channel needs to count as proven, or to leave the experimental tier
+PROVEN_MIN_PERIODS = 52
+PROVEN_MAX_REL_WIDTH = 1.25  # width of the ROAS 90% interval relative to its mean
+PROVEN_MIN_ROAS = 1.0
+EXPERIMENTAL_MAX_PERIODS = 26
+EXPERIMENTAL_MIN_REL_WIDTH = 2.5
+
+
+def tier_shares(policy: dict[str, float], tiers: dict[str, str], strict: bool = False) -> tuple[dict[str, float], list[str]]:
+    """Budget share per tier that has channels; an empty tier's share goes to the others in proportion.
+
+    policy: tier -> share (summing to 1); tiers: channel -> tier. Raises ArgumentError under
+    `strict` when a tier with a positive share has no channel.
+    """
+    present = {t for t in tiers.values()}
+    empty = [t for t in TIERS if policy.get(t, 0) > 0 and t not in present]
+    notes = []
+    if empty:
+        if strict:
+            raise ArgumentError(
+                "strict",
+                f"tier(s) {', '.join(empty)} have a budget share but no channel; assign a channel to them "
+                "(tier: in the config, or automatic tiers) or drop {arg} to spread their share over the other tiers",
+            )
+        notes.append(f"no channel in tier(s) {', '.join(empty)}: their share is spread over the other tiers in proportion")
+    kept = {t: policy.get(t, 0.0) for t in TIERS if t in present}
+    total = sum(kept.values())
+    if total <= 0:
+        raise ArgumentError("policy", "the policy gives no budget to any tier that has channels; change {arg}")
+    return {t: s / total for t, s in kept.items()}, notes
+
+
+def auto_tiers(summary: FitSummary, active_periods: dict[str, int]) -> dict[str, tuple[str, str]]:
+    """Propose each channel's tier from the evidence, with the reason in words.
+
+    proven: spend in at least 52 periods, a ROAS interval narrower than 1.25x its mean, and a
+    mean ROAS of at least 1; experimental: spend in fewer than 26 periods or a ROAS interval
+    wider than 2.5x its mean; test: everything in between.
+    """
+    out = {}
+    for name, c in summary.channels.items():
+        r = c.roas
+        rel = (r.high - r.low) / r.mean if r.mean > 0 else np.inf
+        n = active_periods[name]
+        facts = f"spend in {n} periods, ROAS {r.mean:.2f} ({r.low:.2f} to {r.high:.2f}), interval {rel:.1f}x its mean"
+        if n < EXPERIMENTAL_MAX_PERIODS or rel > EXPERIMENTAL_MIN_REL_WIDTH:
+            out[name] = ("experimental", f"too little evidence yet: {facts}")
+        elif n >= PROVEN_MIN_PERIODS and rel <= PROVEN_MAX_REL_WIDTH and r.mean >= PROVEN_MIN_ROAS:
+            out[name] = ("proven", f"well measured and profitable: {facts}")
+        else:
+            out[name] = ("test", f"promising but not yet proven: {facts}")
+    return out

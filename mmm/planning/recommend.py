@@ -1,0 +1,49 @@
+"""The whole `mmm optimize` answer: tiers and shares under the policy, bounds, the optimised plan and its forecast."""
+
+from __future__ import annotations
+
+from mmm.analysis.results import FitSummary
+from mmm.config import parse_policy
+from mmm.core.constants import DATE, GEO
+from mmm.core.errors import ArgumentError
+from mmm.model.estimator import MarketingMixModel
+from mmm.planning.bounds import channel_bounds
+from mmm.planning.optimizer import optimize_budget
+from mmm.planning.policy import auto_tiers as propose_tiers
+from mmm.planning.policy import tier_shares
+from mmm.planning.results import OptimizationResult
+
+
+def recommend_budget(
+    model: MarketingMixModel,
+    fit: FitSummary,
+    budget: float,
+    weeks: int,
+    policy: str | None = None,
+    auto_tiers: bool = False,
+    strict_tiers: bool = False,
+    bounds_overrides: dict[str, tuple[float | None, float | None]] | None = None,
+    risk: float = 0.0,
+    seed: int = 0,
+) -> OptimizationResult:
+    """Split `budget` (currency over `weeks` periods) under the policy's tier shares and the bounds.
+
+    fit is the model's fit summary (for `auto_tiers`); policy like '70/20/10' (default: the
+    config's). The forecast of the plan carries the same quantities a scenario reports, so
+    both compare side by side.
+    """
+    try:
+        shares_wanted = parse_policy(policy or model.config.optimizer.policy)
+    except ValueError as exc:
+        raise ArgumentError("policy", f"{{arg}}: {exc}") from None
+    reasons: dict[str, str] = {}
+    if auto_tiers:
+        active = (model.observed.spend.sum(GEO) > 0).sum(DATE)
+        proposed = propose_tiers(fit, {ch: int(active.sel(channel=ch)) for ch in model.channels})
+        tiers = {ch: t for ch, (t, _) in proposed.items()}
+        reasons = {ch: f"{t}, {why}" for ch, (t, why) in proposed.items()}
+    else:
+        tiers = model.config.tiers
+    shares, notes = tier_shares(shares_wanted, tiers, strict_tiers)
+    result = optimize_budget(model, budget, weeks, shares, tiers, channel_bounds(model, bounds_overrides), risk, seed=seed)
+    return result.model_copy(update={"policy": shares_wanted, "notes": notes, "tier_reasons": reasons or None})

@@ -1,0 +1,1 @@
+"""What people read: terminal tables, charts and the HTML report, printed from the typed results."""

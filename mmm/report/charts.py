@@ -1,0 +1,75 @@
+"""Which charts the report draws, and from which parts of the typed results.
+
+A chart whose data the results lack (a run stored before the results carried its series,
+curves or histograms) is left out; the page says so where it would be.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mmm.core.constants import ESS_MIN, RHAT_MAX
+from mmm.core.outcome import outcome_for
+from mmm.report import appendix_plots, plan_plots, plots
+from mmm.report.chart_style import CONTROLS_LINE, TREND
+from mmm.report.plots import Layer, ResponsePanel
+from mmm.report.prose import unit_of
+
+if TYPE_CHECKING:
+    from mmm.analysis.results import FitSummary
+    from mmm.planning.results import OptimizationResult
+
+
+def base_moves(summary: FitSummary) -> list[Layer]:
+    """What moves the base up or down around the baseline level: trend and seasonality, other drivers."""
+    t = summary.timeline
+    if t is None:
+        return []
+    moves = []
+    seasonal = np.add(t.trend, t.seasonality)
+    if np.any(np.abs(seasonal) > 0):
+        moves.append(Layer("trend + seasonality", seasonal, TREND))
+    if summary.control_names:
+        moves.append(Layer(f"other drivers ({', '.join(summary.control_names)})", np.asarray(t.controls, dtype=float), CONTROLS_LINE))
+    return moves
+
+
+def response_panels(summary: FitSummary, optimization: OptimizationResult | None, colors: dict[str, str]) -> list[ResponsePanel]:
+    """One panel per channel with a response curve: average spend per period in the data, and the planned spend."""
+    alloc = optimization.allocation if optimization is not None else {}
+    return [
+        ResponsePanel(
+            ch, c.tier, colors[ch], c.response, c.mroas, c.spend / summary.data.periods, alloc[ch].weekly if ch in alloc else None
+        )
+        for ch, c in summary.channels.items()
+        if c.response is not None
+    ]
+
+
+def draw_charts(
+    summary: FitSummary, optimization: OptimizationResult | None, colors: dict[str, str], moves: list[Layer]
+) -> dict[str, bytes]:
+    """Every chart the results hold the data for, as PNG bytes by file name."""
+    words, cur, unit = outcome_for(summary.outcome), summary.currency, unit_of(summary)
+    images: dict[str, bytes] = {}
+    if summary.timeline is not None:
+        images["fit.png"] = plots.fit_chart(summary.timeline, words, cur, unit)
+        images["contributions.png"] = plots.contributions_chart(summary.timeline, moves, colors, words, cur, unit)
+    images["returns.png"] = plots.returns_chart(summary.by_roas(), words)
+    panels = response_panels(summary, optimization, colors)
+    if panels:
+        images["response_curves.png"] = plots.response_curves_chart(panels, words, cur, unit)
+    images["carryover.png"] = plots.carryover_chart({ch: c.carryover for ch, c in summary.channels.items()}, colors, unit)
+    if optimization is not None:
+        images["budget.png"] = plan_plots.budget_chart(optimization, cur, unit)
+        if optimization.outcomes is not None:
+            images["plan_outcomes.png"] = plan_plots.plan_outcomes_chart(optimization, words, cur)
+    if summary.diagnostics.parameters:
+        images["diagnostics.png"] = appendix_plots.diagnostics_chart(summary.diagnostics.parameters, RHAT_MAX, ESS_MIN)
+    evidence = {ch: c.roas_evidence for ch, c in summary.channels.items() if c.roas_evidence is not None}
+    if evidence:
+        tiers = {ch: c.tier for ch, c in summary.channels.items()}
+        images["roas_priors.png"] = appendix_plots.roas_priors_chart(evidence, tiers, colors, words)
+    return images

@@ -1,0 +1,92 @@
+"""The Jinja2 environment of the report: templates and CSS from the package, number formats as filters.
+
+Autoescaping is on for every template, so names from the data (channels, controls, problems,
+warnings) are always escaped; only the package's own CSS and rendered macros are trusted markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from mmm.core.constants import ESS_MIN, RHAT_MAX
+from mmm.report.formatting import amount, pct, ratio
+
+NA = "n/a"  # a statistic the analysis could not compute (e.g. R² of a constant series)
+
+
+def _or_na(fmt: Callable[[float], str]) -> Callable[[float | None], str]:
+    def formatted(x: float | None) -> str:
+        return NA if x is None else fmt(x)
+
+    formatted.__doc__ = fmt.__doc__
+    return formatted
+
+
+def money(x: float, currency: str) -> str:
+    """'EUR 1,234,567' (negative: '-EUR 1,234')."""
+    return f"{'-' if x < 0 else ''}{currency} {abs(x):,.0f}"
+
+
+def signed_money(x: float, currency: str) -> str:
+    """'+EUR 1,234' or '-EUR 1,234'."""
+    return f"{'-' if x < 0 else '+'}{currency} {abs(x):,.0f}"
+
+
+def fixed(x: float | None, digits: int = 2) -> str:
+    """A plain number with `digits` decimals: 'R² 0.913', 'ESS 812'."""
+    return NA if x is None else f"{x:.{digits}f}"
+
+
+def change_pct(x: float | None) -> str:
+    """A relative change, '+12%', or 'new' for a channel without current spend."""
+    return "new" if x is None else f"{x:+.0%}"
+
+
+FORMATS: dict[str, Callable[..., str]] = {
+    "amount": _or_na(amount),
+    "ratio": _or_na(ratio),
+    "pct": _or_na(pct),
+    "money": money,
+    "signed_money": signed_money,
+    "fixed": fixed,
+    "change_pct": change_pct,
+}
+
+
+@cache
+def environment() -> Environment:
+    """The report's template environment (built once)."""
+    env = Environment(
+        loader=PackageLoader("mmm.report", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters.update(FORMATS)
+    env.globals.update(FORMATS)  # also callable, to pass a format to a macro: cell(c.roas, ratio)
+    env.globals.update(RHAT_MAX=RHAT_MAX, ESS_MIN=ESS_MIN)
+    return env
+
+
+@cache
+def stylesheet() -> Markup:
+    """The report's CSS (mmm/report/report.css), trusted as markup because it ships with the package."""
+    return Markup(files("mmm.report").joinpath("report.css").read_text(encoding="utf-8"))
+
+
+def render(template: str, **context: Any) -> str:
+    """A template rendered with the context."""
+    return environment().get_template(template).render(**context)
+
+
+def macro(template: str, name: str) -> Callable[..., Markup]:
+    """A macro of a template, callable from Python; it returns escaped markup."""
+    return getattr(environment().get_template(template).module, name)
+
+
+def squeeze(markup: Markup) -> Markup:
+    """Template whitespace (line breaks, indentation) folded to single spaces; still escaped markup."""
+    return Markup(" ".join(markup.split()))

@@ -1,0 +1,266 @@
+"""Simulated weekly marketing data with known truth, for the demo, the tests and the benchmarks.
+
+Each channel's true effect is set by its ROAS: its weekly contribution is the saturated
+adstock of its spend, scaled so that contribution over the whole period / spend = ROAS.
+The response uses the very functions the model fits (mmm.transforms).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mmm.core.errors import MMMError
+from mmm.transforms import MediaTransform, lagged
+
+# the truth: geometric carry-over and a concave Hill curve, the very components the model fits
+TRUE_MEDIA = MediaTransform.from_options({"adstock": "geometric", "saturation": "hill", "l_max": 8})
+
+L_MAX = TRUE_MEDIA.l_max
+
+
+@dataclass
+class TrueChannel:
+    """One channel's truth: ROAS, geometric decay, half-saturation (in units of mean active spend)."""
+
+    name: str
+    tier: str
+    roas: float
+    alpha: float
+    half_saturation: float
+    level: float  # mean weekly spend when active, currency
+    on_share: float = 1.0  # share of weeks with spend (flighting)
+    launch_week: int = 0  # first week with spend
+    follows: str | None = None  # spend moves with this channel (collinearity)
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    weeks: int
+    channels: list[TrueChannel]
+    noise: float  # residual sd as a share of mean baseline revenue
+    baseline: float = 100_000.0
+    trend: float = 0.15  # growth of the baseline over the whole period, as a share
+    seasonality: float = 0.08
+    price_effect: float = -0.04  # revenue change per sd of the price index, as a share of baseline
+    budget_seasonality: float = 0.25  # shared yearly swing of every budget (makes channels move together)
+    spend_volatility: float = 0.35  # log-sd of week-to-week spend changes
+    seed: int = 7
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "clean": Scenario(
+        "clean",
+        "3 independently planned, flighted channels, 2 years, low noise",
+        104,
+        [
+            TrueChannel("search", "proven", 2.5, 0.3, 1.0, 12_000, on_share=0.75),
+            TrueChannel("social", "test", 1.4, 0.5, 0.8, 8_000, on_share=0.75),
+            TrueChannel("display", "experimental", 0.6, 0.2, 1.2, 5_000, on_share=0.75),
+        ],
+        noise=0.03,
+        budget_seasonality=0.0,
+        spend_volatility=0.5,
+    ),
+    "small_business": Scenario(
+        "small_business",
+        "a typical small business: 6 channels, 2 years, some flighted channels",
+        104,
+        [
+            TrueChannel("search", "proven", 3.0, 0.2, 1.0, 10_000),
+            TrueChannel("social", "proven", 1.8, 0.4, 0.9, 8_000),
+            TrueChannel("video", "test", 1.2, 0.6, 1.2, 9_000, on_share=0.6),
+            TrueChannel("affiliate", "test", 2.2, 0.1, 0.8, 3_000),
+            TrueChannel("display", "experimental", 0.55, 0.3, 1.0, 2_000),
+            TrueChannel("tv", "proven", 0.9, 0.7, 1.5, 20_000, on_share=0.45),
+        ],
+        noise=0.05,
+    ),
+    "hard": Scenario(
+        "hard",
+        "6 channels with two collinear ones (social and display move together) and one launched late",
+        104,
+        [
+            TrueChannel("search", "proven", 2.8, 0.2, 1.0, 10_000),
+            TrueChannel("social", "proven", 2.0, 0.4, 1.0, 8_000),
+            TrueChannel("display", "test", 0.5, 0.3, 1.0, 6_000, follows="social"),
+            TrueChannel("video", "test", 1.1, 0.6, 1.2, 9_000, on_share=0.6),
+            TrueChannel("podcast", "experimental", 1.5, 0.5, 0.8, 4_000, launch_week=70),
+            TrueChannel("tv", "proven", 0.8, 0.7, 1.5, 18_000, on_share=0.5),
+        ],
+        noise=0.07,
+    ),
+}
+
+
+def _spend_paths(sc: Scenario, rng: np.random.Generator) -> np.ndarray:
+    """Weekly spend (week, channel) in currency: seasonal budgets, noise, flighting, launches."""
+    weeks = np.arange(sc.weeks)
+    season = 1 + sc.budget_seasonality * np.sin(2 * np.pi * weeks / 52.18 + 1.0)
+    out = np.zeros((sc.weeks, len(sc.channels)))
+    names = [c.name for c in sc.channels]
+    for i, ch in enumerate(sc.channels):
+        if ch.follows:
+            leader = out[:, names.index(ch.follows)]
+            path = leader / leader[leader > 0].mean() * rng.lognormal(0, 0.08, sc.weeks)
+        else:
+            path = season * rng.lognormal(0, sc.spend_volatility, sc.weeks)
+        if ch.on_share < 1:
+            # flights of 3-6 weeks on, then off, until the on-share is reached
+            on = np.zeros(sc.weeks, bool)
+            week = int(rng.integers(0, 4))
+            while week < sc.weeks:
+                length = int(rng.integers(3, 7))
+                on[week : week + length] = True
+                week += length + int(rng.integers(2, max(3, int(length * (1 / ch.on_share - 1)) + 3)))
+            path = path * on
+        path[: ch.launch_week] = 0
+        out[:, i] = path / path[path > 0].mean() * ch.level
+    return np.round(out, 2)
+
+
+LIFT_WEEKS = 6
+LIFT_GEO_SHARE = 0.25
+LIFT_RELATIVE_SE = 0.2
+
+
+def _true_response(scaled_spend: np.ndarray, alpha: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Saturated carried-over spend (period, channel) under the true parameters."""
+    return TRUE_MEDIA.response(lagged(scaled_spend, L_MAX), {"adstock_alpha": alpha, "half_saturation": half})
+
+
+def _true_lift(
+    spend: np.ndarray, typical: np.ndarray, alpha: np.ndarray, half: np.ndarray, coef: np.ndarray, channel: int, start: int
+) -> tuple[float, float]:
+    """(spend change, true lift) of a geo test doubling a channel's spend in a quarter of the market
+    for LIFT_WEEKS weeks, counting carry-over; the response is the scenario's true one."""
+    g = LIFT_GEO_SHARE
+    extra = g * typical[channel]  # the geo's usual weekly spend, added again
+    treated = spend.copy()
+    treated[start : start + LIFT_WEEKS, channel] += extra / g
+    window = slice(start, min(start + LIFT_WEEKS + L_MAX - 1, len(spend)))
+
+    def response(x: np.ndarray) -> np.ndarray:
+        return _true_response(x / typical, alpha, half)[window, channel]
+
+    return extra * LIFT_WEEKS, float(g * coef[channel] * (response(treated) - response(spend)).sum())
+
+
+def simulate(name: str, seed: int | None = None, lift_channels: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
+    """Data table, truth (JSON-ready) and a ready-to-fit config (without data.path) for a scenario.
+
+    With lift_channels, truth also holds one simulated geo lift test per channel (key
+    "lift_tests"), measured with LIFT_RELATIVE_SE relative noise.
+    """
+    if name not in SCENARIOS:
+        raise MMMError(f"unknown scenario '{name}'; choose one of: {', '.join(SCENARIOS)}")
+    sc = SCENARIOS[name]
+    rng = np.random.default_rng(sc.seed if seed is None else seed)
+    dates = pd.date_range("2023-01-02", periods=sc.weeks, freq="7D")
+    spend = _spend_paths(sc, rng)
+    typical = np.array([col[col > 0].mean() for col in spend.T])
+    alpha = np.array([c.alpha for c in sc.channels])
+    half = np.array([c.half_saturation for c in sc.channels])
+    roas = np.array([c.roas for c in sc.channels])
+    saturated = _true_response(spend / typical, alpha, half)
+    coef = roas * spend.sum(axis=0) / saturated.sum(axis=0)  # currency per unit of saturated spend
+    contrib = saturated * coef
+
+    t = np.arange(sc.weeks) / (sc.weeks - 1)
+    day = (dates - pd.Timestamp("1970-01-01")).days.to_numpy() / 365.25
+    price = np.round(100 + np.cumsum(rng.normal(0, 0.6, sc.weeks)), 2)
+    price_z = (price - price.mean()) / price.std()
+    base = sc.baseline * (
+        1 + sc.trend * t + sc.seasonality * (np.sin(2 * np.pi * day) + 0.5 * np.cos(4 * np.pi * day)) + sc.price_effect * price_z
+    )
+    noise = rng.normal(0, sc.noise * sc.baseline, sc.weeks)
+    revenue = base + contrib.sum(axis=1) + noise
+
+    df = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "revenue": np.round(revenue, 2)})
+    for i, ch in enumerate(sc.channels):
+        df[f"{ch.name}_spend"] = spend[:, i]
+    df["price_index"] = price
+    total = float(revenue.sum())
+    truth = {
+        "scenario": name,
+        "description": sc.description,
+        "adstock": "geometric",
+        "saturation": "hill",
+        "l_max": L_MAX,
+        "noise_sd": sc.noise * sc.baseline,
+        "channels": {
+            ch.name: {
+                "roas": ch.roas,
+                "adstock_alpha": ch.alpha,
+                "half_saturation": ch.half_saturation,
+                "typical_spend": float(typical[i]),
+                "spend": float(spend[:, i].sum()),
+                "contribution": float(contrib[:, i].sum()),
+                "contribution_share": float(contrib[:, i].sum() / total),
+            }
+            for i, ch in enumerate(sc.channels)
+        },
+        "weekly": {
+            "date": df["date"].tolist(),
+            "baseline": base.tolist(),
+            **{ch.name: contrib[:, i].tolist() for i, ch in enumerate(sc.channels)},
+        },
+    }
+    names = [c.name for c in sc.channels]
+    unknown = sorted(set(lift_channels or []) - set(names))
+    if unknown:
+        raise MMMError(f"--lifts: unknown channel(s) {', '.join(unknown)}; scenario '{name}' has {', '.join(names)}")
+    tests = []
+    for ch_name in lift_channels or []:
+        i = names.index(ch_name)
+        active = np.flatnonzero(spend[:, i] > 0)
+        start = int(active[len(active) // 2])  # mid-way through the channel's active periods
+        start = min(start, sc.weeks - LIFT_WEEKS - L_MAX)
+        change, lift = _true_lift(spend, typical, alpha, half, coef, i, start)
+        se = LIFT_RELATIVE_SE * abs(lift)
+        tests.append(
+            {
+                "channel": ch_name,
+                "start": df["date"].iloc[start],
+                "end": df["date"].iloc[start + LIFT_WEEKS - 1],
+                "spend_change": round(change, 2),
+                "lift": round(lift + rng.normal(0, se), 2),
+                "lift_se": round(se, 2),
+                "geo_share": LIFT_GEO_SHARE,
+                "true_lift": lift,
+            }
+        )
+    if tests:
+        truth["lift_tests"] = tests
+    config = {
+        "data": {"path": "data.csv", "date_column": "date", "target_column": "revenue"},
+        "channels": [{"name": c.name, "spend_column": f"{c.name}_spend", "tier": c.tier} for c in sc.channels],
+        "controls": ["price_index"],
+        "sampler": {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1},
+    }
+    return df, truth, config
+
+
+def write_scenario(name: str, out: str | Path, seed: int | None = None, lift_channels: list[str] | None = None) -> dict[str, Path]:
+    """Write data.csv, truth.json and config.yaml (and lifts.csv with lift_channels) into `out`."""
+    df, truth, config = simulate(name, seed, lift_channels)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"data": out / "data.csv", "truth": out / "truth.json", "config": out / "config.yaml"}
+    df.to_csv(paths["data"], index=False)
+    paths["truth"].write_text(json.dumps(truth, indent=2))
+    if truth.get("lift_tests"):
+        paths["lifts"] = out / "lifts.csv"
+        pd.DataFrame(truth["lift_tests"]).drop(columns="true_lift").to_csv(paths["lifts"], index=False)
+    paths["config"].write_text(
+        f"# Simulated scenario '{name}': {SCENARIOS[name].description}. True values in truth.json.\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
+    return paths

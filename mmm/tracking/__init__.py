@@ -1,0 +1,1 @@
+"""MLflow: every fit, optimisation and scenario as a run; models reloaded by run id."""

@@ -1,0 +1,354 @@
+"""MLflow tracking: every fit is a run; later commands reload a model by its run id.
+
+The default store is embedded: `mlruns.db` (SQLite) and `mlartifacts/` in the working
+directory. `--tracking-uri` or MLFLOW_TRACKING_URI point elsewhere (a team's server).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from mmm.analysis.results import FitSummary
+from mmm.core.constants import CHANNEL_METRICS, INTERVAL_STATS
+from mmm.core.errors import MMMError, RunNotFoundError
+from mmm.core.outcome import outcome_for
+from mmm.model.estimator import MarketingMixModel
+from mmm.planning.results import PlanForecast
+
+DEFAULT_EXPERIMENT = "mmm"
+MODEL_ARTIFACT = "model/model.nc"
+SUMMARY_ARTIFACT = "summary.json"
+CONFIG_ARTIFACT = "config.yaml"
+KIND_TAG = "mmm.kind"
+FORECASTER = "forecaster"  # name of the logged pyfunc model: runs:/<run_id>/forecaster
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """The store to use: an explicit URI, else MLFLOW_TRACKING_URI, else the embedded SQLite file."""
+    if uri:
+        return uri
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{Path.cwd() / 'mlruns.db'}"
+
+
+def _is_embedded(uri: str) -> bool:
+    return uri.startswith("sqlite:") or uri.startswith("file:") or "://" not in uri
+
+
+def connect(tracking_uri: str | None, experiment: str | None) -> tuple[str, str]:
+    """Point MLflow at the store and experiment (created if missing); returns (uri, experiment id)."""
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # no table-creation chatter
+    uri = resolve_tracking_uri(tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+    with _store_lock(uri):
+        return uri, _ensure_experiment(mlflow.MlflowClient(), uri, name)
+
+
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Serialise first use of an embedded SQLite store: MLflow's table creation is not safe to race."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    db = Path(uri.removeprefix("sqlite:///"))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _ensure_experiment(client: Any, uri: str, name: str) -> str:
+    """The experiment's id, creating it (artifacts beside an embedded database) when missing."""
+    import mlflow
+
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        location = None
+        if uri.startswith("sqlite:"):
+            # artifacts beside the database file, not in a folder MLflow picks
+            db = Path(uri.removeprefix("sqlite:///"))
+            location = (db.parent / "mlartifacts").resolve().as_uri()
+        # tagged as model development so the MLflow UI opens on the runs table, not a GenAI overview
+        exp_id = client.create_experiment(name, artifact_location=location, tags={"mlflow.experimentKind": "custom_model_development"})
+    else:
+        exp_id = exp.experiment_id
+    mlflow.set_experiment(experiment_id=exp_id)
+    return exp_id
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_commit() -> str | None:
+    """The commit of the mmm source checkout, when it is one."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
+    """{'channels.search.tier': 'proven', 'sampler.draws': '1000', ...}; lists of named items keyed by name."""
+    out: dict[str, str] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(obj, list) and obj and all(isinstance(v, dict) and "name" in v for v in obj):
+        for v in obj:
+            out.update(flatten({k: x for k, x in v.items() if k != "name"}, f"{prefix}{v['name']}."))
+    else:
+        out[prefix.rstrip(".")] = json.dumps(obj) if isinstance(obj, list) else str(obj)
+    return out
+
+
+@contextmanager
+def fit_run(tracking_uri: str | None, experiment: str | None, run_name: str) -> Iterator[Any]:
+    """An MLflow run for one fit; it ends FAILED if anything inside raises (or the fit is interrupted)."""
+    import mlflow
+
+    connect(tracking_uri, experiment)
+    with mlflow.start_run(run_name=run_name, tags={KIND_TAG: "fit"}) as run:
+        yield run
+
+
+def fit_metrics(summary: FitSummary) -> dict[str, float]:
+    """Metric name -> value for a fit summary: diagnostics, fit quality, `<metric>_<stat>.<channel>`."""
+    d = summary.diagnostics
+    m: dict[str, Any] = {
+        "max_rhat": d.max_rhat,
+        "min_ess_bulk": d.min_ess_bulk,
+        "min_ess_tail": d.min_ess_tail,
+        "divergences": d.divergences,
+        "converged": float(d.converged),
+        "fit_seconds": summary.fit_seconds,
+        "r2": summary.fit.r2,
+        "mape": summary.fit.mape,
+        "nrmse": summary.fit.nrmse,
+        "marketing_share_mean": summary.marketing_share.mean,
+    }
+    if summary.holdout is not None:
+        m.update({f"holdout_{k}": v for k, v in summary.holdout.model_dump().items()})
+    for name, c in summary.channels.items():
+        for metric in CHANNEL_METRICS:
+            for stat in INTERVAL_STATS:
+                m[f"{metric}_{stat}.{name}"] = getattr(getattr(c, metric), stat)
+        m[f"carryover_periods_to_90.{name}"] = c.carryover.periods_to_90.median
+    return {k: float(v) for k, v in m.items() if v is not None and math.isfinite(float(v))}
+
+
+def log_fit(model: Any, summary: FitSummary, data_path: str | None, register: str | None = None) -> None:
+    """Log config, tags, metrics, the summary JSON, the model file and the pyfunc forecaster.
+
+    `register` also registers the forecaster in the model registry under that name.
+    """
+    import mlflow
+
+    from mmm import __version__
+
+    cfg = model.config
+    d = summary.data
+    mlflow.log_params(flatten(cfg.model_dump(mode="json", exclude_none=True)))
+    tags = {
+        "mmm.version": __version__,
+        "sampler": cfg.sampler.backend,
+        "adstock": cfg.model.adstock,
+        "saturation": cfg.model.saturation,
+        "data.first_date": d.first_date,
+        "data.last_date": d.last_date,
+        "data.periods": str(d.periods),
+        "data.frequency": d.frequency,
+    }
+    if data_path and Path(data_path).is_file():
+        tags["data.sha256"] = file_sha256(data_path)
+    commit = git_commit()
+    if commit:
+        tags["git.commit"] = commit
+    mlflow.set_tags(tags)
+    mlflow.log_metrics(fit_metrics(summary))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / CONFIG_ARTIFACT).write_text(cfg.to_yaml())
+        (folder / SUMMARY_ARTIFACT).write_text(json.dumps(summary.to_json(), indent=2))
+        mlflow.log_artifact(str(folder / CONFIG_ARTIFACT))
+        mlflow.log_artifact(str(folder / SUMMARY_ARTIFACT))
+        model.save(folder / "model.nc")
+        mlflow.log_artifact(str(folder / "model.nc"), artifact_path="model")
+        log_forecaster(folder / "model.nc", model.channels, cfg.data.kpi, register)
+
+
+def forecaster_signature(channels: list[str], kpi: str) -> Any:
+    """Input (week + one spend column per channel) and output columns of the forecaster."""
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    example_in = pd.DataFrame({"week": [1], **{ch: [0.0] for ch in channels}})
+    incremental = outcome_for(kpi).incremental
+    columns = [f"target_{s}" for s in INTERVAL_STATS] + [f"{incremental}_{s}" for s in INTERVAL_STATS]
+    example_out = pd.DataFrame({"week": [1], "date": ["2025-01-06"], **{c: [np.nan] for c in columns}})
+    return infer_signature(example_in, example_out)
+
+
+def log_forecaster(model_file: Path, channels: list[str], kpi: str, register: str | None = None) -> None:
+    """Log the pyfunc forecaster (as code, with the netCDF model as its artifact) to the active run."""
+    import mlflow
+
+    from mmm import __version__
+    from mmm.tracking.pyfunc_model import POSTERIOR_ARTIFACT
+
+    mlflow.pyfunc.log_model(
+        name=FORECASTER,
+        signature=forecaster_signature(channels, kpi),
+        python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+        artifacts={POSTERIOR_ARTIFACT: str(model_file)},
+        pip_requirements=[f"mmm=={__version__}"],
+        registered_model_name=register,
+    )
+
+
+def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[MarketingMixModel, FitSummary]:
+    """The fitted model and its summary from a fit run; RunNotFoundError says why it cannot be used."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    uri = resolve_tracking_uri(tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise RunNotFoundError(f"run '{run_id}' not found in the tracking store {uri} (list fitted models with `mmm runs`)") from None
+    if run.data.tags.get(KIND_TAG) != "fit":
+        raise RunNotFoundError(f"run '{run_id}' is not an mmm model fit; pass the run id of `mmm fit` (see `mmm runs`)")
+    if run.info.status != "FINISHED":
+        raise RunNotFoundError(f"run '{run_id}' is {run.info.status}, not a finished fit; fit the model again")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=MODEL_ARTIFACT, dst_path=tmp)
+            summary_path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=SUMMARY_ARTIFACT, dst_path=tmp)
+            summary = FitSummary.model_validate(json.loads(Path(summary_path).read_text()))
+            model = MarketingMixModel.load(path)
+        except (MlflowException, OSError, ValueError, MMMError) as exc:  # pydantic's ValidationError is a ValueError
+            raise RunNotFoundError(f"run '{run_id}': its model artifacts are missing or corrupt ({exc}); fit the model again") from None
+    return model, summary
+
+
+def plan_metrics(forecast: PlanForecast) -> dict[str, float]:
+    """The metrics every optimise and scenario run logs under the same names (for MLflow's compare view)."""
+    words = outcome_for(forecast.outcome)
+    m: dict[str, float | None] = {f"{words.expected}_{k}": getattr(forecast.expected, k) for k in INTERVAL_STATS}
+    m.update({f"{words.incremental}_{k}": getattr(forecast.incremental, k) for k in INTERVAL_STATS})
+    # mean ROAS over draws = mean incremental outcome / the (fixed) budget, for every kind of plan
+    m["roas_mean"] = forecast.incremental.mean / forecast.spend if forecast.spend > 0 else None
+    m["prob_better_than_current"] = forecast.prob_better_than_current
+    m["budget"] = forecast.spend
+    m.update({f"spend_{ch}": v for ch, v in forecast.spend_by_channel.items()})
+    return {k: float(v) for k, v in m.items() if v is not None}
+
+
+def log_plan_run(
+    parent_run_id: str,
+    kind: str,
+    name: str,
+    forecast: PlanForecast,
+    params: dict[str, Any],
+    payload: dict[str, Any],
+    tracking_uri: str | None = None,
+) -> str:
+    """Record an optimise or scenario as a run nested under the model's fit run; returns its id."""
+    return log_child_run(parent_run_id, kind, name, params, plan_metrics(forecast), payload, tracking_uri)
+
+
+def log_child_run(
+    parent_run_id: str,
+    kind: str,
+    name: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    payload: dict[str, Any],
+    tracking_uri: str | None = None,
+) -> str:
+    """A run nested under the model's fit run (same experiment), with `payload` as `<kind>.json`."""
+    import mlflow
+
+    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
+    parent = mlflow.MlflowClient().get_run(parent_run_id)
+    tags = {KIND_TAG: kind, "mlflow.parentRunId": parent_run_id, "mmm.model_run": parent_run_id}
+    with mlflow.start_run(experiment_id=parent.info.experiment_id, run_name=name, tags=tags) as run:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict({**payload, "tracking_run_id": run.info.run_id}, f"{kind}.json")
+    return run.info.run_id
+
+
+def list_runs(tracking_uri: str | None, experiment: str | None) -> list[dict[str, Any]]:
+    """Fitted models (newest first) with their data period, fit quality, convergence and scenario count."""
+    import mlflow
+
+    _uri, exp_id = connect(tracking_uri, experiment)
+    client = mlflow.MlflowClient()
+    runs = client.search_runs(
+        [exp_id], filter_string=f"tags.`{KIND_TAG}` = 'fit'", order_by=["attributes.start_time DESC"], max_results=1000
+    )
+    children = client.search_runs([exp_id], filter_string=f"tags.`{KIND_TAG}` != 'fit'", max_results=10000)
+    out = []
+    for r in runs:
+        kids = [c for c in children if c.data.tags.get("mlflow.parentRunId") == r.info.run_id]
+        m, t = r.data.metrics, r.data.tags
+        out.append(
+            {
+                "run_id": r.info.run_id,
+                "name": r.info.run_name,
+                "status": r.info.status,
+                "started": pd_timestamp(r.info.start_time),
+                "data_period": f"{t.get('data.first_date', '?')} to {t.get('data.last_date', '?')}",
+                "periods": int(t["data.periods"]) if "data.periods" in t else None,
+                "r2": m.get("r2"),
+                "converged": bool(m["converged"]) if "converged" in m else None,
+                "scenarios": sum(c.data.tags.get(KIND_TAG) == "scenario" for c in kids),
+                "optimizations": sum(c.data.tags.get(KIND_TAG) == "optimize" for c in kids),
+                "children": [
+                    {
+                        "run_id": c.info.run_id,
+                        "kind": c.data.tags.get(KIND_TAG),
+                        "name": c.info.run_name,
+                        "expected_revenue_mean": c.data.metrics.get("expected_revenue_mean"),
+                    }
+                    for c in kids
+                ],
+            }
+        )
+    return out
+
+
+def pd_timestamp(ms: int | None) -> str | None:
+    """MLflow's millisecond timestamps as 'YYYY-MM-DD HH:MM' (UTC)."""
+    from datetime import datetime
+
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
