@@ -10,10 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import pytest
 from click.testing import CliRunner, Result
 
 from mmm.cli import main
@@ -143,3 +145,19 @@ def isolated_workdir(tmp_path_factory: Any, name: str) -> Any:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    """Until `url` answers 200; fails early (with the server's log) when the server process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode} before answering {url}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"no answer from {url} within {timeout:.0f}s:\n{log.read_text()[-4000:]}")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from mmm.config import Config, load_config, parse_config, with_overrides
 from mmm.config.spec import RoasPrior
 from mmm.core.errors import ConfigError, DataError, MMMError
+from mmm.data.loading import count_parameters
 from mmm.model.features import media_transform
 from mmm.transforms import ADSTOCKS, SATURATIONS, Param, Prior, Saturation
 
@@ -112,7 +113,7 @@ def test_only_required_keys_fill_every_other_default():
     assert cfg.data.target_column == "revenue"
     assert cfg.channels[0].tier == "proven"
     assert cfg.controls == []
-    assert cfg.sampler.draws == 1000 and cfg.sampler.chains == 4
+    assert cfg.sampler.draws == "auto" and cfg.sampler.max_draws == 4000 and cfg.sampler.chains == 4
 
 
 @pytest.mark.parametrize("tier", ["proven", "test", "experimental"])
@@ -521,6 +522,8 @@ def test_a_newly_registered_component_round_trips_through_the_config(monkeypatch
     media = media_transform(again.model)
     assert isinstance(media.saturation, _TanhSaturation)
     assert [p.name for p in media.params] == ["adstock_alpha", "tanh_scale"]
+    # data validation counts its one parameter, like the logistic curve's
+    assert count_parameters(cfg, 0) == count_parameters(parse_config(MINIMAL + "model:\n  saturation: logistic\n"), 0)
     # the slope the optimiser uses comes from the new formula, with no hand-written derivative
     x = np.linspace(0.1, 3.0, 7)[:, None]
     params = {"tanh_scale": np.array([1.5])}
@@ -552,10 +555,10 @@ def test_with_overrides_rejects_a_bad_value_like_the_file_and_names_the_override
     override_problem = problem_line(str(info.value), "sampler.draws")
     # the same complaint, with the override where the file has its line
     assert file_problem.split("): ", 1)[1] == override_problem.split("): ", 1)[1]
-    assert "greater than or equal to 10" in override_problem
+    assert "must be 'auto' or an integer number of draws, 10 or more, not 5" in override_problem
     assert "(set by override)" in override_problem
     assert "line" not in override_problem
-    with pytest.raises(ConfigError, match=r"sampler\.draws \(set by --draws\): Input should be greater than or equal to 10"):
+    with pytest.raises(ConfigError, match=r"sampler\.draws \(set by --draws\): must be 'auto' or an integer number of draws, 10 or more"):
         with_overrides(cfg, {"sampler.draws": 5}, {"sampler.draws": "--draws"})
 
 

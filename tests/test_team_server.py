@@ -18,13 +18,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from helpers import SHORT_SAMPLER as FIT_ARGS
-from helpers import clean_env, free_port, mmm_cmd, run_cmd, stop_process_group
+from helpers import clean_env, free_port, mmm_cmd, run_cmd, stop_process_group, wait_http
 
 PG_PASSWORD = "mmm-test-secret"
 
@@ -59,22 +57,6 @@ def pg_driver():
         name = "psycopg"
     package = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary"}.get(name, name)
     return pytest.importorskip(name, reason=f"PostgreSQL driver '{name}' missing: pip install -e '.[test]' ({package})")
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    """Until `url` answers 200; fails early (with the server's log) when the server process dies."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode} before answering {url}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"no answer from {url} within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
 
 
 # ---------------------------------------------------------------- fixtures

@@ -95,6 +95,16 @@ class ChannelResult(_Frozen):
     roas_evidence: RoasEvidence | None = None
 
 
+class SamplingCost(_Frozen):
+    """What the fit cost: seconds compiling and sampling, draws kept per chain, and effective draws per second."""
+
+    compile_seconds: float | None
+    sample_seconds: float | None
+    chains: int
+    draws_per_chain: int
+    ess_per_second: float | None
+
+
 class Timeline(_Frozen):
     """Per period of the data (training and holdout): actual outcome, prediction and its parts (means)."""
 
@@ -126,12 +136,13 @@ class FitSummary(Result):
     marketing_share: Interval
     calibration: list[dict[str, Any]] | None = None
     timeline: Timeline | None = None
+    sampling: SamplingCost | None = None
     control_names: list[str] = Field(default_factory=list)
     model_settings: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
     def optional_keys(cls) -> tuple[str, ...]:
-        return ("holdout", "calibration", "timeline")
+        return ("holdout", "calibration", "timeline", "sampling")
 
     def by_roas(self) -> list[tuple[str, ChannelResult]]:
         """Channels, best mean ROAS first."""

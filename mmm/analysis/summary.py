@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from mmm.analysis.decomposition import FitQuality, carryover, channel_draws, fit_quality
-from mmm.analysis.results import ChannelResult, DataPeriod, FitSummary, ResponseCurve, RoasEvidence, Timeline
+from mmm.analysis.results import ChannelResult, DataPeriod, FitSummary, ResponseCurve, RoasEvidence, SamplingCost, Timeline
 from mmm.core.constants import CHANNEL, CHANNEL_METRICS, DATE, GEO, SAMPLE
 from mmm.core.results import Histogram, SeriesBand
 from mmm.core.stats import Interval, band
@@ -69,6 +69,21 @@ def fit_summary(model: MarketingMixModel, run_id: str | None = None) -> FitSumma
         timeline=timeline(model, quality),
         control_names=train.control_names,
         model_settings=model.config.model.model_dump(mode="json"),
+        sampling=sampling_cost(model),
+    )
+
+
+def sampling_cost(model: MarketingMixModel) -> SamplingCost:
+    """Compile and sampling seconds of the fit, draws kept per chain, and minimum bulk ESS per sampling second."""
+    assert model.idata is not None and model.diagnostics is not None
+    sizes = model.idata.posterior.sizes
+    sample = model.timings.get("sample_seconds")
+    return SamplingCost(
+        compile_seconds=model.timings.get("compile_seconds"),
+        sample_seconds=sample,
+        chains=int(sizes["chain"]),
+        draws_per_chain=int(sizes["draw"]),
+        ess_per_second=model.diagnostics.min_ess_bulk / sample if sample else None,
     )
 
 

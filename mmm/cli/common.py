@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import click
 
 from mmm.config import Config
 from mmm.core.errors import ArgumentError, MMMError
+from mmm.tracking.access import denial, has_password, redact, refusal_status
 
 # Library argument or config key -> the flag a user types; errors are rendered with the flag.
 FLAGS = {
@@ -38,6 +42,8 @@ def quiet_libraries() -> None:
 
     for name in ("pymc", "pytensor", "mlflow", "alembic", "numba"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # MLflow prints each run's URL, credentials included when the address carries them; mmm names the run itself
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
 
 
 class Group(click.Group):
@@ -48,8 +54,17 @@ class Group(click.Group):
             return super().invoke(ctx)
         except MMMError as exc:
             message = exc.render(FLAGS.get(exc.argument, exc.argument)) if isinstance(exc, ArgumentError) else str(exc)
-            click.echo(f"Error: {message}", err=True)
+            click.echo(f"Error: {redact(message)}", err=True)
             ctx.exit(exc.exit_code)
+        except Exception as exc:
+            status = refusal_status(exc)
+            if status is None:
+                raise
+            # a refusal that no library call named: say so cleanly all the same
+            from mmm.tracking.runs import resolve_tracking_uri
+
+            click.echo(f"Error: {denial(status, 'the tracking store', resolve_tracking_uri(None))}", err=True)
+            ctx.exit(2)
 
 
 def terminate_as_interrupt() -> None:
@@ -80,15 +95,41 @@ def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def _no_password_on_the_command_line(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A password typed into --tracking-uri lands in shell history: refuse it (the environment may carry one)."""
+    if value and has_password(value) and ctx.get_parameter_source(param.name or "") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError(
+            f"--tracking-uri {redact(value)} carries a password, which would stay in your shell history; "
+            "give the address without it and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD instead"
+        )
+    return value
+
+
 tracking_options = [
     click.option(
         "--tracking-uri",
         envvar="MLFLOW_TRACKING_URI",
         default=None,
-        help="MLflow store; default: MLFLOW_TRACKING_URI or ./mlruns.db (embedded).",
+        help="MLflow store; default: MLFLOW_TRACKING_URI or ./mlruns.db (embedded). Credentials go in the environment.",
+        callback=_no_password_on_the_command_line,
     ),
     click.option("--experiment", default=None, help="MLflow experiment name (default: mmm)."),
 ]
+
+
+def draws_text(cfg: Config) -> str:
+    """'1000 draws', or 'draws until converged (at most 4000)' under draws: auto."""
+    s = cfg.sampler
+    return f"draws until converged (at most {s.max_draws})" if s.draws == "auto" else f"{s.draws} draws"
+
+
+@contextmanager
+def stage(label: str) -> Iterator[None]:
+    """Say on stderr what the command is doing and how long it took."""
+    click.echo(f"{label}...", err=True)
+    start = time.perf_counter()
+    yield
+    click.echo(f"  done in {time.perf_counter() - start:.1f} s", err=True)
 
 
 def with_tracking(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -112,6 +153,7 @@ def save_json(output_json: str | None, payload: dict[str, Any]) -> None:
 
 
 def where() -> str:
+    """The store in use, any password in its address replaced by ***."""
     import mlflow
 
-    return mlflow.get_tracking_uri()
+    return redact(mlflow.get_tracking_uri())

@@ -8,10 +8,12 @@ import click
 
 from mmm.cli.common import (
     FLAGS,
+    draws_text,
     finish_child,
     quiet_libraries,
     sampler_overrides,
     save_json,
+    stage,
     terminate_as_interrupt,
     where,
     with_tracking,
@@ -99,25 +101,27 @@ def fit(
     check_fit_inputs(data, holdout, tests)
     for w in data.warnings:
         click.echo(f"Warning: {w}", err=True)
-    click.echo(
-        f"Fitting {len(cfg.channels)} channels on {data.n_periods} {data.frequency} periods "
-        f"({cfg.sampler.chains} chains x {cfg.sampler.draws} draws)...",
-        err=True,
-    )
     terminate_as_interrupt()
     with fit_run(tracking_uri, experiment, run_name=f"fit {Path(config).stem}") as run:
+        what = (
+            f"{len(cfg.channels)} channels on {data.n_periods} {data.frequency} periods ({cfg.sampler.chains} chains x {draws_text(cfg)})"
+        )
         if tests:
-            click.echo(f"Calibrating with {len(tests)} lift test(s): a fit on the data alone, then one with the tests...", err=True)
-            result = fit_calibrated(cfg, data, tests, holdout)
+            with stage(f"Calibrating with {len(tests)} lift test(s): a fit on the data alone, then one with the tests; {what}"):
+                result = fit_calibrated(cfg, data, tests, holdout)
             model, calibration = result.model, result.report
         else:
-            model, calibration = MarketingMixModel(cfg).fit(data, holdout=holdout), None
-        summary = fit_summary(model, run_id=run.info.run_id)
-        if calibration is not None:
-            summary = summary.model_copy(update={"calibration": calibration})
-        log_fit(model, summary, str(cfg.data_path()), register)
-        log_report(run.info.run_id, build_report(summary), tracking_uri)  # the charts belong to the run
-    click.echo(format_fit_table(summary))
+            with stage(f"Fitting {what}"):
+                model, calibration = MarketingMixModel(cfg).fit(data, holdout=holdout), None
+        with stage("Summarising"):
+            summary = fit_summary(model, run_id=run.info.run_id)
+            if calibration is not None:
+                summary = summary.model_copy(update={"calibration": calibration})
+        click.echo(format_fit_table(summary))
+        with stage("Logging the model to MLflow"):
+            log_fit(model, summary, str(cfg.data_path()), register)
+        with stage("Writing the report"):
+            log_report(run.info.run_id, build_report(summary), tracking_uri)  # the charts belong to the run
     click.echo(f"\nRun {run.info.run_id} logged to {where()}")
     save_json(output_json, summary.to_json())
 

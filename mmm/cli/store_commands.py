@@ -14,6 +14,7 @@ from mmm.cli.common import (
     write_json,
 )
 from mmm.core.errors import MMMError
+from mmm.tracking.access import redact
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -70,11 +71,14 @@ def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, exper
         raise MMMError(f"--host {host} would let other machines see every model and plan; add --allow-remote if that is intended")
     uri, _ = connect(tracking_uri, experiment)
     if uri.startswith(("http://", "https://")):
-        click.echo(f"{uri} is a tracking server: it serves the MLflow UI itself. Open {uri} in a browser.")
+        shown = redact(uri)
+        click.echo(
+            f"{shown} is a tracking server: it serves the MLflow UI itself (and asks for the login when it has one). Open {shown} in a browser."
+        )
         return
     if host not in LOOPBACK:
         click.echo(f"WARNING: the MLflow UI is reachable from other machines at http://{host}:{port} (no login).", err=True)
-    click.echo(f"MLflow UI for {uri} at http://{'127.0.0.1' if host in LOOPBACK else host}:{port} (Ctrl-C to stop)")
+    click.echo(f"MLflow UI for {redact(uri)} at http://{'127.0.0.1' if host in LOOPBACK else host}:{port} (Ctrl-C to stop)")
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port), "--workers", "1"]
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}  # mmm needs none of MLflow's job workers
     try:

@@ -134,13 +134,24 @@ class OptimizerSpec(_Strict):
 
 
 class SamplerSpec(_Strict):
-    draws: int = Field(default=1000, ge=10)
+    draws: int | Literal["auto"] = Field(
+        default="auto", description="Draws per chain, or 'auto': stop as soon as every parameter meets the R-hat and ESS targets."
+    )
+    max_draws: int = Field(default=4000, ge=100, description="Ceiling on draws per chain under draws: auto.")
     tune: int = Field(default=1000, ge=10)
     chains: int = Field(default=4, ge=1, le=16)
     seed: int = 1
     backend: Literal["nutpie", "pymc"] = "nutpie"
     target_accept: float = Field(default=0.9, gt=0.5, lt=1)
     progress: bool | None = Field(default=None, description="Progress bar; default: only on a terminal.")
+
+    @field_validator("draws", mode="before")
+    @classmethod
+    def _draws_or_auto(cls, v: object) -> object:
+        # one message for both forms, not one per branch of the union
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 10):
+            return v
+        raise ValueError(f"must be 'auto' or an integer number of draws, 10 or more, not {v!r}")
 
 
 class Config(_Strict):

@@ -23,7 +23,7 @@ from mmm.core.errors import ArgumentError, MMMError
 from mmm.data.dataset import MIN_PERIODS, ModelData
 from mmm.data.lifts import LiftTest
 from mmm.data.loading import load_data
-from mmm.model.features import Scaling, build_features, channel_coefficients, components, mean_prediction, media_transform
+from mmm.model.features import Scaling, baseline_level, build_features, channel_coefficients, components, mean_prediction, media_transform
 from mmm.model.graph import build_model, parameter_labels, roas_prior_params
 from mmm.model.lift_response import lift_designs, predicted_lifts
 from mmm.model.sampling import Diagnostics, diagnose, sample_posterior
@@ -61,6 +61,7 @@ class MarketingMixModel:
         self.fit_seconds: float = float("nan")
         self.n_train: int = 0
         self.lifts: list[LiftTest] = []
+        self.timings: dict[str, float] = {}  # seconds per stage of the last fit: compile, sample
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, data: ModelData | None = None, holdout: int = 0, lifts: list[LiftTest] | None = None) -> MarketingMixModel:
@@ -75,10 +76,11 @@ class MarketingMixModel:
         feats = self._features(train.dates, train.spend_matrix(), train.control_matrix())
         self.lifts = list(lifts or [])
         model = self._build(train, feats)
-        idata = sample_posterior(model, self.config.sampler)
+        self.timings = {}
+        idata = sample_posterior(model, self.config.sampler, self.timings)
         sampled = [rv.name for rv in model.free_RVs]
         self.idata = self._attach_inputs(idata, data)
-        self._add_channel_coef(feats["lagged"], train.spend_matrix())
+        self._add_derived(feats["lagged"], train.spend_matrix(), train.target_series())
         self.diagnostics = diagnose(self.idata, sampled, parameter_labels(self.media))
         self.fit_seconds = time.perf_counter() - start
         self.idata.attrs["fit_seconds"] = self.fit_seconds
@@ -148,13 +150,19 @@ class MarketingMixModel:
         designs = self._lift_designs(tests, self.train)
         return np.column_stack(predicted_lifts(params, designs, self.media, self.scales.target, np))
 
-    def _add_channel_coef(self, train_lagged: np.ndarray, train_spend: np.ndarray) -> None:
-        """Store each draw's media multiplier (derived after sampling to keep the sampler lean)."""
+    def _add_derived(self, train_lagged: np.ndarray, train_spend: np.ndarray, train_target: np.ndarray) -> None:
+        """Store each draw's media multiplier and intercept, derived after sampling to keep the sampler lean."""
         assert self.idata is not None
         post = self.idata.posterior
         params = {k: post[k].values for k in post.data_vars}
-        coef = channel_coefficients(params, train_lagged, train_spend.sum(axis=0) / self.scales.target, self.media, np)
+        roas_to_coef = train_spend.sum(axis=0) / self.scales.target
+        coef = channel_coefficients(params, train_lagged, roas_to_coef, self.media, np)
         post["channel_coef"] = (("chain", "draw", CHANNEL), coef)
+        target_mean = float(np.mean(train_target / self.scales.target))
+        post["intercept"] = (
+            ("chain", "draw"),
+            baseline_level(params["level_offset"], params["roas"], roas_to_coef, target_mean, len(train_target)),
+        )
 
     def _attach_inputs(self, idata: az.InferenceData, data: ModelData) -> az.InferenceData:
         """Keep the inputs, config and scaling with the posterior so the file is the whole model.
@@ -191,6 +199,7 @@ class MarketingMixModel:
         assert self.idata is not None and self.diagnostics is not None
         path = Path(path)
         self.idata.attrs["mmm_diagnostics_json"] = json.dumps(self.diagnostics.to_dict())
+        self.idata.attrs["mmm_timings_json"] = json.dumps(self.timings)
         self.idata.to_netcdf(str(path))
         return path
 
@@ -220,6 +229,7 @@ class MarketingMixModel:
         m.lifts = [LiftTest(**t) for t in json.loads(attrs.get("mmm_lifts_json", "[]"))]
         m.n_train = int(attrs["mmm_n_train"])
         m.fit_seconds = float(attrs.get("fit_seconds", float("nan")))
+        m.timings = json.loads(attrs.get("mmm_timings_json", "{}"))
         return m
 
     # ---- reading results -----------------------------------------------------------------

@@ -102,6 +102,15 @@ def channel_coefficients(params: dict[str, Any], train_lagged: Any, roas_to_coef
     return params["roas"] * roas_to_coef / saturated.sum(axis=-2)
 
 
+def baseline_level(level_offset: Any, roas: Any, roas_to_coef: Any, target_mean: Any, periods: int) -> Any:
+    """The intercept (target scale): the average level left after the media's average effect, plus a free offset.
+
+    With trend, seasonality and controls centred, parameterising the intercept this way removes
+    the ridge between it and every ROAS that otherwise slows the sampler several-fold.
+    """
+    return target_mean - (roas * roas_to_coef).sum(axis=-1) / periods + level_offset
+
+
 def components(params: dict[str, Any], feats: dict[str, Any], media_tf: MediaTransform, xp: Any) -> dict[str, Any]:
     """Each part of the prediction on the target's scale (multiply by Scaling.target for currency).
 

@@ -17,7 +17,7 @@ import pytensor.tensor as pt
 
 from mmm.config.spec import Config, ModelSpec
 from mmm.data.lifts import LiftTest
-from mmm.model.features import Scaling, channel_coefficients, components, mean_prediction, media_transform
+from mmm.model.features import Scaling, baseline_level, channel_coefficients, components, mean_prediction, media_transform
 from mmm.model.lift_response import LiftDesign, predicted_lifts
 from mmm.transforms import MediaTransform
 
@@ -107,12 +107,9 @@ def build_model(
         }
         params = _channel_priors(media, pm.Data("roas_mu", roas_mu), pm.Data("roas_sigma", roas_sigma))
         params["channel_coef"] = channel_coefficients(params, lagged_spend, roas_to_coef, media, pt)
-        # The intercept is the average level left after the media's average effect, plus a free
-        # offset: with trend, seasonality and controls centred this removes the ridge between the
-        # intercept and every ROAS that otherwise slows the sampler several-fold.
-        media_mean = (params["roas"] * roas_to_coef).sum() / y.shape[0]
         level = pm.Normal("level_offset", mu=0.0, sigma=0.2)
-        params["intercept"] = pm.Deterministic("intercept", y.mean() - media_mean + level)
+        # derived again after sampling (estimator), so the compiled sampler stays small
+        params["intercept"] = baseline_level(level, params["roas"], roas_to_coef, y.mean(), len(target))
         if spec.trend:
             params["trend"] = pm.Normal("trend", mu=0.0, sigma=0.5)
         if spec.seasonality_order:

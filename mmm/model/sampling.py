@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 import arviz as az
@@ -14,38 +15,112 @@ from mmm.config.spec import SamplerSpec
 from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.model.diagnostics import Diagnostics, ParameterCheck
 
+AUTO_FIRST_CHECK = 200  # draws per chain before draws: auto first judges convergence
+AUTO_GROWTH = 1.5  # each later checkpoint has 1.5x the draws of the one before (rounded to 50)
+POLL_SECONDS = 1.0  # reading the running trace costs a few tenths of a second: not too often
+PYMC_AUTO_DRAWS = 1000  # the pymc backend cannot stop early: draws: auto means this many
 
-def sample_posterior(model: pm.Model, spec: SamplerSpec) -> az.InferenceData:
-    """Sample with the configured backend; same model, spec and seed give the same draws."""
+
+def sample_posterior(model: pm.Model, spec: SamplerSpec, timings: dict[str, float] | None = None) -> az.InferenceData:
+    """Sample with the configured backend; same model, spec and seed give the same draws.
+
+    With `draws: auto` (nutpie), sampling stops at the first checkpoint (200, 300, 450, 700, ...
+    draws per chain) where every parameter meets the R-hat and ESS targets, or at `max_draws`. Checkpoints
+    are judged in order on each chain's first N draws, so the stopping point does not depend
+    on timing: the same seed gives the same draws. `timings` receives the seconds spent compiling
+    and sampling.
+    """
+    timings = {} if timings is None else timings
+    start = time.perf_counter()
     progress = spec.progress if spec.progress is not None else sys.stderr.isatty()
     if spec.backend == "nutpie":
         import nutpie
 
-        # frozen data lets numba cache the whole compiled density; derived values are computed later
-        compiled = nutpie.compile_pymc_model(model, freeze_model=True, var_names=[rv.name for rv in model.free_RVs] + ["intercept"])
-        idata = nutpie.sample(
-            compiled,
-            draws=spec.draws,
+        # frozen data compiles fastest; only sampled values are kept, derived ones are computed afterwards
+        names = [rv.name for rv in model.free_RVs]
+        compiled = nutpie.compile_pymc_model(model, freeze_model=True, var_names=names)
+        timings["compile_seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
+        options = {
+            "tune": spec.tune,
+            "chains": spec.chains,
+            "cores": spec.chains,  # every chain advances together, so early stopping is not held back by a queue
+            "seed": spec.seed,
+            "target_accept": spec.target_accept,
+            "progress_bar": progress,
+            "save_warmup": False,
+        }
+        if spec.draws == "auto":
+            idata = _sample_until_converged(nutpie.sample(compiled, draws=spec.max_draws, blocking=False, **options), names)
+        else:
+            idata = nutpie.sample(compiled, draws=spec.draws, **options)
+        timings["sample_seconds"] = time.perf_counter() - start
+        return idata
+    with model:
+        idata = pm.sample(
+            draws=PYMC_AUTO_DRAWS if spec.draws == "auto" else spec.draws,
             tune=spec.tune,
             chains=spec.chains,
-            seed=spec.seed,
+            random_seed=spec.seed,
             target_accept=spec.target_accept,
-            progress_bar=progress,
-            save_warmup=False,
+            progressbar=progress,
+            cores=min(spec.chains, os.cpu_count() or 1),
+            compute_convergence_checks=False,
         )
-    else:
-        with model:
-            idata = pm.sample(
-                draws=spec.draws,
-                tune=spec.tune,
-                chains=spec.chains,
-                random_seed=spec.seed,
-                target_accept=spec.target_accept,
-                progressbar=progress,
-                cores=min(spec.chains, os.cpu_count() or 1),
-                compute_convergence_checks=False,
-            )
+    timings["sample_seconds"] = time.perf_counter() - start  # compiling included
     return idata
+
+
+def _sample_until_converged(sampler: Any, names: list[str]) -> az.InferenceData:
+    """Poll a background nutpie sampler; stop at the first checkpoint where the draws meet the targets."""
+    next_check = AUTO_FIRST_CHECK
+    try:
+        while True:
+            finished = _is_finished(sampler)
+            trace = sampler.inspect()
+            while next_check <= _complete_draws(trace, names[0]):
+                head = trace.isel(draw=slice(0, next_check))
+                if _meets_targets(head, names):
+                    sampler.cancel()
+                    return head
+                next_check = next_checkpoint(next_check)
+            if finished:
+                return sampler.wait()
+            time.sleep(POLL_SECONDS)
+    except BaseException:
+        sampler.cancel()
+        raise
+
+
+def next_checkpoint(draws: int) -> int:
+    """The checkpoint after `draws` draws per chain: 1.5x as many, rounded to 50."""
+    return int(round(draws * AUTO_GROWTH / 50) * 50)
+
+
+def _is_finished(sampler: Any) -> bool:
+    """Whether the background sampler is done; nutpie raises TimeoutError while the chains hold its lock."""
+    try:
+        return bool(sampler.is_finished)
+    except TimeoutError:
+        return False
+
+
+def _complete_draws(trace: az.InferenceData, name: str) -> int:
+    """Draws every chain has finished (a chain still running is padded with NaN)."""
+    if "posterior" not in trace.groups() or trace.posterior.sizes.get("draw", 0) == 0:
+        return 0
+    values = trace.posterior[name].values.reshape(trace.posterior.sizes["chain"], trace.posterior.sizes["draw"], -1)
+    done = (~np.isnan(values).any(axis=2)).sum(axis=1)
+    return int(done.min())
+
+
+def _meets_targets(trace: az.InferenceData, names: list[str]) -> bool:
+    """R-hat and bulk and tail ESS of every sampled parameter at their targets."""
+    post = trace.posterior[names]
+    rhat = az.rhat(post)
+    if max(float(np.nanmax(rhat[v].values)) for v in names) > RHAT_MAX:
+        return False
+    return all(min(float(np.nanmin(az.ess(post, method=m)[v].values)) for v in names) >= ESS_MIN for m in ("bulk", "tail"))
 
 
 def diagnose(idata: az.InferenceData, sampled_vars: list[str], labels: dict[str, str] | None = None) -> Diagnostics:
@@ -64,12 +139,12 @@ def diagnose(idata: az.InferenceData, sampled_vars: list[str], labels: dict[str,
     problems = []
     if not max_rhat <= RHAT_MAX:
         problems.append(
-            f"chains disagree (max R-hat {max_rhat:.3f} > {RHAT_MAX}): raise sampler.tune and sampler.draws, "
+            f"chains disagree (max R-hat {max_rhat:.3f} > {RHAT_MAX}): raise sampler.tune and sampler.draws (sampler.max_draws under draws: auto), "
             "or give channels informative roas_prior values"
         )
     if not min_bulk >= ESS_MIN or not min_tail >= ESS_MIN:
         problems.append(
-            f"too few effective draws (min ESS bulk {min_bulk:.0f}, tail {min_tail:.0f} < {ESS_MIN}): raise sampler.draws or sampler.chains"
+            f"too few effective draws (min ESS bulk {min_bulk:.0f}, tail {min_tail:.0f} < {ESS_MIN}): raise sampler.draws (sampler.max_draws under draws: auto) or sampler.chains"
         )
     if div:
         problems.append(

@@ -21,6 +21,7 @@ from mmm.core.stats import Interval
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds, project, round_to_cents, split_cents
 from mmm.planning.forecast import current_plan, forecast_plan
+from mmm.planning.objectives import MeanMinusRisk, Objective
 from mmm.planning.response import ConstantPlanResponse
 from mmm.planning.results import Allocation, OptimizationResult, PlanOutcomes, TierOptimality
 
@@ -38,10 +39,12 @@ def optimize_budget(
     risk: float = 0.0,
     n_draws: int | None = None,
     seed: int = 0,
+    objective: Objective | None = None,
 ) -> OptimizationResult:
     """The recommended plan, the current plan, and what each is expected to earn.
 
-    shares: tier -> share of the budget (for the tiers that have channels); tiers: channel -> tier.
+    shares: tier -> share of the budget (for the tiers that have channels); tiers: channel -> tier;
+    objective: what to maximise (default: expected incremental outcome minus `risk` standard deviations).
     The plan's forecast (incremental outcome, comparison with the current mix) comes from
     `forecast_plan` on the same draws; see README, `mmm optimize`, for the JSON.
     """
@@ -73,17 +76,10 @@ def optimize_budget(
     response = ConstantPlanResponse(model, weeks, n_draws=n_draws, seed=seed)
     scale = np.maximum(hi, budget / weeks / len(channels))  # decision variables near 1 for SLSQP
 
-    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-        u = x * scale
-        rev = response.revenue_draws(u)  # (draw, channel)
-        grad = response.gradient_draws(u)
-        total = rev.sum(axis=1)
-        value, g = total.mean(), grad.mean(axis=0)
-        if risk > 0:
-            sd = total.std()
-            value -= risk * sd
-            if sd > 0:
-                g = g - risk * ((total - total.mean())[:, None] * grad).mean(axis=0) / sd
+    goal = objective if objective is not None else MeanMinusRisk(risk)
+
+    def to_minimise(x: np.ndarray) -> tuple[float, np.ndarray]:
+        value, g = goal.value_and_gradient(response, x * scale)
         return -value / budget, -g * scale / budget
 
     constraints = [
@@ -105,7 +101,7 @@ def optimize_budget(
         for idx, w in funded:
             x0[idx] = project(raw[idx] / raw[idx].sum() * w if raw[idx].sum() > 0 else np.full(len(idx), w / len(idx)), w, lo[idx], hi[idx])
         res = minimize(
-            objective,
+            to_minimise,
             x0 / scale,
             jac=True,
             method="SLSQP",
@@ -116,7 +112,7 @@ def optimize_budget(
         u = np.zeros(len(channels))
         for idx, w in funded:
             u[idx] = project(res.x[idx] * scale[idx], w, lo[idx], hi[idx])  # exact feasibility
-        val = objective(u / scale)[0]
+        val = to_minimise(u / scale)[0]
         solutions.append({"start": name, "objective": -val * budget, "converged": bool(res.success)})
         if val < best_val:
             best, best_val, best_name = u, val, name

@@ -82,6 +82,10 @@ def format_fit_table(result: FitSummary) -> str:
         f"Sampler: {state} (max R-hat {dg['max_rhat']:.3f}, min ESS {dg['min_ess_bulk']:.0f}, "
         f"{dg['divergences']} divergences) in {summary['fit_seconds']:.1f} s."
     )
+    cost = summary.get("sampling")
+    if cost and cost["sample_seconds"] is not None:
+        compiled = f"compiling {cost['compile_seconds']:.1f} s, " if cost["compile_seconds"] is not None else ""
+        lines.append(f"  ({compiled}sampling {cost['sample_seconds']:.1f} s, {cost['draws_per_chain']} draws per chain kept.)")
     if not dg["converged"]:
         lines += ["", "WARNING: the sampler did not converge; do not use these numbers for decisions yet. Try:"]
         lines += [f"  - {p}" for p in dg["problems"]]

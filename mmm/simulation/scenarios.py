@@ -153,15 +153,31 @@ def _true_lift(
     return extra * LIFT_WEEKS, float(g * coef[channel] * (response(treated) - response(spend)).sum())
 
 
-def simulate(name: str, seed: int | None = None, lift_channels: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
+def scenario_of_size(weeks: int, channels: int) -> Scenario:
+    """A business of any size for speed and scale checks: `channels` always-on or flighted channels over `weeks` weeks.
+
+    Channel parameters cycle through the small-business scenario's, so effects stay realistic.
+    """
+    base = SCENARIOS["small_business"].channels
+    made = [
+        TrueChannel(f"ch{i + 1}", t.tier, t.roas, t.alpha, t.half_saturation, t.level, on_share=t.on_share)
+        for i, t in ((i, base[i % len(base)]) for i in range(channels))
+    ]
+    return Scenario(f"size_{weeks}x{channels}", f"{channels} channels over {weeks} weeks", weeks, made, noise=0.05)
+
+
+def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
     """Data table, truth (JSON-ready) and a ready-to-fit config (without data.path) for a scenario.
 
     With lift_channels, truth also holds one simulated geo lift test per channel (key
     "lift_tests"), measured with LIFT_RELATIVE_SE relative noise.
     """
-    if name not in SCENARIOS:
+    if isinstance(name, Scenario):
+        sc, name = name, name.name
+    elif name in SCENARIOS:
+        sc = SCENARIOS[name]
+    else:
         raise MMMError(f"unknown scenario '{name}'; choose one of: {', '.join(SCENARIOS)}")
-    sc = SCENARIOS[name]
     rng = np.random.default_rng(sc.seed if seed is None else seed)
     dates = pd.date_range("2023-01-02", periods=sc.weeks, freq="7D")
     spend = _spend_paths(sc, rng)
@@ -248,9 +264,13 @@ def simulate(name: str, seed: int | None = None, lift_channels: list[str] | None
     return df, truth, config
 
 
-def write_scenario(name: str, out: str | Path, seed: int | None = None, lift_channels: list[str] | None = None) -> dict[str, Path]:
+def write_scenario(
+    name: str | Scenario, out: str | Path, seed: int | None = None, lift_channels: list[str] | None = None
+) -> dict[str, Path]:
     """Write data.csv, truth.json and config.yaml (and lifts.csv with lift_channels) into `out`."""
     df, truth, config = simulate(name, seed, lift_channels)
+    description = name.description if isinstance(name, Scenario) else SCENARIOS[name].description
+    name = truth["scenario"]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"data": out / "data.csv", "truth": out / "truth.json", "config": out / "config.yaml"}
@@ -260,7 +280,6 @@ def write_scenario(name: str, out: str | Path, seed: int | None = None, lift_cha
         paths["lifts"] = out / "lifts.csv"
         pd.DataFrame(truth["lift_tests"]).drop(columns="true_lift").to_csv(paths["lifts"], index=False)
     paths["config"].write_text(
-        f"# Simulated scenario '{name}': {SCENARIOS[name].description}. True values in truth.json.\n"
-        + yaml.safe_dump(config, sort_keys=False)
+        f"# Simulated scenario '{name}': {description}. True values in truth.json.\n" + yaml.safe_dump(config, sort_keys=False)
     )
     return paths

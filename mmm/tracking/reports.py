@@ -14,6 +14,7 @@ import mlflow
 
 from mmm.planning.results import OptimizationResult
 from mmm.report.build import ARTIFACT_DIR, REPORT_FILE, Report, build_report
+from mmm.tracking.access import refusals
 from mmm.tracking.runs import KIND_TAG, load_fit, resolve_tracking_uri
 
 OPTIMIZE_ARTIFACT = "optimize.json"
@@ -21,17 +22,19 @@ OPTIMIZE_ARTIFACT = "optimize.json"
 
 def latest_optimization(run_id: str, tracking_uri: str | None = None) -> OptimizationResult | None:
     """The result of the newest finished optimise run nested under a fit run, or None when there is none."""
-    client = mlflow.MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
-    parent = client.get_run(run_id)
-    runs = client.search_runs(
-        [parent.info.experiment_id],
-        filter_string=(f"tags.`{KIND_TAG}` = 'optimize' and tags.`mlflow.parentRunId` = '{run_id}' and attributes.status = 'FINISHED'"),
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
+    uri = resolve_tracking_uri(tracking_uri)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    with refusals(f"the optimisations of run '{run_id}'", uri):
+        parent = client.get_run(run_id)
+        runs = client.search_runs(
+            [parent.info.experiment_id],
+            filter_string=(f"tags.`{KIND_TAG}` = 'optimize' and tags.`mlflow.parentRunId` = '{run_id}' and attributes.status = 'FINISHED'"),
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
     if not runs:
         return None
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, refusals(f"the optimisations of run '{run_id}'", uri):
         path = client.download_artifacts(runs[0].info.run_id, OPTIMIZE_ARTIFACT, tmp)
         return OptimizationResult.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
@@ -45,8 +48,9 @@ def report_for_run(run_id: str, tracking_uri: str | None = None) -> tuple[Report
 
 def log_report(run_id: str, report: Report, tracking_uri: str | None = None) -> list[str]:
     """Store the report with a run: report/report.html and each chart as report/<name>.png; returns the paths."""
-    client = mlflow.MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
-    with tempfile.TemporaryDirectory() as tmp:
+    uri = resolve_tracking_uri(tracking_uri)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    with tempfile.TemporaryDirectory() as tmp, refusals(f"run '{run_id}' (to store its report)", uri):
         folder = Path(tmp) / ARTIFACT_DIR
         folder.mkdir()
         (folder / REPORT_FILE).write_text(report.html, encoding="utf-8")

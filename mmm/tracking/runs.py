@@ -25,6 +25,7 @@ from mmm.core.errors import MMMError, RunNotFoundError
 from mmm.core.outcome import outcome_for
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.results import PlanForecast
+from mmm.tracking.access import redact, refusals
 
 DEFAULT_EXPERIMENT = "mmm"
 MODEL_ARTIFACT = "model/model.nc"
@@ -55,7 +56,7 @@ def connect(tracking_uri: str | None, experiment: str | None) -> tuple[str, str]
     uri = resolve_tracking_uri(tracking_uri)
     mlflow.set_tracking_uri(uri)
     name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
-    with _store_lock(uri):
+    with _store_lock(uri), refusals(f"experiment '{name}'", uri):
         return uri, _ensure_experiment(mlflow.MlflowClient(), uri, name)
 
 
@@ -132,8 +133,10 @@ def fit_run(tracking_uri: str | None, experiment: str | None, run_name: str) -> 
     """An MLflow run for one fit; it ends FAILED if anything inside raises (or the fit is interrupted)."""
     import mlflow
 
-    connect(tracking_uri, experiment)
-    with mlflow.start_run(run_name=run_name, tags={KIND_TAG: "fit"}) as run:
+    uri, experiment_id = connect(tracking_uri, experiment)
+    with refusals(f"experiment '{experiment_id}' (to record a fit)", uri):
+        active = mlflow.start_run(run_name=run_name, tags={KIND_TAG: "fit"})
+    with active as run:
         yield run
 
 
@@ -152,6 +155,8 @@ def fit_metrics(summary: FitSummary) -> dict[str, float]:
         "nrmse": summary.fit.nrmse,
         "marketing_share_mean": summary.marketing_share.mean,
     }
+    if summary.sampling is not None:
+        m.update({k: v for k, v in summary.sampling.model_dump().items() if k != "chains"})
     if summary.holdout is not None:
         m.update({f"holdout_{k}": v for k, v in summary.holdout.model_dump().items()})
     for name, c in summary.channels.items():
@@ -241,14 +246,17 @@ def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[MarketingMix
     mlflow.set_tracking_uri(uri)
     client = mlflow.MlflowClient()
     try:
-        run = client.get_run(run_id)
+        with refusals(f"run '{run_id}'", uri):
+            run = client.get_run(run_id)
     except MlflowException:
-        raise RunNotFoundError(f"run '{run_id}' not found in the tracking store {uri} (list fitted models with `mmm runs`)") from None
+        raise RunNotFoundError(
+            f"run '{run_id}' not found in the tracking store {redact(uri)} (list fitted models with `mmm runs`)"
+        ) from None
     if run.data.tags.get(KIND_TAG) != "fit":
         raise RunNotFoundError(f"run '{run_id}' is not an mmm model fit; pass the run id of `mmm fit` (see `mmm runs`)")
     if run.info.status != "FINISHED":
         raise RunNotFoundError(f"run '{run_id}' is {run.info.status}, not a finished fit; fit the model again")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, refusals(f"the files of run '{run_id}'", uri):
         try:
             path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=MODEL_ARTIFACT, dst_path=tmp)
             summary_path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=SUMMARY_ARTIFACT, dst_path=tmp)
@@ -297,10 +305,13 @@ def log_child_run(
     """A run nested under the model's fit run (same experiment), with `payload` as `<kind>.json`."""
     import mlflow
 
-    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
-    parent = mlflow.MlflowClient().get_run(parent_run_id)
+    uri = resolve_tracking_uri(tracking_uri)
+    mlflow.set_tracking_uri(uri)
     tags = {KIND_TAG: kind, "mlflow.parentRunId": parent_run_id, "mmm.model_run": parent_run_id}
-    with mlflow.start_run(experiment_id=parent.info.experiment_id, run_name=name, tags=tags) as run:
+    with refusals(f"run '{parent_run_id}' (to record a {kind} under it)", uri):
+        parent = mlflow.MlflowClient().get_run(parent_run_id)
+        active = mlflow.start_run(experiment_id=parent.info.experiment_id, run_name=name, tags=tags)
+    with active as run, refusals(f"run '{parent_run_id}' (to record a {kind} under it)", uri):
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics(metrics)
         mlflow.log_dict({**payload, "tracking_run_id": run.info.run_id}, f"{kind}.json")
@@ -311,12 +322,13 @@ def list_runs(tracking_uri: str | None, experiment: str | None) -> list[dict[str
     """Fitted models (newest first) with their data period, fit quality, convergence and scenario count."""
     import mlflow
 
-    _uri, exp_id = connect(tracking_uri, experiment)
+    uri, exp_id = connect(tracking_uri, experiment)
     client = mlflow.MlflowClient()
-    runs = client.search_runs(
-        [exp_id], filter_string=f"tags.`{KIND_TAG}` = 'fit'", order_by=["attributes.start_time DESC"], max_results=1000
-    )
-    children = client.search_runs([exp_id], filter_string=f"tags.`{KIND_TAG}` != 'fit'", max_results=10000)
+    with refusals(f"the runs of experiment '{exp_id}'", uri):
+        runs = client.search_runs(
+            [exp_id], filter_string=f"tags.`{KIND_TAG}` = 'fit'", order_by=["attributes.start_time DESC"], max_results=1000
+        )
+        children = client.search_runs([exp_id], filter_string=f"tags.`{KIND_TAG}` != 'fit'", max_results=10000)
     out = []
     for r in runs:
         kids = [c for c in children if c.data.tags.get("mlflow.parentRunId") == r.info.run_id]

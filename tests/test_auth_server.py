@@ -1,0 +1,172 @@
+"""A team store that lets no one in where they don't belong: MLflow's basic-auth server, driven by `mmm`.
+
+The module starts a real `mlflow server --app-name basic-auth` (its own user database, an admin
+account, a server secret key; run records in SQLite here, PostgreSQL in tests/test_team_server.py),
+creates one experiment per client and two users through the server's API, then checks that an
+analyst with permission fits and plans in their client's experiment, that a user without it and
+an anonymous caller are refused cleanly (exit 2, one line saying who, on what and what to do, no
+traceback, a run never called missing), and that a password in the tracking address never shows
+up in what mmm prints, records or writes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+from helpers import SHORT_SAMPLER as FIT_ARGS
+from helpers import clean_env, free_port, mmm_cmd, run_cmd, stop_process_group, wait_http
+
+pytest.importorskip("flask_wtf", reason="MLflow's basic-auth app needs Flask-WTF: pip install -e '.[test]' (mlflow[auth])")
+
+ADMIN, ADMIN_PASSWORD = "admin", "admin-" + secrets.token_hex(8)
+ANALYST, ANALYST_PASSWORD = "analyst", "analyst-" + secrets.token_hex(8)
+STRANGER, STRANGER_PASSWORD = "stranger", "stranger-" + secrets.token_hex(8)
+CLIENT = "client-a"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "team_access.py"
+
+
+def team_access(url: str, *args: str, password: str = "") -> str:
+    """scripts/team_access.py as the server's admin (credentials in the environment, as documented)."""
+    env = {**clean_env(), "MLFLOW_TRACKING_URI": url, "MLFLOW_TRACKING_USERNAME": ADMIN, "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD}
+    if password:
+        env["TEAM_USER_PASSWORD"] = password
+    return run_cmd([sys.executable, str(SCRIPT), *args], cwd=SCRIPT.parent, env=env, timeout=120).stdout
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory):
+    """`mlflow server --app-name basic-auth` with no access by default; yields its URL and folders."""
+    work = tmp_path_factory.mktemp("auth-server")
+    config = work / "basic_auth.ini"
+    config.write_text(
+        "[mlflow]\n"
+        "default_permission = NO_PERMISSIONS\n"
+        f"database_uri = sqlite:///{work / 'basic_auth.db'}\n"
+        f"admin_username = {ADMIN}\n"
+        f"admin_password = {ADMIN_PASSWORD}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    env = {**clean_env(), "MLFLOW_AUTH_CONFIG_PATH": str(config), "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
+    port = free_port()
+    log = work / "server.log"
+    cmd = [
+        sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
+        "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}", "--artifacts-destination", str(work / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", proc, log, timeout=120)
+        for user, password in ((ANALYST, ANALYST_PASSWORD), (STRANGER, STRANGER_PASSWORD)):
+            assert f"user '{user}' created" in team_access(url, "add-user", user, password=password)
+        granted = team_access(url, "grant", ANALYST, CLIENT, "manage")
+        assert f"'{ANALYST}' has MANAGE on experiment '{CLIENT}'" in granted
+        experiment_id = granted.rsplit("(id ", 1)[1].split(")")[0]
+        yield {"url": url, "work": work, "log": log, "experiment_id": experiment_id}
+    finally:
+        stop_process_group(proc)
+
+
+def as_user(user: str | None, password: str | None, uri: str) -> dict[str, str]:
+    env = {**clean_env(), "MLFLOW_TRACKING_URI": uri}
+    if user:
+        env.update({"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password or ""})
+    return env
+
+
+@pytest.fixture(scope="module")
+def analyst_work(auth_server, tmp_path_factory):
+    """The analyst fits and optimises in their client's experiment, the address carrying their password."""
+    work = tmp_path_factory.mktemp("analyst")
+    secret_uri = auth_server["url"].replace("http://", f"http://{ANALYST}:{ANALYST_PASSWORD}@")
+    env = as_user(None, None, secret_uri)  # credentials only in the address, to prove it never leaks
+    mmm = mmm_cmd()
+    run_cmd([*mmm, "simulate", "--scenario", "clean", "--out", str(work / "sim")], cwd=work)
+    fit = run_cmd(
+        [*mmm, "fit", str(work / "sim" / "config.yaml"), *FIT_ARGS, "--experiment", CLIENT, "--output-json", str(work / "fit.json")],
+        cwd=work, env=env, timeout=400,
+    )  # fmt: skip
+    run_id = json.loads((work / "fit.json").read_text())["run_id"]
+    opt = run_cmd(
+        [*mmm, "optimize", "--run-id", run_id, "--budget", "100000", "--weeks", "13", "--output-json", str(work / "optimize.json")],
+        cwd=work, env=env, timeout=300,
+    )  # fmt: skip
+    plan = work / "plan.yaml"
+    plan.write_text("weeks: 13\nspend:\n  search: 9000\n  social: 6000\n  display: 3000\n")
+    return {"work": work, "run_id": run_id, "plan": plan, "printed": [fit.stdout + fit.stderr, opt.stdout + opt.stderr]}
+
+
+def test_an_analyst_with_permission_fits_and_plans_in_their_clients_experiment(auth_server, analyst_work):
+    client = mlflow.MlflowClient(tracking_uri=auth_server["url"].replace("http://", f"http://{ADMIN}:{ADMIN_PASSWORD}@"))
+    run = client.get_run(analyst_work["run_id"])
+    assert run.info.experiment_id == auth_server["experiment_id"] and run.info.status == "FINISHED"
+    children = client.search_runs([auth_server["experiment_id"]], filter_string="tags.`mmm.kind` = 'optimize'")
+    assert [c.data.tags["mlflow.parentRunId"] for c in children] == [analyst_work["run_id"]]
+
+
+def refused(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    proc = subprocess.run([*mmm_cmd(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 2, text
+    assert "Traceback" not in text and "403 != 200" not in text and "401 != 200" not in text, text
+    errors = [line for line in text.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, text
+    assert "not found" not in errors[0], text  # a run the caller may not read is never called missing
+    return errors[0]
+
+
+@pytest.mark.parametrize("command", ["runs", "optimize", "scenario", "report"])
+def test_a_user_without_permission_is_refused_cleanly(auth_server, analyst_work, command):
+    env = as_user(STRANGER, STRANGER_PASSWORD, auth_server["url"])
+    run_id = analyst_work["run_id"]
+    args = {
+        "runs": ["runs", "--experiment", CLIENT],
+        "optimize": ["optimize", "--run-id", run_id, "--budget", "100000"],
+        "scenario": ["scenario", "--run-id", run_id, "--plan", str(analyst_work["plan"])],
+        "report": ["report", "--run-id", run_id, "--out", str(analyst_work["work"] / "stranger.html")],
+    }[command]
+    message = refused(args, env, analyst_work["work"])
+    assert f"refused user '{STRANGER}'" in message
+    assert (CLIENT if command == "runs" else run_id) in message
+    assert "ask the server's admin for permission" in message
+    assert not (analyst_work["work"] / "stranger.html").exists()
+
+
+@pytest.mark.parametrize("command", ["runs", "optimize"])
+def test_an_anonymous_caller_is_refused_cleanly(auth_server, analyst_work, command):
+    env = as_user(None, None, auth_server["url"])
+    args = ["runs", "--experiment", CLIENT] if command == "runs" else ["optimize", "--run-id", analyst_work["run_id"], "--budget", "1000"]
+    message = refused(args, env, analyst_work["work"])
+    assert "anonymous caller" in message and "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD" in message
+
+
+def test_a_password_in_the_tracking_address_never_shows(auth_server, analyst_work):
+    for text in analyst_work["printed"]:
+        assert ANALYST_PASSWORD not in text
+        assert f"{ANALYST}:***@" in text  # the address is shown, its password masked
+    for name in ("fit.json", "optimize.json"):
+        assert ANALYST_PASSWORD not in (analyst_work["work"] / name).read_text()
+    client = mlflow.MlflowClient(tracking_uri=auth_server["url"].replace("http://", f"http://{ADMIN}:{ADMIN_PASSWORD}@"))
+    for run in client.search_runs([auth_server["experiment_id"]]):
+        assert ANALYST_PASSWORD not in json.dumps({**run.data.params, **run.data.tags})
+    stored = [p for p in (auth_server["work"] / "artifacts").rglob("*") if p.is_file()]
+    assert stored, "the fit's artifacts were stored on the server"
+    for path in stored:
+        assert ANALYST_PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_a_password_on_the_command_line_is_refused(analyst_work, auth_server):
+    secret_uri = auth_server["url"].replace("http://", f"http://{ANALYST}:{ANALYST_PASSWORD}@")
+    proc = subprocess.run([*mmm_cmd(), "runs", "--tracking-uri", secret_uri], cwd=analyst_work["work"], env=clean_env(),
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2
+    assert ANALYST_PASSWORD not in proc.stdout + proc.stderr
+    assert "MLFLOW_TRACKING_PASSWORD" in proc.stderr

@@ -1,0 +1,103 @@
+"""sampler.draws: auto stops at the first checkpoint where the draws meet the R-hat and ESS targets,
+at the same place whatever the timing, and never beyond max_draws."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pytest
+
+from mmm.config import load_config, with_overrides
+from mmm.core.constants import ESS_MIN
+from mmm.model.estimator import MarketingMixModel
+from mmm.model.sampling import AUTO_FIRST_CHECK, _sample_until_converged, next_checkpoint
+from mmm.simulation.scenarios import write_scenario
+
+CHAINS, CEILING = 4, 4000
+
+
+def _trace(rho: float, seed: int = 0) -> np.ndarray:
+    """(chain, draw) AR(1) chains: rho near 1 mixes slowly, so more draws are needed for the ESS target."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((CHAINS, CEILING))
+    for t in range(1, CEILING):
+        x[:, t] = rho * x[:, t - 1] + np.sqrt(1 - rho**2) * rng.standard_normal(CHAINS)
+    return x
+
+
+class FakeSampler:
+    """A background sampler whose chains advance `step` draws between polls (NaN beyond)."""
+
+    def __init__(self, draws: np.ndarray, step: int):
+        self.draws, self.step, self.done, self.cancelled = draws, step, 0, False
+
+    @property
+    def is_finished(self) -> bool:
+        return self.done >= self.draws.shape[1]
+
+    def inspect(self) -> az.InferenceData:
+        self.done = min(self.done + self.step, self.draws.shape[1])
+        x = np.full_like(self.draws, np.nan)
+        x[:, : self.done] = self.draws[:, : self.done]
+        return az.from_dict(posterior={"x": x})
+
+    def wait(self) -> az.InferenceData:
+        return az.from_dict(posterior={"x": self.draws})
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    monkeypatch.setattr("mmm.model.sampling.time.sleep", lambda _: None)
+
+
+def checkpoints() -> list[int]:
+    out, n = [], AUTO_FIRST_CHECK
+    while n <= CEILING:
+        out.append(n)
+        n = next_checkpoint(n)
+    return out
+
+
+def test_well_mixing_chains_stop_at_the_first_checkpoint():
+    sampler = FakeSampler(_trace(0.0), step=150)
+    trace = _sample_until_converged(sampler, ["x"])
+    assert trace.posterior.sizes["draw"] == AUTO_FIRST_CHECK
+    assert sampler.cancelled
+
+
+def test_slow_chains_stop_where_the_targets_are_first_met_whatever_the_polling():
+    draws = _trace(0.9)
+    fast = _sample_until_converged(FakeSampler(draws, step=37), ["x"])
+    slow = _sample_until_converged(FakeSampler(draws, step=1500), ["x"])
+    n = fast.posterior.sizes["draw"]
+    assert n == slow.posterior.sizes["draw"] and n in checkpoints() and n > AUTO_FIRST_CHECK
+    np.testing.assert_array_equal(fast.posterior["x"].values, slow.posterior["x"].values)
+    ess = float(az.ess(fast.posterior)["x"])
+    assert ess >= ESS_MIN  # met at the stop ...
+    earlier = [c for c in checkpoints() if c < n][-1]
+    head = fast.posterior.isel(draw=slice(0, earlier))
+    assert float(az.ess(head)["x"]) < ESS_MIN or float(az.ess(head, method="tail")["x"]) < ESS_MIN  # ... and not before
+
+
+def test_chains_that_never_converge_run_to_the_ceiling():
+    stuck = _trace(0.999)
+    trace = _sample_until_converged(FakeSampler(stuck, step=500), ["x"])
+    assert trace.posterior.sizes["draw"] == CEILING
+
+
+def test_auto_draws_fit_is_reproducible(tmp_path):
+    paths = write_scenario("clean", tmp_path / "sim")
+    cfg = with_overrides(
+        load_config(paths["config"]), {"sampler.draws": "auto", "sampler.tune": 300, "sampler.chains": 2, "sampler.max_draws": 700}
+    )
+    first = MarketingMixModel(cfg).fit()
+    second = MarketingMixModel(cfg).fit()
+    n = first.idata.posterior.sizes["draw"]
+    assert n in [*checkpoints(), 700] and n <= 700
+    assert second.idata.posterior.sizes["draw"] == n
+    np.testing.assert_array_equal(first.idata.posterior["roas"].values, second.idata.posterior["roas"].values)
+    assert first.diagnostics.converged or n == 700  # it stops early only when the targets are met
+    assert first.timings["sample_seconds"] > 0 and first.timings["compile_seconds"] > 0
