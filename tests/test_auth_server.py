@@ -12,6 +12,7 @@ up in what mmm prints, records or writes.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -19,8 +20,11 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from click.testing import CliRunner
 from helpers import SHORT_SAMPLER as FIT_ARGS
-from helpers import clean_env, free_port, mmm_cmd, run_cmd, stop_process_group, wait_http
+from helpers import clean_env, free_port, mmm_cmd, printed, run_cmd, stop_process_group, wait_http
+
+from mmm.cli import main
 
 pytest.importorskip("flask_wtf", reason="MLflow's basic-auth app needs Flask-WTF: pip install -e '.[test]' (mlflow[auth])")
 
@@ -113,9 +117,11 @@ def test_an_analyst_with_permission_fits_and_plans_in_their_clients_experiment(a
 
 
 def refused(args: list[str], env: dict[str, str], cwd: Path) -> str:
-    proc = subprocess.run([*mmm_cmd(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    text = proc.stdout + proc.stderr
-    assert proc.returncode == 2, text
+    """Run the command in-process (as a user would, the environment carrying who they are); its one Error line."""
+    caller = {k: None for k in os.environ if k.startswith("MLFLOW_")} | {k: v for k, v in env.items() if k.startswith("MLFLOW_")}
+    result = CliRunner().invoke(main, args, env=caller)
+    text = printed(result)
+    assert result.exit_code == 2, text + repr(result.exception)
     assert "Traceback" not in text and "403 != 200" not in text and "401 != 200" not in text, text
     errors = [line for line in text.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, text
