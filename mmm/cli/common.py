@@ -9,13 +9,15 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mmm.config import Config
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.tracking.access import denial, has_password, redact, refusal_status
+
+if TYPE_CHECKING:  # the config (pydantic, numpy) loads only when a command needs it
+    from mmm.config import Config
 
 # Library argument or config key -> the flag a user types; errors are rendered with the flag.
 FLAGS = {
