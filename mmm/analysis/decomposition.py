@@ -96,8 +96,8 @@ def fit_quality(model: MarketingMixModel, params: dict[str, np.ndarray] | None =
     comps = model.in_sample_components(params)
     mean = comps["mean"].sum(GEO)
     sims = model.sample_observations(mean, seed, params)
-    point, lo, hi = band_of(sims, SAMPLE)
-    point = mean.mean(SAMPLE)
+    _, lo, hi = band_of(sims, SAMPLE)
+    point = mean.mean(SAMPLE)  # the expected outcome, without noise
     actual = data.target.sum(GEO).values
     holdout = None
     if n < data.n_periods:

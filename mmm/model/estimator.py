@@ -155,6 +155,8 @@ class MarketingMixModel:
         assert self.idata is not None
         post = self.idata.posterior
         params = {k: post[k].values for k in post.data_vars}
+        for component in (self.media.adstock, self.media.saturation):
+            component.check(params)  # every parameter a component's formula reads was sampled
         roas_to_coef = train_spend.sum(axis=0) / self.scales.target
         coef = channel_coefficients(params, train_lagged, roas_to_coef, self.media, np)
         post["channel_coef"] = (("chain", "draw", CHANNEL), coef)

@@ -1,4 +1,4 @@
-"""Plain-text tables for the terminal, printed from the JSON-ready result dicts."""
+"""Plain-text tables for the terminal, printed from the typed results."""
 
 from __future__ import annotations
 
