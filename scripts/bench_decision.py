@@ -16,8 +16,16 @@ Prints the true revenue of each, the gap to the true optimum (target: within 1%)
 the achievable uplift (optimum - current) our plan captures (target: at least 80%) and the
 optimiser's wall seconds (target: under 10 s for 6 channels).
 
+With --budget-auto --margin M it chooses the total too, as `mmm optimize --budget auto --margin M`
+(the profit-maximising budget on the fitted posterior), and scores it against the true optimum
+over both the total and its split (exact KKT split at every total, the total by a grid and then
+bounded Brent on the true profit): profit = M x true incremental revenue - spend. It prints the
+profit regret, (true profit at the true optimum - true profit of our total and split) / true profit
+at the true optimum (target: under 5%).
+
 Usage: scripts/bench_decision [--scenario small_business] [--seed N] [--json PATH]
        [--weeks 13] [--policy 70/20/10] [--risk K] [--draws N --tune N --chains N]
+       [--budget-auto --margin M]
 """
 
 from __future__ import annotations
@@ -28,15 +36,18 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import arviz as az
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from mmm.config import load_config, parse_policy, with_overrides
 from mmm.data.loading import load_data
 from mmm.model.estimator import MarketingMixModel
 from mmm.model.features import Scaling
-from mmm.planning.bounds import channel_bounds
+from mmm.planning.bounds import Bounds, channel_bounds
+from mmm.planning.budget import budget_range, choose_budget
 from mmm.planning.forecast import current_plan
 from mmm.planning.optimizer import optimize_budget
 from mmm.planning.policy import tier_shares
@@ -48,6 +59,7 @@ warnings.filterwarnings("ignore")
 TARGET_GAP = 0.01
 TARGET_CAPTURE = 0.80
 TARGET_SECONDS = 10.0
+TARGET_REGRET = 0.05
 
 
 # --- the true response, written from the simulator's definition (independent of mmm.planning) ----
@@ -160,14 +172,33 @@ def truth_as_model(fitted: MarketingMixModel, resp: TrueResponse) -> MarketingMi
         "half_saturation": resp.half[None, None],
         "channel_coef": (resp.coef / m.scaling.target)[None, None],
     }
-    m.idata = az.from_dict(posterior=post, dims={k: ["channel"] for k in post}, coords={"channel": fitted.channels})
+    # a forecast also predicts the whole target: a zero baseline and no noise leave the incremental revenue exact
+    level = {"intercept": np.zeros((1, 1)), "sigma": np.full((1, 1), 1e-9)}
+    m.idata = az.from_dict(posterior={**post, **level}, dims={k: ["channel"] for k in post}, coords={"channel": fitted.channels})
     return m
 
 
 # --- the benchmark ------------------------------------------------------------------------------------
 
 
-def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict, workdir: Path, risk: float = 0.0) -> dict:
+class Fitted(NamedTuple):
+    """A simulated scenario fitted with the default settings, with its true response and the planning setup."""
+
+    model: MarketingMixModel
+    channels: list[str]
+    resp: TrueResponse
+    budget: float  # the last `weeks` weeks' actual spend: the current budget
+    tiers: dict[str, str]
+    shares: dict[str, float]
+    notes: list[str]
+    bounds: Bounds
+
+    def groups(self) -> list[np.ndarray]:
+        """Channel indices of each tier, in the order of `shares`."""
+        return [np.array([i for i, c in enumerate(self.channels) if self.tiers[c] == t]) for t in self.shares]
+
+
+def fit_scenario(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict, workdir: Path) -> Fitted:
     paths = write_scenario(scenario, workdir / scenario, seed)
     truth = json.loads(paths["truth"].read_text())
     cfg = with_overrides(load_config(paths["config"]), {f"sampler.{k}": v for k, v in sampler.items()})
@@ -185,12 +216,16 @@ def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict,
         flush=True,
     )
     model = MarketingMixModel(cfg).fit(data)
-    d = model.diagnostics
-
     budget = float(round(float(data.tail(weeks).spend.sum()), 2))
     tiers = {c.name: c.tier for c in cfg.channels}
     shares, notes = tier_shares(parse_policy(policy), tiers)
-    bounds = channel_bounds(model)
+    return Fitted(model, channels, resp, budget, tiers, shares, notes, channel_bounds(model))
+
+
+def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict, workdir: Path, risk: float = 0.0) -> dict:
+    f = fit_scenario(scenario, seed, weeks, policy, sampler, workdir)
+    model, channels, resp, budget, tiers, shares, notes, bounds = f
+    d = model.diagnostics
 
     start = time.perf_counter()
     result = optimize_budget(model, budget, weeks, shares, tiers, bounds, risk=risk).to_json()
@@ -200,7 +235,7 @@ def run(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict,
 
     # the true optimum under the same tiers, shares and bounds: exact KKT solution, and the
     # optimiser's own machinery on a model holding the true parameters
-    groups = [np.array([i for i, c in enumerate(channels) if tiers[c] == t]) for t in shares]
+    groups = f.groups()
     weekly_budgets = [shares[t] * budget / weeks for t in shares]
     exact = equalise_marginal_roas(resp, groups, weekly_budgets, bounds.low, bounds.high)
     truth_model = truth_as_model(model, resp)
@@ -304,6 +339,120 @@ def report(r: dict) -> None:
     )
 
 
+# --- how much to spend: --budget-auto --------------------------------------------------------------------
+
+
+def true_split(f: Fitted, weeks: int, total: float) -> np.ndarray:
+    """The TRUE best weekly plan of a total (currency over the horizon) under the tiers, shares and bounds (exact KKT)."""
+    return equalise_marginal_roas(f.resp, f.groups(), [f.shares[t] * total / weeks for t in f.shares], f.bounds.low, f.bounds.high)
+
+
+def true_profit_optimum(f: Fitted, weeks: int, margin: float, lowest: float, highest: float) -> tuple[float, np.ndarray]:
+    """The total (currency over the horizon) and weekly plan that maximise TRUE profit under the same tiers,
+    shares and bounds: at every total the exact KKT split, the total by a grid and then bounded Brent."""
+
+    def profit(total: float) -> float:
+        return margin * f.resp.total(true_split(f, weeks, total)) - total
+
+    grid = np.linspace(lowest, highest, 41)
+    k = int(np.argmax([profit(b) for b in grid]))
+    around = (float(grid[max(k - 1, 0)]), float(grid[min(k + 1, len(grid) - 1)]))
+    best = minimize_scalar(lambda t: -profit(t), bounds=around, method="bounded", options={"xatol": 1e-4 * (highest - lowest)})
+    total = float(best.x) if -best.fun >= profit(float(grid[k])) else float(grid[k])
+    return total, true_split(f, weeks, total)
+
+
+def run_budget_auto(scenario: str, seed: int | None, weeks: int, policy: str, sampler: dict, workdir: Path, margin: float) -> dict:
+    f = fit_scenario(scenario, seed, weeks, policy, sampler, workdir)
+    d = f.model.diagnostics
+    start = time.perf_counter()
+    ours = choose_budget(f.model, weeks, f.shares, f.tiers, f.bounds, margin=margin)
+    seconds = time.perf_counter() - start
+    weekly_ours = np.array([ours.allocation[c].weekly for c in f.channels])
+    lowest, highest, _ = budget_range(f.channels, f.shares, f.tiers, f.bounds, weeks)
+    optimum_total, optimum_weekly = true_profit_optimum(f, weeks, margin, lowest, highest)
+    current_weekly = current_plan(f.model, f.budget, weeks).sel(channel=f.channels).values
+    # the same search on a model holding the true parameters: what is left is the search's own error
+    machinery = choose_budget(truth_as_model(f.model, f.resp), weeks, f.shares, f.tiers, f.bounds, margin=margin)
+
+    def profit(total: float, weekly: np.ndarray) -> float:
+        return margin * f.resp.total(weekly) - total
+
+    true = {
+        "ours": profit(ours.budget, weekly_ours),
+        "optimum": profit(optimum_total, optimum_weekly),
+        "current": profit(f.budget, current_weekly),
+        "true_split_of_our_total": profit(ours.budget, true_split(f, weeks, ours.budget)),
+        "search_on_the_truth": profit(machinery.budget, np.array([machinery.allocation[c].weekly for c in f.channels])),
+    }
+    regret = (true["optimum"] - true["ours"]) / true["optimum"] if true["optimum"] > 0 else float("nan")
+    assert ours.expected_profit is not None and ours.budget_curve is not None
+    return {
+        "scenario": scenario,
+        "seed": seed,
+        "weeks": weeks,
+        "policy": policy,
+        "margin": margin,
+        "fit_seconds": f.model.fit_seconds,
+        "converged": d.converged,
+        "max_rhat": d.max_rhat,
+        "divergences": d.divergences,
+        "search_seconds": seconds,
+        "feasible_totals": [lowest, highest],
+        "current_budget": f.budget,
+        "chosen_budget": ours.budget,
+        "optimum_budget": optimum_total,
+        "search_on_the_truth_budget": machinery.budget,
+        "model_mroas_at_chosen": ours.budget_curve.recommended_mroas,
+        "model_expected_profit": ours.expected_profit.model_dump(),
+        "true_profit": true,
+        "regret": regret,
+        "regret_from_the_total": (true["optimum"] - true["true_split_of_our_total"]) / true["optimum"]
+        if true["optimum"] > 0
+        else float("nan"),
+        "target_regret": TARGET_REGRET,
+        "passed": bool(regret < TARGET_REGRET),
+        "warnings": ours.warnings,
+        "channels": {
+            c: {"tier": f.tiers[c], "weekly_ours": float(weekly_ours[i]), "weekly_optimum": float(optimum_weekly[i])}
+            for i, c in enumerate(f.channels)
+        },
+    }
+
+
+def report_budget_auto(r: dict) -> None:
+    true = r["true_profit"]
+    print(
+        f"\nScenario {r['scenario']} (seed {r['seed'] if r['seed'] is not None else 'default'}): --budget auto --margin {r['margin']:g} "
+        f"over {r['weeks']} weeks, policy {r['policy']}, fit {r['fit_seconds']:.1f} s "
+        f"({'converged' if r['converged'] else 'NOT converged'}, max R-hat {r['max_rhat']:.3f}, {r['divergences']} divergences)"
+    )
+    print(f"\n{'channel':<11}{'tier':<14}{'ours':>10}{'optimum':>10}   weekly spend")
+    for c, v in r["channels"].items():
+        print(f"{c:<11}{v['tier']:<14}{v['weekly_ours']:>10,.0f}{v['weekly_optimum']:>10,.0f}")
+    lo, hi = r["feasible_totals"]
+    print(f"\nTotals over the horizon (the bounds allow {lo:,.0f} to {hi:,.0f}):")
+    print(f"  chosen         {r['chosen_budget']:>14,.0f}   (model's marginal ROAS there {r['model_mroas_at_chosen']:.3f})")
+    print(
+        f"  true optimum   {r['optimum_budget']:>14,.0f}   (the same search on the true parameters: {r['search_on_the_truth_budget']:,.0f})"
+    )
+    print(f"  current        {r['current_budget']:>14,.0f}")
+    e = r["model_expected_profit"]
+    print(f"\nTrue profit ({r['margin']:g} x true incremental revenue - spend):")
+    print(
+        f"  ours           {true['ours']:>14,.0f}   (the model expected {e['mean']:,.0f}, 90% interval {e['low']:,.0f} to {e['high']:,.0f})"
+    )
+    print(f"  true optimum   {true['optimum']:>14,.0f}   (the same search on the true parameters: {true['search_on_the_truth']:,.0f})")
+    print(f"  current mix    {true['current']:>14,.0f}   (current budget, current split)")
+    print(f"  our total, true best split {true['true_split_of_our_total']:>10,.0f}")
+    for w in r["warnings"]:
+        print(f"  warning: {w}")
+    ok = "ok" if r["passed"] else "MISSED"
+    print(f"\nProfit regret against the true optimum: {100 * r['regret']:6.2f}%  (target < {100 * TARGET_REGRET:.0f}%)  {ok}")
+    print(f"  of which the total alone (our total, split at its true best): {100 * r['regret_from_the_total']:.2f}%")
+    print(f"Budget search wall seconds:             {r['search_seconds']:6.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", default="small_business", choices=list(SCENARIOS))
@@ -315,18 +464,18 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--chains", type=int, default=None)
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    ap.add_argument(
+        "--budget-auto", action="store_true", help="choose the total too (profit-maximising at --margin) and score its profit regret"
+    )
+    ap.add_argument("--margin", type=float, default=0.5, help="contribution margin for --budget-auto (share of revenue left as profit)")
     args = ap.parse_args()
+    sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
     with tempfile.TemporaryDirectory() as tmp:
-        r = run(
-            args.scenario,
-            args.seed,
-            args.weeks,
-            args.policy,
-            {"draws": args.draws, "tune": args.tune, "chains": args.chains},
-            Path(tmp),
-            args.risk,
-        )
-    report(r)
+        if args.budget_auto:
+            r = run_budget_auto(args.scenario, args.seed, args.weeks, args.policy, sampler, Path(tmp), args.margin)
+        else:
+            r = run(args.scenario, args.seed, args.weeks, args.policy, sampler, Path(tmp), args.risk)
+    (report_budget_auto if args.budget_auto else report)(r)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(r, indent=2, default=float))

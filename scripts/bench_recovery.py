@@ -8,7 +8,7 @@ percentage error and the share of channels whose true ROAS lies inside the 90% i
 With --speed it first times `mmm fit` end to end on a fresh 104-week, 6-channel dataset,
 with an empty and with a warm compile cache.
 
-Usage: scripts/bench_recovery [--cases clean,small_business,hard,peer,peer_logistic] [--seeds 1] [--speed] [--json PATH]
+Usage: scripts/bench_recovery [--cases clean,small_business,hard,peer,peer_hill,peer_logistic,peer_auto] [--seeds 1] [--speed] [--json PATH]
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ channels:
   - {{name: x1, spend_column: x1, tier: proven}}
   - {{name: x2, spend_column: x2, tier: test}}
 controls: [event_1, event_2]
-model: {{saturation: {saturation}}}
+{model}
 """
+# peer: the plain config (default model); peer_<form>: that saturation set by hand; peer_auto: chosen by PSIS-LOO
+PEER_CASES = ("peer", "peer_hill", "peer_logistic", "peer_auto")
 # Published truth (README of the dataset): total contribution / total spend.
 PEER_TRUE_ROAS = {"x1": 274_848 / 55.33, "x2": 65_906 / 28.97}
 
@@ -64,7 +66,8 @@ def score(model: MarketingMixModel, true_roas: dict[str, float]) -> dict:
 
 def run_case(case: str, seed: int, workdir: Path) -> dict:
     if case.startswith("peer"):
-        text = PEER_CONFIG.format(path=PEER / "mmm_example.csv", saturation="logistic" if case == "peer_logistic" else "hill")
+        form = case.removeprefix("peer").lstrip("_")
+        text = PEER_CONFIG.format(path=PEER / "mmm_example.csv", model=f"model: {{saturation: {form}}}" if form else "")
         cfg = parse_config(text)
         truth = PEER_TRUE_ROAS
     else:
@@ -75,6 +78,9 @@ def run_case(case: str, seed: int, workdir: Path) -> dict:
     model = MarketingMixModel(cfg).fit()
     out = score(model, truth)
     out["wall_seconds"] = time.perf_counter() - start
+    out["saturation"] = model.config.model.saturation
+    if model.choice is not None:
+        out["model_choice"] = model.choice.to_dict()
     return out
 
 
@@ -131,7 +137,7 @@ def speed(workdir: Path, seed: int) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default=",".join([*SCENARIOS, "peer", "peer_logistic"]))
+    ap.add_argument("--cases", default=",".join([*SCENARIOS, *PEER_CASES]))
     ap.add_argument("--seeds", type=int, default=1, help="simulation seeds per scenario (0 = the scenario's own seed)")
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     ap.add_argument("--speed", action="store_true", help="also time `mmm fit` end to end, cold and warm compile cache")
@@ -152,6 +158,8 @@ def main() -> None:
                     f"{100 * r['roas_mape']:>9.1f}%{100 * r['coverage']:>10.0f}%",
                     flush=True,
                 )
+                if "model_choice" in r:
+                    print(f"    form chosen: {r['saturation']}; {r['model_choice']['reason']}")
                 for name, p in r["channels"].items():
                     print(
                         f"    {name:<12} true {p['true']:>9.3g}  est {p['mean']:>9.3g} ({p['low']:.3g} to {p['high']:.3g})"

@@ -70,11 +70,16 @@ def holdout_fit(workdir, sim):
 
 @pytest.fixture(scope="module")
 def fee_fit(workdir, sim):
-    """The same data with `fee_rate: 0.5` on display."""
+    """The same data with full costs: `fee_rate: 0.5`, content and a tool on display; an analyst shared by all channels."""
     raw = yaml.safe_load((sim / "config.yaml").read_text())
     for ch in raw["channels"]:
         if ch["name"] == "display":
             ch["fee_rate"] = 0.5
+            ch["costs"] = [
+                {"name": "banners", "category": "content", "amount": 3000.0},
+                {"name": "ad server", "category": "tools", "per_period": 10.0},
+            ]
+    raw["costs"] = [{"name": "analyst", "category": "personnel", "per_period": 300.0}]
     config = sim / "config_fee.yaml"  # beside data.csv, so data.path still resolves
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
     return fit(config, workdir / "fee_store", workdir / "fee.json")
@@ -191,18 +196,27 @@ def test_fit_without_holdout_has_no_holdout_section(main_fit):
     assert "holdout" not in main_fit[1]
 
 
-def test_fee_rate_enters_cost_and_roi(fee_fit):
-    _, s, _ = fee_fit
-    display = s["channels"]["display"]
-    assert display["cost"] == pytest.approx(1.5 * display["spend"], rel=1e-12)
-    for stat in ("mean", "low", "high"):
-        roas = display["roas"][stat]
-        assert display["roi"][stat] == pytest.approx(roas / 1.5 - 1, rel=1e-9, abs=1e-9)
-        assert display["roi"][stat] < roas - 1
-    for ch in ("search", "social"):  # channels without fees are unaffected
-        c = s["channels"][ch]
-        assert c["cost"] == pytest.approx(c["spend"], rel=1e-12)
-        assert c["roi"]["mean"] == pytest.approx(c["roas"]["mean"] - 1, rel=1e-9, abs=1e-9)
+def test_full_costs_enter_cost_and_net_roi_not_roas(fee_fit):
+    result, s, _ = fee_fit
+    channels = s["channels"]
+    total_spend = sum(c["spend"] for c in channels.values())
+    periods = s["data"]["periods"]
+    display = channels["display"]
+    expected = {
+        "media spend": display["spend"],
+        "fee": 0.5 * display["spend"],
+        "banners": 3000.0,
+        "ad server": 10.0 * periods,
+        "shared analyst": 300.0 * periods * display["spend"] / total_spend,
+    }
+    assert display["cost_lines"] == pytest.approx(expected, rel=1e-9)
+    for name, c in channels.items():
+        assert c["cost"] == pytest.approx(sum(c["cost_lines"].values()), rel=1e-12), name
+        assert c["cost_lines"]["shared analyst"] == pytest.approx(300.0 * periods * c["spend"] / total_spend, rel=1e-9)
+        for stat in ("mean", "low", "high"):  # ROAS on media spend, net ROI on the full cost
+            contribution = c["roas"][stat] * c["spend"]
+            assert c["roi"][stat] == pytest.approx((contribution - c["cost"]) / c["cost"], rel=1e-9, abs=1e-9)
+    assert "net ROI is on the full cost" in result.output and "shared analyst" in result.output
 
 
 # --- validate --------------------------------------------------------------------------------

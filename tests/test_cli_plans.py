@@ -74,7 +74,8 @@ def store(tmp_path_factory):
         run_id = fit["run_id"]
         common = ["--run-id", run_id, "--tracking-uri", uri]
 
-        opt_out = ok(["optimize", *common, "--budget", "130000", "--weeks", "13", "--output-json", "opt.json"])
+        plan_files = ["--output-csv", "opt.csv", "--output-xlsx", "plans/opt.xlsx"]  # the plan by week, for a spreadsheet
+        opt_out = ok(["optimize", *common, "--budget", "130000", "--weeks", "13", "--output-json", "opt.json", *plan_files])
         optimized = json.loads((root / "opt.json").read_text())
 
         csv_plan = write_csv_plan(
@@ -87,7 +88,8 @@ def store(tmp_path_factory):
         scenarios = {}
         for key, plan in (("csv", csv_plan), ("yaml", yaml_plan)):
             out = root / f"scenario_{key}.json"
-            ok(["scenario", *common, "--plan", str(plan), "--output-json", str(out)])
+            files = ["--output-csv", f"scenario_{key}.csv", "--output-xlsx", f"scenario_{key}.xlsx"] if key == "csv" else []
+            ok(["scenario", *common, "--plan", str(plan), "--output-json", str(out), *files])
             scenarios[key] = json.loads(out.read_text())
         yield SimpleNamespace(
             root=root,
@@ -163,6 +165,38 @@ def test_optimised_plan_forecast_matches_a_scenario_of_the_same_plan(store, tmp_
     s = json.loads(Path("optimum.json").read_text())
     assert s["incremental_revenue"]["mean"] == pytest.approx(store.optimized["incremental_revenue"]["mean"], rel=1e-6)
     assert s["incremental_revenue"]["mean"] == pytest.approx(store.optimized["expected"]["recommended"]["mean"], rel=1e-6)
+
+
+def test_plans_export_to_csv_and_xlsx_that_add_up_to_the_budget(store):
+    """--output-csv / --output-xlsx: one row per week and channel, spend in cents adding up to the budget exactly."""
+    import csv
+
+    import openpyxl
+
+    assert "Plan by week written to opt.csv" in store.optimize_output and "Plan by week written to plans/opt.xlsx" in store.optimize_output
+    sheet = openpyxl.load_workbook(store.root / "plans" / "opt.xlsx")["Plan by week"]
+    header, *rows = sheet.iter_rows(values_only=True)
+    spend, phase, channel = header.index("spend"), header.index("phase"), header.index("channel")
+    weeks = [r for r in rows if r[phase] != "total"]
+    assert {r[channel] for r in weeks} == set(CHANNELS) and all(isinstance(r[spend], (int, float)) for r in weeks)
+    assert sum(round(r[spend] * 100) for r in weeks) == 130000 * 100
+    totals = {r[channel]: r[spend] for r in rows if r[phase] == "total"}
+    assert totals == {**{ch: pytest.approx(a["total"], abs=1e-9) for ch, a in store.optimized["allocation"].items()}, "all": 130000.0}
+    with (store.root / "opt.csv").open(encoding="utf-8", newline="") as f:
+        csv_rows = list(csv.DictReader(f))
+    assert sum(round(float(r["spend"]) * 100) for r in csv_rows if r["phase"] != "total") == 130000 * 100
+    assert len(csv_rows) == len(rows) and "incremental_revenue_mean" in csv_rows[0]
+    assert store.optimized["weekly_plan"]["budget"] == 130000.0  # the report's plan by month comes from here
+    scenario = openpyxl.load_workbook(store.root / "scenario_csv.xlsx")["Plan by week"]
+    spent = [r[spend] for r in scenario.iter_rows(min_row=2, values_only=True) if r[phase] != "total"]
+    assert sum(round(x * 100) for x in spent) == (104000 + 21000 + 13000) * 100
+    assert (store.root / "scenario_csv.csv").is_file()
+    c = client(store)
+    for run, names in (
+        (store.optimized["tracking_run_id"], {"opt.csv", "opt.xlsx"}),
+        (store.scenarios["csv"]["tracking_run_id"], {"scenario_csv.csv", "scenario_csv.xlsx"}),
+    ):
+        assert names <= {a.path for a in c.list_artifacts(run)}
 
 
 # --- MLflow ------------------------------------------------------------------------------------

@@ -93,9 +93,9 @@ def test_minimal_config_fills_defaults():
     m = cfg.model
     assert m.adstock == "geometric"
     assert m.l_max == 8
-    assert m.saturation == "hill"
+    assert m.saturation == "auto" and m.candidates() == [("geometric", "hill"), ("geometric", "logistic")]
     assert m.hill_slope == "fixed"
-    assert m.trend is True
+    assert m.trend == "linear"
     assert m.seasonality_order == 2
     assert m.likelihood == "normal"
     assert m.marketing_share_prior == pytest.approx(0.2)
@@ -541,7 +541,7 @@ def test_with_overrides_gives_a_new_validated_config(tmp_path):
     assert (changed.sampler.draws, changed.sampler.chains, changed.model.saturation) == (200, 2, "logistic")
     assert changed.sampler.tune == cfg.sampler.tune and changed.currency == cfg.currency  # None leaves a key alone
     assert changed.source == cfg.source and changed.data_path() == cfg.data_path()
-    assert (cfg.sampler.draws, cfg.sampler.chains, cfg.model.saturation) == (1000, 4, "hill")  # the original is unchanged
+    assert (cfg.sampler.draws, cfg.sampler.chains, cfg.model.saturation) == (1000, 4, "auto")  # the original is unchanged
     assert with_overrides(cfg, {}) is cfg
 
 

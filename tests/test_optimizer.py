@@ -79,7 +79,7 @@ def synthetic_model(
             {"name": n, "spend_column": f"{n}_spend", "tier": t, **((channel_keys or {}).get(n, {}))} for n, t in zip(names, tiers)
         ],
         "controls": ["price"],
-        "model": {"l_max": l_max, **(model or {})},
+        "model": {"l_max": l_max, "saturation": "hill", **(model or {})},
         "sampler": {"draws": 10, "tune": 10, "chains": 1},
     }
     cfg = parse_config(yaml.safe_dump(spec, sort_keys=False))

@@ -48,9 +48,11 @@ def fit_calibrated(cfg: Config, data: ModelData, tests: list[LiftTest], holdout:
     prior_draws = before.predict_lifts(tests)
     p_values = [predictive_p_value(prior_draws[:, i], t.lift, t.lift_se, seed=i) for i, t in enumerate(tests)]
     used = [t for t, p in zip(tests, p_values) if p >= P_VALUE_FLAG]
-    after = MarketingMixModel(cfg).fit(data, holdout=holdout, lifts=used) if used else before
+    # the form chosen on the data alone (under 'auto') is kept for the calibrated fit
+    after = MarketingMixModel(before.config).fit(data, holdout=holdout, lifts=used) if used else before
     if after is not before:
         after.fit_seconds += before.fit_seconds
+        after.choice = before.choice
     post_draws = after.predict_lifts(tests)
     report = []
     for i, (t, p) in enumerate(zip(tests, p_values)):

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from mmm.analysis.costs import cost_lines
 from mmm.analysis.results import Accuracy, CarryOver, HoldoutAccuracy, PeriodsToShare
 from mmm.core.constants import CHANNEL, DATE, GEO, LAG, SAMPLE
-from mmm.core.stats import QUANTILES, band_of
+from mmm.core.stats import QUANTILES, accuracy, band_of
 from mmm.model.estimator import MarketingMixModel
 
 MROAS_STEP = 0.01  # marginal ROAS: response to 1% more spend in every period
@@ -25,12 +26,14 @@ CARRYOVER_SHARE = 0.90  # "how long the effect lasts": periods until this share 
 class ChannelDraws:
     """Posterior draws of every channel's returns over the training periods.
 
-    spend and cost: (channel,) currency; the rest (sample, channel): contribution in currency,
-    its share of the total outcome, ROAS, net ROI and marginal ROAS.
+    spend and cost (full cost: spend and every cost line): (channel,) currency; cost_lines: per
+    channel, label -> currency; the rest (sample, channel): contribution in currency, its share of
+    the total outcome, ROAS (on media spend), net ROI (on full cost) and marginal ROAS.
     """
 
     spend: xr.DataArray
     cost: xr.DataArray
+    cost_lines: dict[str, dict[str, float]]
     contribution: xr.DataArray
     contribution_share: xr.DataArray
     roas: xr.DataArray
@@ -45,32 +48,18 @@ def channel_draws(model: MarketingMixModel, params: dict[str, np.ndarray] | None
     base = model.predict_components(train.spend, train.controls, params=params)["media"].sum([DATE, GEO])
     bumped = model.predict_components(train.spend * (1 + MROAS_STEP), train.controls, params=params)["media"].sum([DATE, GEO])
     spend = train.spend.sum([DATE, GEO])
-    channels = model.config.channels
-    fee = xr.DataArray([c.fee_rate for c in channels], dims=CHANNEL, coords={CHANNEL: spend[CHANNEL]})
-    extra = xr.DataArray([c.extra_cost for c in channels], dims=CHANNEL, coords={CHANNEL: spend[CHANNEL]})
-    cost = spend * (1 + fee) + extra
+    lines = cost_lines(model.config, {str(c): float(spend.sel({CHANNEL: c})) for c in spend[CHANNEL].values}, train.n_periods)
+    cost = xr.DataArray([sum(lines[str(c)].values()) for c in spend[CHANNEL].values], dims=CHANNEL, coords={CHANNEL: spend[CHANNEL]})
     return ChannelDraws(
         spend=spend,
         cost=cost,
+        cost_lines=lines,
         contribution=base,
         contribution_share=base / float(train.target.sum()),
         roas=base / spend,
         roi=(base - cost) / cost,
         mroas=(bumped - base) / (MROAS_STEP * spend),
     )
-
-
-def accuracy(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """R², MAPE (fraction) and NRMSE (RMSE over the target's range) of a point prediction."""
-    resid = actual - predicted
-    ss_tot = float(np.sum((actual - actual.mean()) ** 2))
-    span = float(actual.max() - actual.min())
-    nonzero = actual != 0
-    return {
-        "r2": 1 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else float("nan"),
-        "mape": float(np.mean(np.abs(resid[nonzero] / actual[nonzero]))) if nonzero.any() else float("nan"),
-        "nrmse": float(np.sqrt(np.mean(resid**2)) / span) if span > 0 else float("nan"),
-    }
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mmm.analysis.drift import FitChanges
 from mmm.core.outcome import DEFAULT_KPI
 from mmm.core.results import Histogram, Interval, Result, SeriesBand
+from mmm.core.review import Review
+from mmm.model.choice import ModelChoice
 from mmm.model.diagnostics import Diagnostics
 
 
@@ -80,11 +83,15 @@ class RoasEvidence(_Frozen):
 
 
 class ChannelResult(_Frozen):
-    """One channel over the fitted periods: spend and cost (currency) and its returns, each mean and 90% interval."""
+    """One channel over the fitted periods: media spend and full cost (currency) and its returns, each mean and 90% interval.
+
+    ROAS is on media spend; net ROI is on the full cost (spend and every cost line in `cost_lines`).
+    """
 
     tier: str
     spend: float
     cost: float
+    cost_lines: dict[str, float] = Field(default_factory=dict, description="What `cost` counts: label -> currency, media spend first.")
     roas: Interval
     roi: Interval
     contribution: Interval
@@ -139,10 +146,13 @@ class FitSummary(Result):
     sampling: SamplingCost | None = None
     control_names: list[str] = Field(default_factory=list)
     model_settings: dict[str, Any] = Field(default_factory=dict)
+    review: Review | None = Field(default=None, description="The health review: absent only in summaries written before it existed.")
+    model_choice: ModelChoice | None = Field(default=None, description="The candidate forms compared, under adstock or saturation 'auto'.")
+    changes: FitChanges | None = Field(default=None, description="A refit's changes against the fit it refreshes (`mmm refit`).")
 
     @classmethod
     def optional_keys(cls) -> tuple[str, ...]:
-        return ("holdout", "calibration", "timeline", "sampling")
+        return ("holdout", "calibration", "timeline", "sampling", "review", "changes")
 
     def by_roas(self) -> list[tuple[str, ChannelResult]]:
         """Channels, best mean ROAS first."""

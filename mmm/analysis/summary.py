@@ -13,6 +13,7 @@ import xarray as xr
 
 from mmm.analysis.decomposition import FitQuality, carryover, channel_draws, fit_quality
 from mmm.analysis.results import ChannelResult, DataPeriod, FitSummary, ResponseCurve, RoasEvidence, SamplingCost, Timeline
+from mmm.analysis.review import review_fit
 from mmm.core.constants import CHANNEL, CHANNEL_METRICS, DATE, GEO, SAMPLE
 from mmm.core.results import Histogram, SeriesBand
 from mmm.core.stats import Interval, band
@@ -41,6 +42,7 @@ def fit_summary(model: MarketingMixModel, run_id: str | None = None) -> FitSumma
             tier=c.tier,
             spend=float(draws.spend.sel(sel)),
             cost=float(draws.cost.sel(sel)),
+            cost_lines=draws.cost_lines[c.name],
             **{m: Interval.of(getattr(draws, m).sel(sel), SAMPLE) for m in CHANNEL_METRICS},
             carryover=carry[c.name],
             response=curves[c.name],
@@ -70,6 +72,8 @@ def fit_summary(model: MarketingMixModel, run_id: str | None = None) -> FitSumma
         control_names=train.control_names,
         model_settings=model.config.model.model_dump(mode="json"),
         sampling=sampling_cost(model),
+        review=review_fit(model, params, quality, draws),
+        model_choice=model.choice,
     )
 
 

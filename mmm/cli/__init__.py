@@ -8,8 +8,9 @@ from __future__ import annotations
 import click
 
 from mmm.cli.common import Group, quiet_libraries
-from mmm.cli.model_commands import check, fit, simulate, validate, validate_model
+from mmm.cli.model_commands import check, fit, review, simulate, validate, validate_model
 from mmm.cli.plan_commands import optimize, scenario
+from mmm.cli.refit_command import refit
 from mmm.cli.store_commands import report, runs, ui
 
 
@@ -20,5 +21,5 @@ def main() -> None:
     quiet_libraries()
 
 
-for command in (simulate, validate, fit, optimize, scenario, runs, validate_model, check, ui, report):
+for command in (simulate, validate, fit, refit, review, optimize, scenario, runs, validate_model, check, ui, report):
     main.add_command(command)

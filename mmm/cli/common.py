@@ -25,6 +25,8 @@ FLAGS = {
     "budget": "--budget",
     "weeks": "--weeks",
     "risk": "--risk",
+    "margin": "--margin",
+    "target_mroas": "--target-mroas",
     "policy": "--policy",
     "strict": "--strict-tiers",
     "bounds": "--bounds",

@@ -19,10 +19,11 @@ from mmm.cli.common import (
     with_tracking,
     write_json,
 )
+from mmm.cli.publish import publish_fit
 
 
 @click.command()
-@click.option("--scenario", required=True, help="clean, small_business or hard.")
+@click.option("--scenario", required=True, help="clean, small_business, hard or bend.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--seed", type=int, default=None, help="Simulation seed (default: the scenario's own).")
 @click.option("--lifts", default=None, help="Also write lifts.csv: one simulated geo lift test per channel named (comma-separated).")
@@ -37,20 +38,36 @@ def simulate(scenario: str, out_dir: str, seed: int | None, lifts: str | None) -
 
 @click.command()
 @click.argument("config", type=click.Path())
-def validate(config: str) -> None:
-    """Check a config and its data file; exit status 2 names what to fix."""
+@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write how the data was read and its checks as JSON here.")
+def validate(config: str, output_json: str | None) -> None:
+    """Check a config and its data file, and whether the data can tell the channels apart; exit status 2 names what to fix."""
     from mmm.config import load_config
-    from mmm.data.loading import load_data
+    from mmm.core.errors import DataError
+    from mmm.data.loading import count_parameters, load_data, read_data_file
+    from mmm.data.quality import review_data
+    from mmm.report.formatting import format_review
 
     cfg = load_config(config)
-    data = load_data(cfg)
-    click.echo(f"{data.source}: {data.n_periods} {data.frequency} periods, {data.dates[0].date()} to {data.dates[-1].date()}")
+    table = read_data_file(cfg.data_path())
+    data = load_data(cfg, table)
+    review = review_data(data, count_parameters(cfg, len(data.control_names), data.n_periods))
+    first, last = str(data.dates[0].date()), str(data.dates[-1].date())
+    click.echo(f"{data.source}: {data.n_periods} {data.frequency} periods, {first} to {last}")
     click.echo("How each column is used:")
     for note in data.notes:
         click.echo(f"  - {note}")
     for w in data.warnings:
         click.echo(f"Warning: {w}", err=True)
-    click.echo("OK: the data is ready to fit.")
+    click.echo("\n" + format_review(review, "Data checks"))
+    read_as = table.read_as.to_dict() if table.read_as else None
+    summary = {"source": data.source, "periods": data.n_periods, "first_date": first, "last_date": last, "read_as": read_as}
+    save_json(output_json, {**summary, "notes": list(data.notes), "warnings": list(data.warnings), "review": review.to_json()})
+    failed = review.with_status("FAIL")
+    if failed:
+        names = ", ".join(c.name for c in failed)
+        found = "; ".join(f"{c.name}: {c.message.rstrip('.')}" for c in failed)
+        raise DataError(f"{data.source}: the data fails the check(s) {names}, so no fit on it could be trusted. {found}.")
+    click.echo("OK: the data is ready to fit" + ("; read the checks marked REVIEW." if review.status == "REVIEW" else "."))
 
 
 @click.command()
@@ -89,10 +106,7 @@ def fit(
     from mmm.data.lifts import read_lifts
     from mmm.data.loading import load_data
     from mmm.model.estimator import MarketingMixModel, check_fit_inputs
-    from mmm.report.build import build_report
-    from mmm.report.formatting import format_fit_table
-    from mmm.tracking.reports import log_report
-    from mmm.tracking.runs import fit_run, log_fit
+    from mmm.tracking.runs import fit_run
 
     cfg = sampler_overrides(config, draws=draws, tune=tune, chains=chains, seed=seed)
     data = load_data(cfg)  # bad data stops here, before any run is recorded
@@ -106,6 +120,9 @@ def fit(
         what = (
             f"{len(cfg.channels)} channels on {data.n_periods} {data.frequency} periods ({cfg.sampler.chains} chains x {draws_text(cfg)})"
         )
+        if cfg.model.is_auto:
+            forms = ", ".join(f"{a} + {s}" for a, s in cfg.model.candidates())
+            what += f"; comparing {len(cfg.model.candidates())} forms by PSIS-LOO ({forms})"
         if tests:
             with stage(f"Calibrating with {len(tests)} lift test(s): a fit on the data alone, then one with the tests; {what}"):
                 result = fit_calibrated(cfg, data, tests, holdout)
@@ -117,11 +134,7 @@ def fit(
             summary = fit_summary(model, run_id=run.info.run_id)
             if calibration is not None:
                 summary = summary.model_copy(update={"calibration": calibration})
-        click.echo(format_fit_table(summary))
-        with stage("Logging the model to MLflow"):
-            log_fit(model, summary, str(cfg.data_path()), register)
-        with stage("Writing the report"):
-            log_report(run.info.run_id, build_report(summary), tracking_uri)  # the charts belong to the run
+        publish_fit(run.info.run_id, model, summary, str(cfg.data_path()), tracking_uri, register)
     click.echo(f"\nRun {run.info.run_id} logged to {where()}")
     save_json(output_json, summary.to_json())
 
@@ -199,3 +212,23 @@ def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str 
         write_json(
             output_json, {"run_id": run_id, **{k: {m: v for m, v in checks[k].items() if m != "band"} for k in ("prior", "posterior")}}
         )
+
+
+@click.command()
+@click.option("--run-id", required=True, help="The fitted model's run id.")
+@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the review as JSON here.")
+@with_tracking
+def review(run_id: str, output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
+    """The health review of a fitted model: is it fit to advise a budget, and what to fix if not."""
+    from mmm.report.formatting import format_review
+    from mmm.tracking.runs import load_fit, load_summary
+
+    summary = load_summary(run_id, tracking_uri)
+    found = summary.review
+    if found is None:  # fitted before reviews existed: review the stored model now
+        from mmm.analysis.summary import fit_summary
+
+        found = fit_summary(load_fit(run_id, tracking_uri)[0]).review
+    assert found is not None
+    click.echo(format_review(found, f"Health review of run {run_id}"))
+    save_json(output_json, {"run_id": run_id, **found.to_json()})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
 import click
 
 from mmm.cli.common import (
@@ -9,10 +13,101 @@ from mmm.cli.common import (
     with_tracking,
 )
 
+if TYPE_CHECKING:
+    from mmm.analysis.results import FitSummary
+    from mmm.core.review import ReviewVerdict
+    from mmm.model.estimator import MarketingMixModel
+    from mmm.planning.results import PlanForecast
+    from mmm.planning.weekly_results import WeeklyPlan
+
+
+def _budget_value(ctx: click.Context, param: click.Parameter, value: str) -> float | Literal["auto"]:
+    """--budget: an amount (currency over the horizon) or 'auto'."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither an amount (e.g. 130000) nor 'auto'") from None
+
+
+FORCE_HELP = "Plan even with a model whose health review FAILed (the override is recorded in the run)."
+
+
+def force_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--force", is_flag=True, help=FORCE_HELP)(command)
+
+
+def load_for_planning(run_id: str, tracking_uri: str | None, force: bool) -> tuple[MarketingMixModel, FitSummary, ReviewVerdict]:
+    """The fitted model, its summary and its review's verdict; refuses a FAIL review unless forced."""
+    from mmm.analysis.summary import fit_summary
+    from mmm.planning.gate import admit
+    from mmm.tracking.runs import load_fit
+
+    model, summary = load_fit(run_id, tracking_uri)
+    review = summary.review or fit_summary(model).review  # runs fitted before the review existed
+    assert review is not None
+    verdict = admit(review, run_id, force)
+    if verdict.forced:
+        click.echo(
+            f"Warning: planning with a model that FAILed its health review ({', '.join(verdict.failed_checks)}); --force recorded.",
+            err=True,
+        )
+    return model, summary, verdict
+
+
+def review_params(verdict: ReviewVerdict) -> dict[str, Any]:
+    """What a plan run records of its model's review (MLflow params)."""
+    return {"model_review": verdict.status, "review_forced": verdict.forced}
+
+
+PLAN_FILE_OPTIONS = [
+    click.option("--output-csv", type=click.Path(dir_okay=False), help="Also write the plan by week and channel as CSV here."),
+    click.option("--output-xlsx", type=click.Path(dir_okay=False), help="Also write the plan by week and month, with a summary, as XLSX."),
+]
+
+
+def plan_file_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --output-csv and --output-xlsx (the plan per week and channel, for a spreadsheet) to a planning command."""
+    for option in reversed(PLAN_FILE_OPTIONS):
+        command = option(command)
+    return command
+
+
+def write_plan_files(
+    plan: WeeklyPlan, forecast: PlanForecast, currency: str, title: str, output_csv: str | None, output_xlsx: str | None
+) -> list[str]:
+    """Write --output-csv and --output-xlsx when asked and say where; the paths written (logged with the plan's run)."""
+    from mmm.report.spreadsheet import write_plan_csv, write_plan_xlsx
+
+    if output_csv:
+        write_plan_csv(output_csv, plan)
+    if output_xlsx:
+        write_plan_xlsx(output_xlsx, plan, forecast, currency, title)
+    written = [path for path in (output_csv, output_xlsx) if path]
+    for path in written:
+        click.echo(f"Plan by week written to {path}")
+    return written
+
 
 @click.command()
 @click.option("--run-id", required=True, help="The fitted model's run id (from `mmm fit` or `mmm runs`).")
-@click.option("--budget", type=float, required=True, help="Total budget over the horizon, currency.")
+@click.option(
+    "--budget",
+    required=True,
+    callback=_budget_value,
+    help="Total budget over the horizon, currency; or `auto` to choose it (with --margin or --target-mroas).",
+)
+@click.option(
+    "--margin",
+    type=float,
+    default=None,
+    help="Contribution margin, the share of revenue left as profit before marketing (above 0, at most 1). "
+    "With --budget auto: the total that maximises margin x incremental revenue - spend; else the plan's expected profit.",
+)
+@click.option(
+    "--target-mroas", type=float, default=None, help="With --budget auto: spend until the marginal ROAS of the total falls to this."
+)
 @click.option("--weeks", type=int, default=13, show_default=True, help="Horizon in periods (13 weeks = a quarter).")
 @click.option("--bounds", "bounds_file", type=click.Path(), help="CSV `channel,min,max` or YAML of weekly spend limits.")
 @click.option("--policy", default=None, help="Tier shares proven/test/experimental, e.g. 60/30/10 (default: config, 70/20/10).")
@@ -28,10 +123,14 @@ from mmm.cli.common import (
 @click.option("--risk", type=float, default=0.0, show_default=True, help="Maximise mean minus RISK standard deviations.")
 @click.option("--name", default=None, help="Name of the MLflow run (default: optimize <budget>).")
 @click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@plan_file_options
+@force_option
 @with_tracking
 def optimize(
     run_id: str,
-    budget: float,
+    budget: float | Literal["auto"],
+    margin: float | None,
+    target_mroas: float | None,
     weeks: int,
     bounds_file: str | None,
     policy: str | None,
@@ -40,20 +139,29 @@ def optimize(
     risk: float,
     name: str | None,
     output_json: str | None,
+    output_csv: str | None,
+    output_xlsx: str | None,
+    force: bool,
     tracking_uri: str | None,
     experiment: str | None,
 ) -> None:
     """Recommend a budget split under the 70/20/10 rule, from a fitted model (no refit)."""
     from mmm.data.plans import read_bounds
     from mmm.planning.recommend import recommend_budget
+    from mmm.report.budget_plot import write_budget_curve
     from mmm.report.formatting import format_optimize_table
-    from mmm.tracking.runs import load_fit, log_plan_run
+    from mmm.report.prose import unit_of
+    from mmm.tracking.runs import log_plan_run
 
-    model, fit_result = load_fit(run_id, tracking_uri)
+    model, fit_result, verdict = load_for_planning(run_id, tracking_uri, force)
     overrides = read_bounds(bounds_file) if bounds_file else None
-    result = recommend_budget(model, fit_result, budget, weeks, policy, tiers_mode == "auto", strict_tiers, overrides, risk)
-    result = result.model_copy(update={"run_id": run_id})
+    auto_tiers = tiers_mode == "auto"
+    result = recommend_budget(
+        model, fit_result, budget, weeks, policy, auto_tiers, strict_tiers, overrides, risk, margin=margin, target_mroas=target_mroas
+    )
+    result = result.model_copy(update={"run_id": run_id, "review": verdict})
     click.echo(format_optimize_table(result, model.config.currency))
+    chosen_by = {"margin": margin, "target_mroas": target_mroas, "chosen_budget": result.chosen_budget}
     params = {
         "budget": budget,
         "weeks": weeks,
@@ -61,8 +169,15 @@ def optimize(
         "tiers": tiers_mode,
         "risk": risk,
         "bounds": bounds_file or "default",
+        **review_params(verdict),
+        **{k: v for k, v in chosen_by.items() if v is not None},
     }
-    child = log_plan_run(run_id, "optimize", name or f"optimize {budget:,.0f}", result.forecast, params, result.to_json(), tracking_uri)
+    run_name = name or (f"optimize auto {result.budget:,.0f}" if budget == "auto" else f"optimize {budget:,.0f}")
+    assert result.weekly_plan is not None  # the optimiser lays its plan out by week
+    files = write_plan_files(result.weekly_plan, result.forecast, model.config.currency, run_name, output_csv, output_xlsx)
+    with tempfile.TemporaryDirectory() as tmp:  # the budget curve's chart and numbers go with the run
+        files += write_budget_curve(result, model.config.currency, unit_of(fit_result), tmp)
+        child = log_plan_run(run_id, "optimize", run_name, result.forecast, params, result.to_json(), tracking_uri, files)
     finish_child(result.model_copy(update={"tracking_run_id": child}).to_json(), run_id, output_json)
 
 
@@ -71,22 +186,35 @@ def optimize(
 @click.option("--plan", "plan_file", required=True, type=click.Path(), help="Spend plan: experiments/PLAN.csv or .yaml.")
 @click.option("--name", default=None, help="Scenario name (default: the plan file's name).")
 @click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the forecast as JSON here.")
+@plan_file_options
+@force_option
 @with_tracking
 def scenario(
-    run_id: str, plan_file: str, name: str | None, output_json: str | None, tracking_uri: str | None, experiment: str | None
+    run_id: str,
+    plan_file: str,
+    name: str | None,
+    output_json: str | None,
+    output_csv: str | None,
+    output_xlsx: str | None,
+    force: bool,
+    tracking_uri: str | None,
+    experiment: str | None,
 ) -> None:
     """Forecast the target week by week for a spend plan, and what the plan earns."""
     from mmm.data.plans import read_plan
     from mmm.planning.forecast import forecast_plan
     from mmm.planning.results import ScenarioResult
+    from mmm.planning.weekly import weekly_plan
     from mmm.report.formatting import format_scenario_table
-    from mmm.tracking.runs import load_fit, log_plan_run
+    from mmm.tracking.runs import log_plan_run
 
-    model, _ = load_fit(run_id, tracking_uri)
+    model, _, verdict = load_for_planning(run_id, tracking_uri, force)
     plan = read_plan(plan_file, model.channels, model.train.control_names, name)
-    forecast, _ = forecast_plan(model, plan.spend, plan.controls)
-    result = ScenarioResult(**forecast.model_dump(), run_id=run_id, name=plan.name, plan_file=str(plan_file))
+    forecast, draws = forecast_plan(model, plan.spend, plan.controls)
+    result = ScenarioResult(**forecast.model_dump(), run_id=run_id, name=plan.name, plan_file=str(plan_file), review=verdict)
     click.echo(format_scenario_table(result, model.config.currency))
-    params = {"plan": plan_file, "weeks": plan.spend.shape[0]}
-    child = log_plan_run(run_id, "scenario", plan.name, result, params, result.to_json(), tracking_uri)
+    params = {"plan": plan_file, "weeks": plan.spend.shape[0], **review_params(verdict)}
+    by_week = weekly_plan(plan.spend, draws, model.config.tiers, forecast.outcome)
+    files = write_plan_files(by_week, result, model.config.currency, plan.name, output_csv, output_xlsx)
+    child = log_plan_run(run_id, "scenario", plan.name, result, params, result.to_json(), tracking_uri, files)
     finish_child(result.model_copy(update={"tracking_run_id": child}).to_json(), run_id, output_json)

@@ -27,6 +27,13 @@ def _registered(kind: str, known: Iterable[str], value: str) -> str:
     return value
 
 
+AUTO = "auto"  # adstock or saturation chosen from the data (mmm.model.selection)
+
+
+def _default_first(known: Iterable[str], default: str) -> list[str]:
+    return [default, *(k for k in known if k != default)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,6 +66,39 @@ class RoasPrior(_Strict):
         return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
 
 
+CostCategory = Literal["fee", "content", "tools", "personnel", "overhead", "other"]
+
+
+class CostLine(_Strict):
+    """One cost on top of media spend, counted in net ROI: a fee on spend, an amount every period, or one amount.
+
+    Exactly one of `share_of_spend` (fraction of media spend, e.g. 0.15 for a 15% agency fee),
+    `per_period` (currency every period: a tool subscription, staff time) and `amount` (currency
+    over the data period: content production).
+    """
+
+    name: str
+    category: CostCategory = "other"
+    share_of_spend: float | None = Field(default=None, ge=0, description="Fraction of media spend (a percentage fee).")
+    per_period: float | None = Field(default=None, ge=0, description="Currency every period.")
+    amount: float | None = Field(default=None, ge=0, description="Currency over the data period.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CostLine:
+        given = [k for k in ("share_of_spend", "per_period", "amount") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"cost line '{self.name}' needs exactly one of share_of_spend, per_period or amount (it has {len(given)})")
+        return self
+
+    def over(self, spend: float, periods: int) -> float:
+        """Its cost in currency over `periods` periods with `spend` of media spend (currency)."""
+        if self.share_of_spend is not None:
+            return self.share_of_spend * spend
+        if self.per_period is not None:
+            return self.per_period * periods
+        return float(self.amount or 0.0)
+
+
 class ChannelSpec(_Strict):
     name: str
     spend_column: str
@@ -68,8 +108,18 @@ class ChannelSpec(_Strict):
     )
     fee_rate: float = Field(default=0.0, ge=0, description="Cost on top of spend as a fraction of it (agency fees).")
     extra_cost: float = Field(default=0.0, ge=0, description="Fixed cost over the data period (content production), currency.")
+    costs: list[CostLine] = Field(default_factory=list, description="This channel's cost lines on top of its spend (net ROI counts them).")
     min_weekly_spend: float | None = Field(default=None, ge=0, description="Optimiser floor, currency per period.")
     max_weekly_spend: float | None = Field(default=None, ge=0, description="Optimiser cap, currency per period.")
+
+    def cost_lines(self) -> list[CostLine]:
+        """Every cost line of the channel: `fee_rate` and `extra_cost` (the short forms) first, then `costs`."""
+        short = []
+        if self.fee_rate:
+            short.append(CostLine(name="fee", category="fee", share_of_spend=self.fee_rate))
+        if self.extra_cost:
+            short.append(CostLine(name="extra cost", category="content", amount=self.extra_cost))
+        return short + list(self.costs)
 
     @field_validator("name")
     @classmethod
@@ -79,14 +129,26 @@ class ChannelSpec(_Strict):
         return v
 
 
+CHANGEPOINT_EVERY = 13  # periods per changepoint of the flexible trend (a quarter of weekly data)
+MIN_CHANGEPOINTS = 2
+MAX_CHANGEPOINTS = 12
+
+
 class ModelSpec(_Strict):
-    adstock: str = Field(default="geometric", description="Registered adstock name (mmm.transforms.ADSTOCKS).")
+    adstock: str = Field(
+        default="geometric", description="Registered adstock name (mmm.transforms.ADSTOCKS), or 'auto': the best by PSIS-LOO."
+    )
     l_max: int = Field(default=8, ge=1, le=52, description="Longest carry-over considered, in periods.")
-    saturation: str = Field(default="hill", description="Registered saturation name (mmm.transforms.SATURATIONS).")
+    saturation: str = Field(
+        default=AUTO, description="'auto' (the default: the best registered curve by PSIS-LOO) or a registered saturation name."
+    )
     hill_slope: Literal["fixed", "free"] = Field(
         default="fixed", description="'fixed' keeps the Hill curve concave (slope 1); 'free' estimates the slope."
     )
-    trend: bool = True
+    trend: Literal["linear", "flexible", "none"] = Field(
+        default="linear",
+        description="Baseline trend: 'linear', 'flexible' (piecewise-linear, changepoints placed automatically) or 'none'.",
+    )
     seasonality_order: int = Field(default=2, ge=0, le=10, description="Yearly Fourier order; 0 switches it off.")
     likelihood: Literal["normal", "student_t"] = "normal"
     marketing_share_prior: float = Field(
@@ -97,15 +159,54 @@ class ModelSpec(_Strict):
     )
     roas_prior_sigma: float = Field(default=1.0, gt=0, le=3, description="Log-scale spread of the default ROAS prior.")
 
+    @field_validator("trend", mode="before")
+    @classmethod
+    def _trend_from_bool(cls, v: object) -> object:
+        # the old form `trend: true | false` stays valid: a linear trend or none
+        if isinstance(v, bool):
+            return "linear" if v else "none"
+        return v
+
     @field_validator("adstock")
     @classmethod
     def _known_adstock(cls, v: str) -> str:
-        return _registered("adstock", ADSTOCKS, v)
+        return _registered("adstock", [*ADSTOCKS, AUTO], v)
 
     @field_validator("saturation")
     @classmethod
     def _known_saturation(cls, v: str) -> str:
-        return _registered("saturation", SATURATIONS, v)
+        return _registered("saturation", [*SATURATIONS, AUTO], v)
+
+    @property
+    def is_auto(self) -> bool:
+        """Whether the adstock or the saturation is to be chosen from the data."""
+        return AUTO in (self.adstock, self.saturation)
+
+    def candidates(self) -> list[tuple[str, str]]:
+        """The (adstock, saturation) forms to compare: every registered form where the config says 'auto'.
+
+        The default form comes first (the placeholder form of an unfitted `auto` model).
+        """
+        adstocks = _default_first(ADSTOCKS, "geometric") if self.adstock == AUTO else [self.adstock]
+        saturations = _default_first(SATURATIONS, "hill") if self.saturation == AUTO else [self.saturation]
+        return [(a, s) for a in adstocks for s in saturations]
+
+    def forms(self) -> list[dict[str, object]]:
+        """The transform options (`MediaTransform.from_options`) of each candidate form, in `candidates()` order."""
+        return [{**self.model_dump(), "adstock": a, "saturation": s} for a, s in self.candidates()]
+
+    def changepoints(self, periods: int) -> int:
+        """Changepoints of the flexible trend fitted on `periods` periods (0 for the other trends).
+
+        The rule: one per 13 periods (a quarter of weekly data), at least 2 and at most 12.
+        """
+        if self.trend != "flexible":
+            return 0
+        return min(max(periods // CHANGEPOINT_EVERY, MIN_CHANGEPOINTS), MAX_CHANGEPOINTS)
+
+    def trend_parameters(self, periods: int) -> int:
+        """Free parameters of the trend fitted on `periods` periods: the slope, plus one slope change per changepoint."""
+        return int(self.trend != "none") + self.changepoints(periods)
 
 
 def parse_policy(text: str) -> dict[str, float]:
@@ -163,6 +264,10 @@ class Config(_Strict):
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     calibration: str | None = Field(default=None, description="Lift-test results (CSV or YAML), relative to the config file.")
+    costs: list[CostLine] = Field(
+        default_factory=list,
+        description="Costs of marketing as a whole (tools, staff, overhead), shared by the channels in proportion to spend.",
+    )
     source: Path | None = Field(default=None, exclude=True, description="Where the config was read from.")
 
     @model_validator(mode="after")

@@ -40,3 +40,7 @@ class ArgumentError(MMMError):
     def render(self, name: str) -> str:
         """The message with the argument called `name` (a CLI flag, say)."""
         return self.problem.replace("{arg}", name) if "{arg}" in self.problem else f"{name} {self.problem}"
+
+
+class ModelHealthError(MMMError):
+    """The model failed its health review: it is not fit to advise a plan."""

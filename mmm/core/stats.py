@@ -44,3 +44,16 @@ def band_of(draws: Any, dim: str) -> tuple[Any, Any, Any]:
     """Mean, low and high of an xarray object over the named draw dimension."""
     q = draws.quantile(list(QUANTILES), dim=dim)
     return draws.mean(dim), q.isel(quantile=0, drop=True), q.isel(quantile=1, drop=True)
+
+
+def accuracy(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """R², MAPE (fraction) and NRMSE (RMSE over the target's range) of a point prediction."""
+    resid = actual - predicted
+    ss_tot = float(np.sum((actual - actual.mean()) ** 2))
+    span = float(actual.max() - actual.min())
+    nonzero = actual != 0
+    return {
+        "r2": 1 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else float("nan"),
+        "mape": float(np.mean(np.abs(resid[nonzero] / actual[nonzero]))) if nonzero.any() else float("nan"),
+        "nrmse": float(np.sqrt(np.mean(resid**2)) / span) if span > 0 else float("nan"),
+    }

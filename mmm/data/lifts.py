@@ -1,6 +1,7 @@
 """Lift-test results (geo experiments, conversion-lift studies, holdouts) and what the model predicts for them.
 
-File (CSV, or YAML as a list of mappings with the same keys), one row per test:
+File (CSV with comma, semicolon or tab and either decimal mark, as `read_delimited` sniffs it; or YAML as a
+list of mappings with the same keys), one row per test:
 channel, start, end (test dates, inside the data), spend_change (spend added in the treated
 group over the whole test, currency; negative when spend was switched off), lift (measured
 incremental revenue over the test and its carry-over, currency; same sign convention),
@@ -20,6 +21,7 @@ import yaml
 
 from mmm.core.errors import MMMError
 from mmm.data.dataset import ModelData, format_rows
+from mmm.data.loading import read_delimited
 
 REQUIRED = ("channel", "start", "end", "spend_change", "lift", "lift_se")
 
@@ -50,7 +52,7 @@ def _read_table(path: Path) -> pd.DataFrame:
                 raise MMMError(f"{path}: expected a list of tests, each with {', '.join(REQUIRED)}")
             df = pd.DataFrame(raw)
         else:
-            df = pd.read_csv(path)
+            df = read_delimited(path).frame
     except (yaml.YAMLError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise MMMError(f"{path}: cannot read the lift-test file: {exc}") from None
     if df.empty:

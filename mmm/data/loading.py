@@ -7,8 +7,11 @@ under the header), and what to do about it. Problems that make a fit meaningless
 
 from __future__ import annotations
 
+import csv
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -16,20 +19,146 @@ import pandas as pd
 from mmm.config import Config
 from mmm.core.errors import DataError
 from mmm.data.dataset import MIN_PERIODS, PERIOD_DAYS, WARN_PERIODS, ModelData, format_rows
+from mmm.data.quality import CORRELATION_REVIEW, MIN_ACTIVE_SHARE, MIN_PERIODS_PER_PARAMETER, pairwise_correlations
 from mmm.transforms import MediaTransform
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}  # in order of preference when the text fits several
+DECIMAL_MARKS = {".": "decimal points", ",": "decimal commas"}
+_SNIFF_LINES = 20  # lines the delimiter is judged on: it must split every one of them
+_DOTTED_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}"  # day.month.year
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How a delimited text file is written: its field delimiter and its decimal mark."""
+
+    delimiter: str  # ',', ';' or a tab
+    decimal: str  # '.' or ','
+
+    @property
+    def thousands(self) -> str:
+        """The digit-grouping mark a number may carry: the other one of '.' and ','."""
+        return "," if self.decimal == "." else "."
+
+    def describe(self) -> str:
+        """'semicolon-separated with decimal commas'."""
+        return f"{DELIMITERS[self.delimiter]}-separated with {DECIMAL_MARKS[self.decimal]}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"delimiter": self.delimiter, "decimal": self.decimal}
+
+
+class Table(NamedTuple):
+    """A file as read: its rows and columns, and its text format (None for Parquet)."""
+
+    frame: pd.DataFrame
+    read_as: TextFormat | None
+
+    def note(self, path: Path) -> str:
+        """How the file was read, for the notes `mmm validate` prints."""
+        return f"Read {path.name} as {self.read_as.describe() if self.read_as else 'Parquet'}"
+
+
+def _number(decimal: str, thousands: str) -> re.Pattern[str]:
+    """A number written with this decimal mark, optionally grouped in thousands: '1.234,56', '-0,5', '12'."""
+    d, t = re.escape(decimal), re.escape(thousands)
+    return re.compile(rf"[+-]?(?:(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?")
+
+
+_NUMBERS = {".": _number(".", ","), ",": _number(",", ".")}  # by decimal mark
+_AMBIGUOUS = re.compile(r"[+-]?[1-9]\d{0,2}[.,]\d{3}")  # '1.234' or '1,234': a decimal or a thousand
+
+
+def _decimal_evidence(value: str, decimal: str) -> bool:
+    """Whether `value` can only be a number written with this decimal mark ('12,5', '1.234,5', '1.234.567' for a comma)."""
+    thousands = "," if decimal == "." else "."
+    shows = decimal in value or value.count(thousands) > 1
+    return shows and bool(_NUMBERS[decimal].fullmatch(value)) and not _AMBIGUOUS.fullmatch(value)
+
+
+def sniff_format(path: Path) -> TextFormat:
+    """The delimiter and decimal mark of a delimited text file, judged from its text.
+
+    The delimiter is the one of comma, semicolon and tab that splits each of the first lines into the
+    most fields (comma on a tie). After a comma the decimal mark is a point. After a semicolon or a tab
+    it is the mark the numbers show ('12,5' or '1.234,56' for a comma, '12.5' for a point); where no
+    number tells, a comma after a semicolon (the European spreadsheet export) and a point after a tab.
+    Raises DataError when the numbers use both marks.
+    """
+    lines = [line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+
+    def fields(delimiter: str) -> int:
+        return min((len(row) for row in csv.reader(lines[:_SNIFF_LINES], delimiter=delimiter)), default=1)
+
+    delimiter = max(DELIMITERS, key=fields)
+    if delimiter == ",":
+        return TextFormat(",", ".")
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    header = rows[0] if rows else []
+    seen: dict[str, tuple[str, str]] = {}  # decimal mark -> (column, value) of the first number that shows it
+    for row in rows[1:]:
+        for column, value in zip(header, row):
+            for mark in DECIMAL_MARKS:
+                if mark not in seen and _decimal_evidence(value.strip(), mark):
+                    seen[mark] = (column, value.strip())
+    if len(seen) == 2:
+        (pc, pv), (cc, cv) = seen["."], seen[","]
+        raise DataError(
+            f"{path}: numbers use both decimal marks: column '{pc}' holds '{pv}' (decimal point) and column '{cc}' holds "
+            f"'{cv}' (decimal comma); export the file again with one decimal mark throughout"
+        )
+    default = "," if delimiter == ";" else "."
+    return TextFormat(delimiter, next(iter(seen), default))
+
+
+def _parse_marked_numbers(frame: pd.DataFrame, fmt: TextFormat) -> pd.DataFrame:
+    """Numbers the CSV parser left as text because they carry thousands marks ('1.234,56'), or sit in a column
+    with some text: parsed, in any column holding at least one; other text stays as it is."""
+    number = _NUMBERS[fmt.decimal]
+    out = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
+            continue
+        text = frame[column].astype("string").str.strip()
+        hits = text.str.fullmatch(number).fillna(False).astype(bool)
+        marked = hits & text.str.contains(f"[{re.escape(fmt.decimal + fmt.thousands)}]").fillna(False).astype(bool)
+        if not marked.any():
+            continue
+        plain = text[hits].str.replace(fmt.thousands, "", regex=False).str.replace(fmt.decimal, ".", regex=False)
+        values = frame[column].astype(object)
+        values[hits] = pd.to_numeric(plain).to_numpy()
+        out[column] = pd.to_numeric(values) if hits.sum() == frame[column].notna().sum() else values
+    return out
+
+
+def read_delimited(path: Path) -> Table:
+    """A CSV or TSV file with its delimiter (comma, semicolon or tab) and decimal mark sniffed (`sniff_format`).
+
+    Raises what reading raises (OSError, UnicodeDecodeError, pandas' parser errors) and DataError
+    when the decimal mark is mixed; callers turn those into their own messages.
+    """
+    fmt = sniff_format(path)
+    frame = pd.read_csv(path, sep=fmt.delimiter, decimal=fmt.decimal)
+    return Table(frame if fmt.delimiter == "," else _parse_marked_numbers(frame, fmt), fmt)
+
+
+def read_data_file(path: Path) -> Table:
+    """Read the data file, CSV (sniffed) or Parquet, with a clear error when it is missing or unreadable."""
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found (set data.path in the config, relative to the config file)")
+    parquet = path.suffix.lower() in PARQUET_SUFFIXES
+    try:
+        return Table(pd.read_parquet(path), None) if parquet else read_delimited(path)
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read the file as {'Parquet' if parquet else 'CSV'}: {exc}") from None
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, with a clear error when it is missing or unreadable."""
-    if not path.is_file():
-        raise DataError(f"{path}: data file not found (set data.path in the config, relative to the config file)")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep=None if suffix == ".tsv" else ",", engine="python" if suffix == ".tsv" else "c")
-    except Exception as exc:
-        raise DataError(f"{path}: cannot read the file as {'Parquet' if suffix in ('.parquet', '.pq') else 'CSV'}: {exc}") from None
+    """The data file's rows and columns (`read_data_file` without how it was read)."""
+    return read_data_file(path).frame
 
 
 class _Checker:
@@ -67,9 +196,16 @@ class _Checker:
         return values.to_numpy(dtype=float)
 
 
+def read_dates(raw: pd.Series) -> pd.Series:
+    """A column of dates as the file writes them (ISO, or 31.01.2024 as European spreadsheets do); NaT where unreadable."""
+    text = raw.astype(str)
+    dayfirst = bool(text.str.fullmatch(_DOTTED_DATE).all())
+    return pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
+
+
 def _parse_dates(chk: _Checker, column: str) -> pd.DatetimeIndex:
     raw = chk.df[column]
-    dates = pd.to_datetime(raw.astype(str), errors="coerce", format="mixed")
+    dates = read_dates(raw)
     bad = np.flatnonzero(dates.isna().to_numpy()) + 1
     if len(bad):
         examples = ", ".join(repr(str(v)) for v in raw.iloc[bad[:3] - 1])
@@ -136,23 +272,44 @@ def _encode_controls(chk: _Checker, names: list[str], notes: list[str]) -> tuple
     return matrix, out_names
 
 
-def count_parameters(cfg: Config, n_controls: int) -> int:
-    """Free parameters of the model the config describes."""
+def count_parameters(cfg: Config, n_controls: int, periods: int = MIN_PERIODS) -> int:
+    """Free parameters of the model the config describes, fitted on `periods` periods.
+
+    `periods` matters only to a flexible trend (its number of changepoints); by default the fewest.
+    """
     m = cfg.model
-    per_channel = 1 + len(MediaTransform.from_options(m.model_dump()).params)  # ROAS plus the curves' own
-    return len(cfg.channels) * per_channel + 1 + int(m.trend) + 2 * m.seasonality_order + n_controls + 1 + int(m.likelihood == "student_t")
+    per_channel = 1 + max(
+        len(MediaTransform.from_options(form).params) for form in m.forms()
+    )  # ROAS plus the curves' own (largest candidate)
+    n_trend = m.trend_parameters(periods)
+    return len(cfg.channels) * per_channel + 1 + n_trend + 2 * m.seasonality_order + n_controls + 1 + int(m.likelihood == "student_t")
 
 
-def load_data(cfg: Config) -> ModelData:
-    """Read the config's data file and validate it; raises DataError naming file, column and rows."""
+def load_data(cfg: Config, table: Table | None = None) -> ModelData:
+    """Read the config's data file (or take it as `read_data_file` read it) and validate it.
+
+    Raises DataError naming file, column and rows; the first note says how the file was read.
+    """
     path = cfg.data_path()
-    df = read_table(path)
-    chk = _Checker(df, path)
-    date_col, target_col = cfg.data.date_column, cfg.data.target_column
-    roles = {date_col: "data.date_column", target_col: "data.target_column"}
+    table = read_data_file(path) if table is None else table
+    data = check_table(cfg, table.frame, path)
+    return replace(data, notes=(table.note(path), *data.notes))
+
+
+def require_columns(cfg: Config, df: pd.DataFrame, path: Path) -> dict[str, str]:
+    """Each column the config names, with its role; DataError naming the file and what it lacks."""
+    roles = {cfg.data.date_column: "data.date_column", cfg.data.target_column: "data.target_column"}
     roles.update({c.spend_column: f"spend of channel {c.name}" for c in cfg.channels})
     roles.update({c: "control" for c in cfg.controls})
-    chk.require_columns(roles)
+    _Checker(df, path).require_columns(roles)
+    return roles
+
+
+def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
+    """Validate a table read from `path` against the config; messages number its rows from 1 in the table's order."""
+    chk = _Checker(df, path)
+    date_col, target_col = cfg.data.date_column, cfg.data.target_column
+    roles = require_columns(cfg, df, path)
     if len(df) == 0:
         chk.fail(None, "the file has no rows")
 
@@ -192,27 +349,24 @@ def load_data(cfg: Config) -> ModelData:
         chk.fail(date_col, f"only {n} periods; a marketing-mix model needs at least {MIN_PERIODS} (better 104 weekly)")
     if n < WARN_PERIODS:
         warnings.append(f"only {n} periods of data; estimates will be uncertain below {WARN_PERIODS} (a year of weeks)")
-    n_params = count_parameters(cfg, len(control_names))
-    if n < 2 * n_params:
+    n_params = count_parameters(cfg, len(control_names), n)
+    if n < MIN_PERIODS_PER_PARAMETER * n_params:
         chk.fail(
             None,
-            f"{n} periods cannot support a model with {n_params} parameters (need at least {2 * n_params} periods); "
+            f"{n} periods cannot support a model with {n_params} parameters (need at least {MIN_PERIODS_PER_PARAMETER * n_params} periods); "
             "use fewer channels or controls, a lower model.seasonality_order, or more data",
         )
 
     names = cfg.channel_names
-    if len(names) > 1:
-        corr = np.corrcoef(spend, rowvar=False)
-        for i in range(len(names)):
-            for j in range(i + 1, len(names)):
-                if corr[i, j] > 0.9:
-                    warnings.append(
-                        f"spend of '{names[i]}' and '{names[j]}' moves together (correlation {corr[i, j]:.2f}); the model "
-                        "cannot tell their effects apart well. A lift test on one of them, or a ROAS prior, helps."
-                    )
+    for a, b, r in pairwise_correlations(spend, names):
+        if abs(r) > CORRELATION_REVIEW:
+            warnings.append(
+                f"spend of '{a}' and '{b}' moves together (correlation {r:.2f}); the model "
+                "cannot tell their effects apart well. A lift test on one of them, or a ROAS prior, helps."
+            )
     for i, name in enumerate(names):
         active = float(np.mean(spend[:, i] > 0))
-        if active < 0.1:
+        if active < MIN_ACTIVE_SHARE:
             warnings.append(f"channel '{name}' has spend in only {active:.0%} of periods; its ROAS will rest mostly on the prior")
 
     return ModelData.from_arrays(

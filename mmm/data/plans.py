@@ -5,6 +5,7 @@ Plan CSV: a `week` column (1, 2, ... with none missing) and one spend column per
 Plan YAML: {weeks: 13, spend: {channel: amount per week | [one amount per week]}, controls: {...}}.
 Bounds CSV: header `channel,min,max` (weekly spend, currency; leave a cell empty for no bound);
 bounds YAML: {channel: {min: ..., max: ...}}.
+CSV files may use comma, semicolon or tab and either decimal mark (sniffed by `read_delimited`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 
 from mmm.core.errors import MMMError
 from mmm.data.dataset import format_rows
+from mmm.data.loading import read_delimited
 
 
 @dataclass
@@ -41,7 +43,9 @@ def _read_any(path: Path) -> pd.DataFrame | dict:
             raise MMMError(f"{path}: expected a mapping at the top level")
         return raw
     try:
-        return pd.read_csv(path)
+        return read_delimited(path).frame
+    except MMMError:
+        raise
     except Exception as exc:
         raise MMMError(f"{path}: cannot read the file as CSV: {exc}") from None
 

@@ -23,6 +23,7 @@ from mmm.core.errors import ArgumentError, MMMError
 from mmm.data.dataset import MIN_PERIODS, ModelData
 from mmm.data.lifts import LiftTest
 from mmm.data.loading import load_data
+from mmm.model.choice import ModelChoice
 from mmm.model.features import Scaling, baseline_level, build_features, channel_coefficients, components, mean_prediction, media_transform
 from mmm.model.graph import build_model, parameter_labels, roas_prior_params
 from mmm.model.lift_response import lift_designs, predicted_lifts
@@ -62,22 +63,41 @@ class MarketingMixModel:
         self.n_train: int = 0
         self.lifts: list[LiftTest] = []
         self.timings: dict[str, float] = {}  # seconds per stage of the last fit: compile, sample
+        self.choice: ModelChoice | None = None  # how the form was chosen, under adstock or saturation 'auto'
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, data: ModelData | None = None, holdout: int = 0, lifts: list[LiftTest] | None = None) -> MarketingMixModel:
-        """Sample the posterior on all periods but the last `holdout` ones, calibrated by any lift tests."""
+    def fit(
+        self,
+        data: ModelData | None = None,
+        holdout: int = 0,
+        lifts: list[LiftTest] | None = None,
+        scaling: Scaling | None = None,
+        init: dict[str, np.ndarray] | None = None,
+    ) -> MarketingMixModel:
+        """Sample the posterior on all periods but the last `holdout` ones, calibrated by any lift tests.
+
+        `scaling` keeps another fit's scales (a refresh: parameters then mean the same thing),
+        else they are fixed on the training periods; `init` gives the chains' starting values
+        by parameter name (natural scale), else the sampler's default initialisation.
+        """
         data = data if data is not None else load_data(self.config)
         check_fit_inputs(data, holdout, lifts)
+        if self.config.model.is_auto:
+            from mmm.model.selection import choose_form  # the candidates are models of this class
+
+            best = choose_form(self.config, data, holdout, lifts, scaling=scaling, init=init)
+            vars(self).update(vars(best))  # this model becomes the chosen candidate: its config, posterior and choice
+            return self
         n_train = data.n_periods - holdout
         start = time.perf_counter()
         train = data.head(n_train)
         self.data, self.n_train = data, n_train
-        self.scaling = Scaling.from_data(train)
+        self.scaling = scaling if scaling is not None else Scaling.from_data(train)
         feats = self._features(train.dates, train.spend_matrix(), train.control_matrix())
         self.lifts = list(lifts or [])
         model = self._build(train, feats)
         self.timings = {}
-        idata = sample_posterior(model, self.config.sampler, self.timings)
+        idata = sample_posterior(model, self.config.sampler, self.timings, init)
         sampled = [rv.name for rv in model.free_RVs]
         self.idata = self._attach_inputs(idata, data)
         self._add_derived(feats["lagged"], train.spend_matrix(), train.target_series())
@@ -202,6 +222,8 @@ class MarketingMixModel:
         path = Path(path)
         self.idata.attrs["mmm_diagnostics_json"] = json.dumps(self.diagnostics.to_dict())
         self.idata.attrs["mmm_timings_json"] = json.dumps(self.timings)
+        if self.choice is not None:
+            self.idata.attrs["mmm_model_choice_json"] = json.dumps(self.choice.to_dict())
         self.idata.to_netcdf(str(path))
         return path
 
@@ -232,6 +254,8 @@ class MarketingMixModel:
         m.n_train = int(attrs["mmm_n_train"])
         m.fit_seconds = float(attrs.get("fit_seconds", float("nan")))
         m.timings = json.loads(attrs.get("mmm_timings_json", "{}"))
+        if "mmm_model_choice_json" in attrs:
+            m.choice = ModelChoice.model_validate(json.loads(attrs["mmm_model_choice_json"]))
         return m
 
     # ---- reading results -----------------------------------------------------------------

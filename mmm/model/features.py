@@ -16,6 +16,9 @@ from mmm.config.spec import ModelSpec
 from mmm.data.dataset import PERIOD_DAYS, PERIODS_PER_YEAR, ModelData
 from mmm.transforms import MediaTransform, lagged
 
+TREND_CHANGEPOINT_SPAN = 0.85  # share of the training periods, from the first, over which changepoints are spread
+TREND_CHANGE_SCALE = 0.05  # prior scale of each slope change (target's scale per unit of trend time): near-linear unless the data bend
+
 
 @dataclass
 class Scaling:
@@ -61,6 +64,35 @@ def fourier(dates: pd.DatetimeIndex, order: int, frequency: str) -> np.ndarray:
     return np.column_stack([f(k * phase) for k in range(1, order + 1) for f in (np.sin, np.cos)])
 
 
+def _scaled_time(steps: np.ndarray, n_train: int) -> np.ndarray:
+    """Periods since the first training period -> trend time: -0.5 at the first training period, 0.5 at the last."""
+    return steps / max(n_train - 1, 1) - 0.5
+
+
+def trend_changepoints(n_train: int, spec: ModelSpec) -> np.ndarray:
+    """Positions of the flexible trend's changepoints on the trend-time axis (empty for the other trends).
+
+    ModelSpec.changepoints(n_train) of them (one per 13 fitted periods, 2 to 12), evenly spaced over
+    the first TREND_CHANGEPOINT_SPAN of the fitted periods, the last at its end: a bend in the final
+    periods is left to the base slope, as too few periods follow it to tell it from noise.
+    """
+    k = spec.changepoints(n_train)
+    return -0.5 + TREND_CHANGEPOINT_SPAN * np.arange(1, k + 1) / max(k, 1)
+
+
+def trend_hinges(time: np.ndarray, n_train: int, spec: ModelSpec) -> np.ndarray:
+    """The flexible trend's basis (time, changepoint): max(0, time - c) per changepoint c, less its training mean.
+
+    A slope change at c multiplies its hinge, so the trend is continuous and piecewise linear.
+    Each hinge is centred over the training periods, like trend time, so the intercept stays the
+    average level. After the data every hinge keeps rising: a forecast continues the trend with
+    its last slope. Zero columns unless the trend is flexible.
+    """
+    changepoints = trend_changepoints(n_train, spec)
+    fitted = _scaled_time(np.arange(n_train, dtype=float), n_train)
+    return np.maximum(time[:, None] - changepoints, 0.0) - np.maximum(fitted[:, None] - changepoints, 0.0).mean(axis=0)
+
+
 def build_features(
     scaling: Scaling,
     spec: ModelSpec,
@@ -74,22 +106,25 @@ def build_features(
     spend: (time, channel) in currency; history: spend in the periods just before `dates`
     (carry-in for a forecast). Trend time runs from -0.5 at the first training period to 0.5
     at the last: centred, so the intercept is the average level and the two do not trade off.
+    `trend_hinges` (time, changepoint) is the flexible trend's basis (see trend_hinges).
     """
     sp = np.asarray(spend, dtype=float) / np.asarray(scaling.spend)
     hist = None if history is None else np.asarray(history, dtype=float) / np.asarray(scaling.spend)
     steps = (dates - pd.Timestamp(scaling.first_date)).days.to_numpy(dtype=float) / PERIOD_DAYS[scaling.frequency]
     ctrl = (np.asarray(controls, dtype=float).reshape(len(dates), -1) - np.asarray(scaling.control_mean)) / np.asarray(scaling.control_sd)
+    time = _scaled_time(steps, scaling.n_train)
     return {
         "lagged": lagged(sp, spec.l_max, hist),
-        "time": steps / max(scaling.n_train - 1, 1) - 0.5,
+        "time": time,
+        "trend_hinges": trend_hinges(time, scaling.n_train, spec),
         "fourier": fourier(dates, spec.seasonality_order, scaling.frequency),
         "controls": ctrl,
     }
 
 
 def media_transform(spec: ModelSpec) -> MediaTransform:
-    """The configured adstock and saturation components."""
-    return MediaTransform.from_options(spec.model_dump())
+    """The configured adstock and saturation components (under 'auto', the first candidate until a fit chooses)."""
+    return MediaTransform.from_options(spec.forms()[0])
 
 
 def channel_coefficients(params: dict[str, Any], train_lagged: Any, roas_to_coef: Any, media: MediaTransform, xp: Any) -> Any:
@@ -115,7 +150,9 @@ def components(params: dict[str, Any], feats: dict[str, Any], media_tf: MediaTra
     """Each part of the prediction on the target's scale (multiply by Scaling.target for currency).
 
     Parameters may carry a leading draw axis; `channel_coef` turns saturated media into
-    target units. Returns baseline, trend, seasonality, controls (..., time) and
+    target units. The trend is `trend` (slope before the first changepoint, target's scale per unit of
+    trend time) times time, plus, when flexible, TREND_CHANGE_SCALE x `trend_change` (standardised
+    slope changes) times the hinges. Returns baseline, trend, seasonality, controls (..., time) and
     media (..., time, channel).
     """
     media = media_tf.response(feats["lagged"], params, xp)
@@ -124,7 +161,13 @@ def components(params: dict[str, Any], feats: dict[str, Any], media_tf: MediaTra
         "media": params["channel_coef"][..., None, :] * media,
     }
     # a part the spec switches off has no parameter and contributes zero
-    out["trend"] = params["trend"][..., None] * feats["time"] if "trend" in params else 0 * out["baseline"]
+    if "trend" in params:
+        out["trend"] = params["trend"][..., None] * feats["time"]
+        if "trend_change" in params:  # flexible: standardised slope changes at the changepoints (non-centred)
+            bends = TREND_CHANGE_SCALE * params["trend_change"][..., None, :] * feats["trend_hinges"]
+            out["trend"] = out["trend"] + bends.sum(axis=-1)
+    else:
+        out["trend"] = 0 * out["baseline"]
     if "season" in params:
         out["seasonality"] = (params["season"][..., None, :] * feats["fourier"]).sum(axis=-1)
     else:

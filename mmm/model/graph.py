@@ -26,6 +26,7 @@ BASE_LABELS = {
     "roas": "ROAS",
     "level_offset": "baseline level",
     "trend": "trend",
+    "trend_change": "trend bend",
     "season": "seasonality",
     "control_coef": "other driver",
     "sigma": "noise",
@@ -110,8 +111,13 @@ def build_model(
         level = pm.Normal("level_offset", mu=0.0, sigma=0.2)
         # derived again after sampling (estimator), so the compiled sampler stays small
         params["intercept"] = baseline_level(level, params["roas"], roas_to_coef, y.mean(), len(target))
-        if spec.trend:
+        if spec.trend != "none":
             params["trend"] = pm.Normal("trend", mu=0.0, sigma=0.5)
+        if spec.trend == "flexible":
+            model.add_coord("changepoint", np.arange(feats["trend_hinges"].shape[1]))
+            data["trend_hinges"] = pm.Data("trend_hinges", feats["trend_hinges"], dims=("date", "changepoint"))
+            # sparse slope changes, standardised (non-centred): the formula scales them by TREND_CHANGE_SCALE
+            params["trend_change"] = pm.Laplace("trend_change", mu=0.0, b=1.0, dims="changepoint")
         if spec.seasonality_order:
             params["season"] = pm.Normal("season", mu=0.0, sigma=0.25, dims="fourier")
         if control_names:

@@ -75,10 +75,16 @@ def current_plan(model: MarketingMixModel, budget: float, weeks: int) -> xr.Data
 
 @dataclass(frozen=True)
 class PlanDraws:
-    """Posterior draws (sample,) of a plan's incremental outcome and of the current mix's at the same budget."""
+    """Posterior draws (sample,) of a plan's incremental outcome and of the current mix's at the same budget.
+
+    by_week: (sample, date, channel) the incremental outcome landing in each period, in currency:
+    the channel's media contribution with the plan minus without it, over the plan's periods and
+    the l_max - 1 periods after it (carry-over); summed over date and channel it is `plan`.
+    """
 
     plan: np.ndarray
     current: np.ndarray | None
+    by_week: xr.DataArray
 
 
 def forecast_plan(
@@ -107,7 +113,8 @@ def forecast_plan(
 
     with_plan = media(spend)
     without = media(spend * 0.0)["media"]
-    incremental = (with_plan["media"] - without).sum([DATE, GEO])  # (sample, channel)
+    by_week = (with_plan["media"] - without).sum(GEO).transpose(SAMPLE, DATE, CHANNEL)
+    incremental = by_week.sum(DATE)  # (sample, channel)
     total = incremental.sum(CHANNEL)
     budget = float(spend.sum())
     current_total = None
@@ -131,5 +138,5 @@ def forecast_plan(
         current_incremental=Interval.of(current_total, SAMPLE) if current_total is not None else None,
         prob_better_than_current=float((total > current_total).mean()) if current_total is not None else None,
     )
-    draws = PlanDraws(total.transpose(SAMPLE).values, None if current_total is None else current_total.transpose(SAMPLE).values)
+    draws = PlanDraws(total.transpose(SAMPLE).values, None if current_total is None else current_total.transpose(SAMPLE).values, by_week)
     return forecast, draws

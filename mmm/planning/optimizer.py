@@ -24,6 +24,7 @@ from mmm.planning.forecast import current_plan, forecast_plan
 from mmm.planning.objectives import MeanMinusRisk, Objective
 from mmm.planning.response import ConstantPlanResponse
 from mmm.planning.results import Allocation, OptimizationResult, PlanOutcomes, TierOptimality
+from mmm.planning.weekly import weekly_plan
 
 N_RANDOM_STARTS = 4
 BOUND_TOL = 1e-6  # relative distance to a bound that counts as binding
@@ -151,7 +152,8 @@ def optimize_budget(
         spread = (max(m) - min(m)) / max(abs(float(np.mean(m))), 1e-12) if len(m) > 1 else 0.0
         optimality[t] = TierOptimality(unbound_channels=free, mroas_spread=float(spread), equal_mroas=bool(spread < 0.01 or risk > 0))
 
-    forecast, draws = forecast_plan(model, np.tile(weekly, (weeks, 1)), seed=seed)
+    plan = np.tile(weekly, (weeks, 1))
+    forecast, draws = forecast_plan(model, plan, seed=seed)
     assert draws.current is not None
     edges = np.linspace(float(min(draws.plan.min(), draws.current.min())), float(max(draws.plan.max(), draws.current.max())), 50)
     diff = draws.plan - draws.current
@@ -171,6 +173,7 @@ def optimize_budget(
             current=Histogram.of(draws.current, edges),
             difference=Histogram.of(diff, np.linspace(float(diff.min()), float(diff.max()), 50)),
         ),
+        weekly_plan=weekly_plan(plan, draws, tiers, model.config.data.kpi),
         solver={
             "method": "SLSQP, exact gradients",
             "starts": solutions,

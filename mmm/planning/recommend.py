@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from mmm.analysis.results import FitSummary
 from mmm.config import parse_policy
 from mmm.core.constants import DATE, GEO
 from mmm.core.errors import ArgumentError
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import channel_bounds
+from mmm.planning.budget import budget_mode, choose_budget, with_profit
 from mmm.planning.optimizer import optimize_budget
 from mmm.planning.policy import auto_tiers as propose_tiers
 from mmm.planning.policy import tier_shares
@@ -17,7 +20,7 @@ from mmm.planning.results import OptimizationResult
 def recommend_budget(
     model: MarketingMixModel,
     fit: FitSummary,
-    budget: float,
+    budget: float | Literal["auto"],
     weeks: int,
     policy: str | None = None,
     auto_tiers: bool = False,
@@ -25,13 +28,19 @@ def recommend_budget(
     bounds_overrides: dict[str, tuple[float | None, float | None]] | None = None,
     risk: float = 0.0,
     seed: int = 0,
+    margin: float | None = None,
+    target_mroas: float | None = None,
 ) -> OptimizationResult:
     """Split `budget` (currency over `weeks` periods) under the policy's tier shares and the bounds.
 
     fit is the model's fit summary (for `auto_tiers`); policy like '70/20/10' (default: the
-    config's). The forecast of the plan carries the same quantities a scenario reports, so
+    config's). budget 'auto' chooses the total too: the one that maximises expected profit at
+    `margin` (the contribution margin, in (0, 1]), or the largest whose marginal ROAS is still
+    `target_mroas` (see `mmm.planning.budget`); a margin with a fixed budget adds the plan's
+    expected profit. The forecast of the plan carries the same quantities a scenario reports, so
     both compare side by side.
     """
+    budget_mode(budget, margin, target_mroas, risk)  # the arguments are checked before any work
     try:
         shares_wanted = parse_policy(policy or model.config.optimizer.policy)
     except ValueError as exc:
@@ -45,5 +54,9 @@ def recommend_budget(
     else:
         tiers = model.config.tiers
     shares, notes = tier_shares(shares_wanted, tiers, strict_tiers)
-    result = optimize_budget(model, budget, weeks, shares, tiers, channel_bounds(model, bounds_overrides), risk, seed=seed)
+    bounds = channel_bounds(model, bounds_overrides)
+    if isinstance(budget, str):
+        result = choose_budget(model, weeks, shares, tiers, bounds, margin, target_mroas, seed)
+    else:
+        result = with_profit(optimize_budget(model, budget, weeks, shares, tiers, bounds, risk, seed=seed), margin)
     return result.model_copy(update={"policy": shares_wanted, "notes": notes, "tier_reasons": reasons or None})

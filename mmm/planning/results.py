@@ -14,6 +14,9 @@ from pydantic import Field
 
 from mmm.core.outcome import DEFAULT_KPI, Outcome, outcome_for
 from mmm.core.results import Histogram, Interval, Result, SeriesBand
+from mmm.core.review import ReviewVerdict
+from mmm.planning.budget_results import BudgetCurve, BudgetMode
+from mmm.planning.weekly_results import WeeklyPlan
 
 
 def _outcome_keys(outcome: Outcome) -> dict[str, str]:
@@ -67,6 +70,11 @@ class ScenarioResult(PlanForecast):
     name: str
     plan_file: str
     tracking_run_id: str | None = None
+    review: ReviewVerdict | None = Field(default=None, description="The model's health review, and whether --force overrode a FAIL.")
+
+    @classmethod
+    def optional_keys(cls) -> tuple[str, ...]:
+        return ("review",)
 
 
 class Allocation(Result):
@@ -120,11 +128,19 @@ class OptimizationResult(Result):
     notes: list[str] = Field(default_factory=list)
     tier_reasons: dict[str, str] | None = None
     outcomes: PlanOutcomes | None = None
+    weekly_plan: WeeklyPlan | None = Field(default=None, description="The recommended plan per week and channel, per month and in total.")
     tracking_run_id: str | None = None
+    review: ReviewVerdict | None = Field(default=None, description="The model's health review, and whether --force overrode a FAIL.")
+    budget_mode: BudgetMode = Field(default="fixed", description="fixed: the budget given; profit / target_mroas: the total chosen.")
+    chosen_budget: float | None = Field(default=None, description="The total chosen under --budget auto (currency over the horizon).")
+    margin: float | None = Field(default=None, description="Contribution margin: share of revenue left as profit before marketing.")
+    target_mroas: float | None = Field(default=None, description="Marginal ROAS of the total the spend was to fall to.")
+    expected_profit: Interval | None = Field(default=None, description="margin x incremental outcome - spend, currency.")
+    budget_curve: BudgetCurve | None = None
 
     @classmethod
     def optional_keys(cls) -> tuple[str, ...]:
-        return ("tier_reasons",)
+        return ("tier_reasons", "review", "weekly_plan", "chosen_budget", "margin", "target_mroas", "expected_profit", "budget_curve")
 
     @property
     def prob_better(self) -> float:

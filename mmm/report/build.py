@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mmm.core.outcome import Outcome, outcome_for
+from mmm.report.changes import added_text, change_sentences
 from mmm.report.chart_style import channel_colors
 from mmm.report.charts import base_moves, draw_charts
 from mmm.report.plan_plots import tier_groups
@@ -50,6 +51,16 @@ def section_titles(outcome: Outcome) -> dict[str, str]:
 
 
 SECTIONS = section_titles(outcome_for("revenue"))
+CHANGES = ("changes", "What changed since the last fit")  # a refit's section (templates/section_changes.html.j2), after the summary
+
+
+def _titles(summary: FitSummary, outcome: Outcome) -> dict[str, str]:
+    """The sections of this report: every standard one, and what changed when the fit refreshes an earlier one."""
+    titles = section_titles(outcome)
+    if summary.changes is None:
+        return titles
+    key, title = CHANGES
+    return {"summary": titles["summary"], key: title, **titles}
 
 
 class Report(NamedTuple):
@@ -81,7 +92,7 @@ def build_report(summary: FitSummary, optimization: OptimizationResult | None = 
     page = render(
         PAGE,
         title=title,
-        titles=section_titles(words),
+        titles=_titles(summary, words),
         css=stylesheet(),
         created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         s=summary,
@@ -92,6 +103,8 @@ def build_report(summary: FitSummary, optimization: OptimizationResult | None = 
         verdict=trust_verdict(summary),
         paragraphs=executive_summary(summary) + plan,
         plan_paragraphs=plan,
+        changed=change_sentences(summary.changes, unit_of(summary)) if summary.changes else [],
+        changed_added=added_text(summary.changes, unit_of(summary)) if summary.changes else "",
         moves=[m.label for m in moves],
         budget_groups=_budget_groups(optimization) if optimization is not None else [],
         figures={name: base64.b64encode(png).decode("ascii") for name, png in images.items()},

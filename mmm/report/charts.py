@@ -12,7 +12,7 @@ import numpy as np
 
 from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.core.outcome import outcome_for
-from mmm.report import appendix_plots, plan_plots, plots
+from mmm.report import appendix_plots, budget_plot, plan_plots, plots
 from mmm.report.chart_style import CONTROLS_LINE, TREND
 from mmm.report.plots import Layer, ResponsePanel
 from mmm.report.prose import unit_of
@@ -66,6 +66,8 @@ def draw_charts(
         images["budget.png"] = plan_plots.budget_chart(optimization, cur, unit)
         if optimization.outcomes is not None:
             images["plan_outcomes.png"] = plan_plots.plan_outcomes_chart(optimization, words, cur)
+        if optimization.budget_curve is not None:
+            images[budget_plot.CHART_FILE] = budget_plot.budget_curve_chart(optimization, words, cur, unit)
     if summary.diagnostics.parameters:
         images["diagnostics.png"] = appendix_plots.diagnostics_chart(summary.diagnostics.parameters, RHAT_MAX, ESS_MIN)
     evidence = {ch: c.roas_evidence for ch, c in summary.channels.items() if c.roas_evidence is not None}

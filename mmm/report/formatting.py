@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mmm.analysis.results import FitSummary
+from mmm.analysis.results import FitSummary, ModelChoice
 from mmm.core.outcome import outcome_for
+from mmm.core.review import STATUSES, Review
 from mmm.planning.results import OptimizationResult, ScenarioResult
 
 
@@ -66,6 +67,11 @@ def format_fit_table(result: FitSummary) -> str:
             ]
         )
     lines += table(header, rows, left=2)
+    costed = [(n, c) for n, c in result.channels.items() if len(c.cost_lines) > 1]
+    if costed:
+        lines += ["", "ROAS is on media spend alone; net ROI is on the full cost, which counts:"]
+        for n, c in costed:
+            lines.append(f"  {n}: " + " + ".join(f"{label} {amount(v)}" for label, v in c.cost_lines.items()) + f" = {amount(c.cost)}")
     ms = summary["marketing_share"]
     lines += ["", f"Marketing drove {_cell(ms, pct)} of the target over the period."]
     f = summary["fit"]
@@ -107,11 +113,78 @@ def format_fit_table(result: FitSummary) -> str:
         lines += [f"  - {c['test']['channel']}: {c['verdict']}" for c in summary["calibration"] if c["flagged"]]
     if summary["warnings"]:
         lines += ["", "Data warnings:"] + [f"  - {w}" for w in summary["warnings"]]
+    if result.model_choice is not None:
+        lines += ["", format_model_choice(result.model_choice)]
+    if result.review is not None:
+        lines += ["", format_review(result.review, "Health review of the model", VERDICTS)]
+    return "\n".join(lines)
+
+
+def format_model_choice(choice: ModelChoice) -> str:
+    """The candidate forms compared under 'auto', best predictive accuracy first, and the one chosen."""
+    header = ["form (adstock + saturation)", "elpd_loo", "gap to best", "weight", "holdout MAPE", "fit s", ""]
+    rows = [
+        [
+            c.label,
+            f"{c.elpd_loo:.1f} ± {c.se:.1f}",
+            f"{c.elpd_diff:.1f} ± {c.diff_se:.1f}",
+            f"{c.weight:.2f}",
+            pct(c.holdout_mape) if c.holdout_mape is not None else "-",
+            f"{c.fit_seconds:.0f}",
+            "chosen" if c.chosen else "",
+        ]
+        for c in choice.candidates
+    ]
+    lines = [f"Model form chosen by {choice.criterion} (higher elpd_loo predicts left-out periods better):"]
+    lines += ["  " + r for r in table(header, rows)]
+    lines.append(f"  {choice.reason}")
+    if any(c.bad_pareto_k for c in choice.candidates):
+        lines.append("  Some periods have Pareto k > 0.7 (unusual weeks the LOO estimate is unsure about); a --holdout check helps.")
+    return "\n".join(lines)
+
+
+VERDICTS = {
+    "PASS": "fit to advise.",
+    "REVIEW": "usable; read the checks marked REVIEW before planning.",
+    "FAIL": "NOT fit to advise: `mmm optimize` and `mmm scenario` refuse it until the checks marked FAIL are fixed (--force plans anyway).",
+}
+
+
+def format_review(review: Review, title: str, verdicts: dict[str, str] | None = None) -> str:
+    """A review as lines 'STATUS  check: what it means and what to do', worst first, under its status
+    (and the verdict `verdicts` gives that status)."""
+    verdict = f", {verdicts[review.status]}" if verdicts else ""
+    lines = [f"{title}: {review.status} (score {review.score}/100){verdict}"]
+    for c in sorted(review.checks, key=lambda c: -STATUSES.index(c.status)):
+        lines.append(f"  {c.status:<6}  {c.name}: {c.message}")
     return "\n".join(lines)
 
 
 def _policy_text(shares: dict[str, float]) -> str:
     return " / ".join(f"{t} {pct(s)}" for t, s in shares.items())
+
+
+def budget_lines(optimization: OptimizationResult, currency: str) -> list[str]:
+    """How the total was chosen (`--budget auto`) and, given a margin, the plan's expected profit with its 90% interval."""
+    o, words = optimization, outcome_for(optimization.forecast.outcome)
+    lines = []
+    if o.budget_curve is not None:
+        c = o.budget_curve
+        why = (
+            f"the profit-maximising budget at a {100 * (o.margin or 0):g}% margin"
+            if o.budget_mode == "profit"
+            else f"spend until the marginal {words.return_label} falls to {ratio(o.target_mroas or 0)}"
+        )
+        lines.append(
+            f"Total chosen: {currency} {amount(c.recommended_budget)}, {why} (marginal {words.return_label} there "
+            f"{ratio(c.recommended_mroas)}; current budget {currency} {amount(c.current_budget)})."
+        )
+    if o.expected_profit is not None:
+        lines.append(
+            f"Expected profit ({100 * (o.margin or 0):g}% of the incremental {words.noun} minus the spend): "
+            f"{currency} {_cell(o.expected_profit.model_dump(), amount)}."
+        )
+    return lines
 
 
 def format_optimize_table(optimization: OptimizationResult, currency: str) -> str:
@@ -121,6 +194,7 @@ def format_optimize_table(optimization: OptimizationResult, currency: str) -> st
     lines = [
         f"Budget {currency} {amount(result['budget'])} over {result['weeks']} periods; "
         f"tiers {_policy_text(result['tiers'])}" + (f"; risk aversion {result['risk']:g}" if result["risk"] else "") + ".",
+        *budget_lines(optimization, currency),
         "",
     ]
     rows = []
@@ -190,12 +264,23 @@ def format_runs_table(listing: list[dict[str, Any]]) -> str:
     for r in listing:
         conv = {True: "yes", False: "NO", None: "?"}[r["converged"]]
         r2 = f"{r['r2']:.3f}" if r["r2"] is not None else "?"
+        review = r.get("review") or "?"
         rows.append(
-            [r["run_id"], r["name"] or "", r["started"] or "", r["data_period"], r2, conv, r["status"], r["scenarios"], r["optimizations"]]
+            [
+                r["run_id"],
+                r["name"] or "",
+                r["started"] or "",
+                r["data_period"],
+                r2,
+                conv,
+                review,
+                r["status"],
+                r["scenarios"],
+                r["optimizations"],
+            ]
         )
-    return "\n".join(
-        table(["run id", "name", "started (UTC)", "data period", "R²", "converged", "status", "scenarios", "optimisations"], rows, left=4)
-    )
+    header = ["run id", "name", "started (UTC)", "data period", "R²", "converged", "review", "status", "scenarios", "optimisations"]
+    return "\n".join(table(header, rows, left=4))
 
 
 def format_validation_table(result: dict[str, Any]) -> str:

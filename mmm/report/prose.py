@@ -22,6 +22,7 @@ PROSE = "prose.html.j2"
 UNIT = {"weekly": "week", "daily": "day"}
 MOVE = 0.5  # a channel's spend changes when it moves by more than half a currency unit
 SHOWN_MOVES = 3
+REVIEW_VERDICTS = {"PASS": ("good", "Good"), "REVIEW": ("warn", "Use with care"), "FAIL": ("bad", "Not fit to advise")}
 
 
 class Verdict(NamedTuple):
@@ -47,6 +48,9 @@ def trust_verdict(summary: FitSummary) -> Verdict:
     weak_fit = closeness == "only loosely"
     if h is not None and h.mape is not None:
         weak_fit = weak_fit or h.coverage < 0.6 or h.mape > 2 * max(mape, 0.01)
+    if summary.review is not None:  # the health review decides; the fit words still describe how closely it follows
+        level, headline = REVIEW_VERDICTS[summary.review.status]
+        return Verdict(level, headline, closeness, weak_fit)
     if not summary.diagnostics.converged:
         return Verdict("bad", "Not yet", closeness, weak_fit)
     if weak_fit:

@@ -8,7 +8,7 @@ The response uses the very functions the model fits (mmm.transforms).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,8 @@ from mmm.core.errors import MMMError
 from mmm.transforms import MediaTransform, lagged
 
 # the truth: geometric carry-over and a concave Hill curve, the very components the model fits
-TRUE_MEDIA = MediaTransform.from_options({"adstock": "geometric", "saturation": "hill", "l_max": 8})
+TRUE_SATURATION = "hill"
+TRUE_MEDIA = MediaTransform.from_options({"adstock": "geometric", "saturation": TRUE_SATURATION, "l_max": 8})
 
 L_MAX = TRUE_MEDIA.l_max
 
@@ -48,6 +49,8 @@ class Scenario:
     noise: float  # residual sd as a share of mean baseline revenue
     baseline: float = 100_000.0
     trend: float = 0.15  # growth of the baseline over the whole period, as a share
+    # (share of the period, growth by then): the trend runs straight to this point, then straight on to `trend`
+    bend: tuple[float, float] | None = None
     seasonality: float = 0.08
     price_effect: float = -0.04  # revenue change per sd of the price index, as a share of baseline
     budget_seasonality: float = 0.25  # shared yearly swing of every budget (makes channels move together)
@@ -98,6 +101,22 @@ SCENARIOS: dict[str, Scenario] = {
         noise=0.07,
     ),
 }
+# the clean business whose baseline bends: linear-trend models leave a residual trend here
+SCENARIOS["bend"] = replace(
+    SCENARIOS["clean"],
+    name="bend",
+    description="the clean scenario's 3 channels over 2 years; the baseline grows 25% in the first year, then falls back to +5%",
+    trend=0.05,
+    bend=(0.5, 0.25),
+)
+
+
+def trend_share(sc: Scenario, t: np.ndarray) -> np.ndarray:
+    """The baseline's true growth since the first week, as a share of `baseline`, at times t (0 first week, 1 last)."""
+    if sc.bend is None:
+        return sc.trend * t
+    at, growth = sc.bend
+    return np.interp(t, [0.0, at, 1.0], [0.0, growth, sc.trend])
 
 
 def _spend_paths(sc: Scenario, rng: np.random.Generator) -> np.ndarray:
@@ -193,8 +212,9 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
     day = (dates - pd.Timestamp("1970-01-01")).days.to_numpy() / 365.25
     price = np.round(100 + np.cumsum(rng.normal(0, 0.6, sc.weeks)), 2)
     price_z = (price - price.mean()) / price.std()
+    growth = trend_share(sc, t)
     base = sc.baseline * (
-        1 + sc.trend * t + sc.seasonality * (np.sin(2 * np.pi * day) + 0.5 * np.cos(4 * np.pi * day)) + sc.price_effect * price_z
+        1 + growth + sc.seasonality * (np.sin(2 * np.pi * day) + 0.5 * np.cos(4 * np.pi * day)) + sc.price_effect * price_z
     )
     noise = rng.normal(0, sc.noise * sc.baseline, sc.weeks)
     revenue = base + contrib.sum(axis=1) + noise
@@ -226,6 +246,7 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
         "weekly": {
             "date": df["date"].tolist(),
             "baseline": base.tolist(),
+            "trend": (sc.baseline * growth).tolist(),
             **{ch.name: contrib[:, i].tolist() for i, ch in enumerate(sc.channels)},
         },
     }
@@ -259,6 +280,7 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
         "data": {"path": "data.csv", "date_column": "date", "target_column": "revenue"},
         "channels": [{"name": c.name, "spend_column": f"{c.name}_spend", "tier": c.tier} for c in sc.channels],
         "controls": ["price_index"],
+        "model": {"saturation": TRUE_SATURATION},  # the true curve; without it mmm chooses one (saturation: auto)
         "sampler": {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1},
     }
     return df, truth, config
@@ -280,6 +302,8 @@ def write_scenario(
         paths["lifts"] = out / "lifts.csv"
         pd.DataFrame(truth["lift_tests"]).drop(columns="true_lift").to_csv(paths["lifts"], index=False)
     paths["config"].write_text(
-        f"# Simulated scenario '{name}': {description}. True values in truth.json.\n" + yaml.safe_dump(config, sort_keys=False)
+        f"# Simulated scenario '{name}': {description}. True values in truth.json.\n"
+        "# model.saturation names the simulation's true curve; delete it to let mmm choose (saturation: auto).\n"
+        + yaml.safe_dump(config, sort_keys=False)
     )
     return paths

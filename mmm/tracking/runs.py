@@ -13,7 +13,7 @@ import math
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
@@ -129,13 +129,13 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
 
 
 @contextmanager
-def fit_run(tracking_uri: str | None, experiment: str | None, run_name: str) -> Iterator[Any]:
-    """An MLflow run for one fit; it ends FAILED if anything inside raises (or the fit is interrupted)."""
+def fit_run(tracking_uri: str | None, experiment: str | None, run_name: str, tags: dict[str, str] | None = None) -> Iterator[Any]:
+    """An MLflow run for one fit (with any extra `tags`); it ends FAILED if anything inside raises (or the fit is interrupted)."""
     import mlflow
 
     uri, experiment_id = connect(tracking_uri, experiment)
     with refusals(f"experiment '{experiment_id}' (to record a fit)", uri):
-        active = mlflow.start_run(run_name=run_name, tags={KIND_TAG: "fit"})
+        active = mlflow.start_run(run_name=run_name, tags={**(tags or {}), KIND_TAG: "fit"})
     with active as run:
         yield run
 
@@ -159,11 +159,16 @@ def fit_metrics(summary: FitSummary) -> dict[str, float]:
         m.update({k: v for k, v in summary.sampling.model_dump().items() if k != "chains"})
     if summary.holdout is not None:
         m.update({f"holdout_{k}": v for k, v in summary.holdout.model_dump().items()})
+    if summary.review is not None:
+        m["review_score"] = summary.review.score
+    if summary.model_choice is not None:
+        m.update({f"elpd_loo.{c.adstock}_{c.saturation}": c.elpd_loo for c in summary.model_choice.candidates})
     for name, c in summary.channels.items():
         for metric in CHANNEL_METRICS:
             for stat in INTERVAL_STATS:
                 m[f"{metric}_{stat}.{name}"] = getattr(getattr(c, metric), stat)
         m[f"carryover_periods_to_90.{name}"] = c.carryover.periods_to_90.median
+        m[f"full_cost.{name}"] = c.cost
     return {k: float(v) for k, v in m.items() if v is not None and math.isfinite(float(v))}
 
 
@@ -189,6 +194,12 @@ def log_fit(model: Any, summary: FitSummary, data_path: str | None, register: st
         "data.periods": str(d.periods),
         "data.frequency": d.frequency,
     }
+    if summary.review is not None:
+        tags["review.status"] = summary.review.status
+        tags.update({f"review.{c.name}": c.status for c in summary.review.checks})
+    if summary.model_choice is not None:
+        tags["model_choice"] = summary.model_choice.reason
+        mlflow.log_dict(summary.model_choice.to_dict(), "model_choice.json")
     if data_path and Path(data_path).is_file():
         tags["data.sha256"] = file_sha256(data_path)
     commit = git_commit()
@@ -237,17 +248,15 @@ def log_forecaster(model_file: Path, channels: list[str], kpi: str, register: st
     )
 
 
-def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[MarketingMixModel, FitSummary]:
-    """The fitted model and its summary from a fit run; RunNotFoundError says why it cannot be used."""
+def _finished_fit(run_id: str, uri: str) -> None:
+    """Raise RunNotFoundError unless `run_id` is a finished mmm fit the caller may read."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    uri = resolve_tracking_uri(tracking_uri)
     mlflow.set_tracking_uri(uri)
-    client = mlflow.MlflowClient()
     try:
         with refusals(f"run '{run_id}'", uri):
-            run = client.get_run(run_id)
+            run = mlflow.MlflowClient().get_run(run_id)
     except MlflowException:
         raise RunNotFoundError(
             f"run '{run_id}' not found in the tracking store {redact(uri)} (list fitted models with `mmm runs`)"
@@ -256,15 +265,33 @@ def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[MarketingMix
         raise RunNotFoundError(f"run '{run_id}' is not an mmm model fit; pass the run id of `mmm fit` (see `mmm runs`)")
     if run.info.status != "FINISHED":
         raise RunNotFoundError(f"run '{run_id}' is {run.info.status}, not a finished fit; fit the model again")
+
+
+@contextmanager
+def _artifacts(run_id: str, uri: str) -> Iterator[Callable[[str], Path]]:
+    """Download a finished fit's artifacts by path into a temporary folder; missing or corrupt ones are RunNotFoundError."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    _finished_fit(run_id, uri)
     with tempfile.TemporaryDirectory() as tmp, refusals(f"the files of run '{run_id}'", uri):
         try:
-            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=MODEL_ARTIFACT, dst_path=tmp)
-            summary_path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=SUMMARY_ARTIFACT, dst_path=tmp)
-            summary = FitSummary.model_validate(json.loads(Path(summary_path).read_text()))
-            model = MarketingMixModel.load(path)
+            yield lambda artifact: Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp))
         except (MlflowException, OSError, ValueError, MMMError) as exc:  # pydantic's ValidationError is a ValueError
             raise RunNotFoundError(f"run '{run_id}': its model artifacts are missing or corrupt ({exc}); fit the model again") from None
-    return model, summary
+
+
+def load_summary(run_id: str, tracking_uri: str | None = None) -> FitSummary:
+    """A fit's summary alone (no model file): what `mmm review` and reports read."""
+    with _artifacts(run_id, resolve_tracking_uri(tracking_uri)) as fetch:
+        return FitSummary.model_validate(json.loads(fetch(SUMMARY_ARTIFACT).read_text()))
+
+
+def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[MarketingMixModel, FitSummary]:
+    """The fitted model and its summary from a fit run; RunNotFoundError says why it cannot be used."""
+    with _artifacts(run_id, resolve_tracking_uri(tracking_uri)) as fetch:
+        summary = FitSummary.model_validate(json.loads(fetch(SUMMARY_ARTIFACT).read_text()))
+        return MarketingMixModel.load(fetch(MODEL_ARTIFACT)), summary
 
 
 def plan_metrics(forecast: PlanForecast) -> dict[str, float]:
@@ -288,9 +315,10 @@ def log_plan_run(
     params: dict[str, Any],
     payload: dict[str, Any],
     tracking_uri: str | None = None,
+    artifacts: list[str] | None = None,
 ) -> str:
-    """Record an optimise or scenario as a run nested under the model's fit run; returns its id."""
-    return log_child_run(parent_run_id, kind, name, params, plan_metrics(forecast), payload, tracking_uri)
+    """Record an optimise or scenario as a run nested under the model's fit run (with the plan's files); returns its id."""
+    return log_child_run(parent_run_id, kind, name, params, plan_metrics(forecast), payload, tracking_uri, artifacts)
 
 
 def log_child_run(
@@ -301,8 +329,9 @@ def log_child_run(
     metrics: dict[str, float],
     payload: dict[str, Any],
     tracking_uri: str | None = None,
+    artifacts: list[str] | None = None,
 ) -> str:
-    """A run nested under the model's fit run (same experiment), with `payload` as `<kind>.json`."""
+    """A run nested under the model's fit run (same experiment), with `payload` as `<kind>.json` and any local files in `artifacts`."""
     import mlflow
 
     uri = resolve_tracking_uri(tracking_uri)
@@ -315,6 +344,8 @@ def log_child_run(
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics(metrics)
         mlflow.log_dict({**payload, "tracking_run_id": run.info.run_id}, f"{kind}.json")
+        for path in artifacts or []:
+            mlflow.log_artifact(path)
     return run.info.run_id
 
 
@@ -343,6 +374,7 @@ def list_runs(tracking_uri: str | None, experiment: str | None) -> list[dict[str
                 "periods": int(t["data.periods"]) if "data.periods" in t else None,
                 "r2": m.get("r2"),
                 "converged": bool(m["converged"]) if "converged" in m else None,
+                "review": t.get("review.status"),
                 "scenarios": sum(c.data.tags.get(KIND_TAG) == "scenario" for c in kids),
                 "optimizations": sum(c.data.tags.get(KIND_TAG) == "optimize" for c in kids),
                 "children": [
