@@ -64,10 +64,12 @@ def test_a_fit_killed_mid_way_ends_failed(sim, tmp_path):
             time.sleep(0.5)
         time.sleep(3)  # into compilation or sampling
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        # the interrupt lands when compilation hands back to Python: under a loaded machine (two test workers) that can take a while
+        proc.wait(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()
+            pytest.fail(f"the fit ignored SIGTERM for 180 s:\n{proc.communicate()[0][-3000:]}")
     runs = _runs(db)
     assert len(runs) == 1
     assert runs[0].info.status == "FAILED"

@@ -152,9 +152,10 @@ def prior_posterior_shift(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigm
     if not still:
         message = "The data narrowed or moved every channel's ROAS away from its prior."
     else:
+        its = "its ROAS is still close to its prior" if len(still) == 1 else "their ROAS are still close to their priors"
         message = (
-            f"The data say little about {_names(still)}: their ROAS is still close to its prior, so their figures and the plan "
-            "follow the prior. A lift test would tell you more than another year of the same data."
+            f"The data say little about {_names(still)}: {its}, so the figures and the plan follow the prior there. "
+            "A lift test would tell you more than another year of the same data."
         )
     return Check(
         name="prior_posterior_shift",
