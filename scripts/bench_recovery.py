@@ -8,7 +8,11 @@ percentage error and the share of channels whose true ROAS lies inside the 90% i
 With --speed it first times `mmm fit` end to end on a fresh 104-week, 6-channel dataset,
 with an empty and with a warm compile cache.
 
-Usage: scripts/bench_recovery [--cases clean,small_business,hard,peer,peer_hill,peer_logistic,peer_auto] [--seeds 1] [--speed] [--json PATH]
+The `conversions` case (simulated sign-ups, counts) scores each channel's CPA (cost per incremental
+conversion) instead of ROAS, and its error is that of the posterior median CPA, the headline figure
+(a cost per conversion has a long upper tail that pulls the mean up; the mean is printed beside it).
+
+Usage: scripts/bench_recovery [--cases clean,small_business,hard,conversions,peer,peer_hill,peer_logistic,peer_auto] [--seeds 1] [--speed] [--json PATH]
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 from mmm.analysis.decomposition import channel_draws
 from mmm.config import load_config, parse_config
-from mmm.core.stats import Interval
+from mmm.core.stats import Interval, RatioInterval
 from mmm.model.estimator import MarketingMixModel
 from mmm.simulation.scenarios import SCENARIOS, write_scenario
 
@@ -45,19 +49,26 @@ PEER_CASES = ("peer", "peer_hill", "peer_logistic", "peer_auto")
 PEER_TRUE_ROAS = {"x1": 274_848 / 55.33, "x2": 65_906 / 28.97}
 
 
-def score(model: MarketingMixModel, true_roas: dict[str, float]) -> dict:
-    roas = channel_draws(model).roas
+def score(model: MarketingMixModel, true_roas: dict[str, float], metric: str = "roas") -> dict:
+    """Error and 90% coverage of each channel's `metric` (roas; cpa for a conversions scenario) against the truth.
+
+    The error is that of the posterior mean for ROAS and of the posterior median for CPA (`point`).
+    """
+    roas = getattr(channel_draws(model), metric)
+    kind, point = (RatioInterval, "median") if metric == "cpa" else (Interval, "mean")
     per = {}
     for name in model.channels:
-        r = Interval.of(roas.sel(channel=name), "sample").model_dump()
+        r = kind.of(roas.sel(channel=name), "sample").model_dump()
         t = true_roas[name]
-        per[name] = {"true": t, **r, "ape": abs(r["mean"] - t) / t, "covered": r["low"] <= t <= r["high"]}
+        per[name] = {"true": t, **r, "ape": abs(r[point] - t) / t, "covered": r["low"] <= t <= r["high"]}
     d = model.diagnostics
     return {
         "fit_seconds": model.fit_seconds,
         "max_rhat": d.max_rhat,
         "min_ess_bulk": d.min_ess_bulk,
         "divergences": d.divergences,
+        "metric": metric,
+        "point": point,
         "roas_mape": float(np.mean([p["ape"] for p in per.values()])),
         "coverage": float(np.mean([p["covered"] for p in per.values()])),
         "channels": per,
@@ -73,10 +84,12 @@ def run_case(case: str, seed: int, workdir: Path) -> dict:
     else:
         paths = write_scenario(case, workdir / f"{case}-{seed}", seed=seed if seed else None)
         cfg = load_config(paths["config"])
-        truth = {k: v["roas"] for k, v in json.loads(paths["truth"].read_text())["channels"].items()}
+        known = json.loads(paths["truth"].read_text())
+        metric = "cpa" if known.get("kpi") == "conversions" else "roas"  # conversions: cost per incremental conversion
+        truth = {k: v[metric] for k, v in known["channels"].items()}
     start = time.perf_counter()
     model = MarketingMixModel(cfg).fit()
-    out = score(model, truth)
+    out = score(model, truth, metric if not case.startswith("peer") else "roas")
     out["wall_seconds"] = time.perf_counter() - start
     out["saturation"] = model.config.model.saturation
     if model.choice is not None:
@@ -155,14 +168,16 @@ def main() -> None:
                 results[f"{case}/{seed}"] = r
                 print(
                     f"{case:<16}{seed:>5}{r['fit_seconds']:>8.1f}{r['max_rhat']:>11.3f}{r['divergences']:>5}"
-                    f"{100 * r['roas_mape']:>9.1f}%{100 * r['coverage']:>10.0f}%",
+                    f"{100 * r['roas_mape']:>9.1f}%{100 * r['coverage']:>10.0f}%"
+                    + ("  (CPA: error of the posterior median)" if r["metric"] == "cpa" else ""),
                     flush=True,
                 )
                 if "model_choice" in r:
                     print(f"    form chosen: {r['saturation']}; {r['model_choice']['reason']}")
                 for name, p in r["channels"].items():
+                    mean = f" mean {p['mean']:.3g}" if r["point"] == "median" else ""
                     print(
-                        f"    {name:<12} true {p['true']:>9.3g}  est {p['mean']:>9.3g} ({p['low']:.3g} to {p['high']:.3g})"
+                        f"    {name:<12} true {p['true']:>9.3g}  est {p[r['point']]:>9.3g} ({p['low']:.3g} to {p['high']:.3g}){mean}"
                         f"{'' if p['covered'] else '  MISSED'}"
                     )
     if args.json:

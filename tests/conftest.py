@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import MLFLOW_ENV
+from helpers import MLFLOW_ENV, start_auth_server
 
 
 @pytest.fixture
@@ -13,3 +13,9 @@ def isolated(workdir, tmp_path, monkeypatch):
     for key in MLFLOW_ENV:
         monkeypatch.delenv(key, raising=False)
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory):
+    """A real MLflow basic-auth server for the module (see helpers.start_auth_server); skips without Flask-WTF."""
+    yield from start_auth_server(tmp_path_factory)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -34,6 +35,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+# The basic-auth team server's accounts (tests/conftest.py `auth_server`): fresh passwords each run
+ADMIN, ADMIN_PASSWORD = "admin", "admin-" + secrets.token_hex(8)
+ANALYST, ANALYST_PASSWORD = "analyst", "analyst-" + secrets.token_hex(8)
+STRANGER, STRANGER_PASSWORD = "stranger", "stranger-" + secrets.token_hex(8)
+CLIENT = "client-a"  # the experiment ANALYST may manage and STRANGER may not see
+TEAM_ACCESS = Path(__file__).resolve().parents[1] / "scripts" / "team_access.py"
 
 
 def invoke(*args: Any) -> Result:
@@ -161,3 +170,48 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) 
             pass
         time.sleep(0.5)
     pytest.fail(f"no answer from {url} within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
+
+
+def team_access(url: str, *args: str, password: str = "") -> str:
+    """scripts/team_access.py as the server's admin (credentials in the environment, as documented)."""
+    env = {**clean_env(), "MLFLOW_TRACKING_URI": url, "MLFLOW_TRACKING_USERNAME": ADMIN, "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD}
+    if password:
+        env["TEAM_USER_PASSWORD"] = password
+    return run_cmd([sys.executable, str(TEAM_ACCESS), *args], cwd=TEAM_ACCESS.parent, env=env, timeout=120).stdout
+
+
+def start_auth_server(tmp_path_factory: Any) -> Any:
+    """Generator: `mlflow server --app-name basic-auth` with no access by default, ANALYST managing CLIENT and
+    STRANGER given nothing; yields its URL, folder, log and CLIENT's experiment id (use as a module fixture)."""
+    pytest.importorskip("flask_wtf", reason="MLflow's basic-auth app needs Flask-WTF: pip install -e '.[test]' (mlflow[auth])")
+    work = tmp_path_factory.mktemp("auth-server")
+    config = work / "basic_auth.ini"
+    config.write_text(
+        "[mlflow]\n"
+        "default_permission = NO_PERMISSIONS\n"
+        f"database_uri = sqlite:///{work / 'basic_auth.db'}\n"
+        f"admin_username = {ADMIN}\n"
+        f"admin_password = {ADMIN_PASSWORD}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    env = {**clean_env(), "MLFLOW_AUTH_CONFIG_PATH": str(config), "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
+    port = free_port()
+    log = work / "server.log"
+    cmd = [
+        sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
+        "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}", "--artifacts-destination", str(work / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", proc, log, timeout=120)
+        for user, password in ((ANALYST, ANALYST_PASSWORD), (STRANGER, STRANGER_PASSWORD)):
+            assert f"user '{user}' created" in team_access(url, "add-user", user, password=password)
+        granted = team_access(url, "grant", ANALYST, CLIENT, "manage")
+        assert f"'{ANALYST}' has MANAGE on experiment '{CLIENT}'" in granted
+        experiment_id = granted.rsplit("(id ", 1)[1].split(")")[0]
+        yield {"url": url, "work": work, "log": log, "experiment_id": experiment_id}
+    finally:
+        stop_process_group(proc)

@@ -571,6 +571,19 @@ def test_auto_tiers_classify_with_reasons():
     assert "promising but not yet proven" in out["loser"][1]
 
 
+def test_auto_tiers_for_conversions_judge_profit_on_the_value_per_conversion():
+    # conversions per 1 spent are far below 1 for any real channel: profit is judged on the value instead
+    base = fit_with_roas({"priced": (0.02, 0.016, 0.026), "unpriced": (0.02, 0.016, 0.026), "loss": (0.02, 0.016, 0.026)})
+    channels = dict(base.channels)
+    channels["priced"] = channels["priced"].model_copy(update={"value_roas": Interval(mean=2.0, low=1.6, high=2.6)})
+    channels["loss"] = channels["loss"].model_copy(update={"value_roas": Interval(mean=0.6, low=0.5, high=0.8)})
+    summary = base.model_copy(update={"outcome": "conversions", "channels": channels})
+    out = auto_tiers(summary, {"priced": 104, "unpriced": 104, "loss": 104})
+    assert {k: t for k, (t, _) in out.items()} == {"priced": "proven", "unpriced": "proven", "loss": "test"}
+    assert out["priced"][1].startswith("well measured and profitable: spend in 104 periods, conversions per 1 spent 0.02 (0.016 to 0.026)")
+    assert "no value per conversion to judge profit" in out["unpriced"][1]
+
+
 def test_recommend_with_auto_tiers_uses_and_explains_them():
     rng = np.random.default_rng(5)
     spend = np.round(rng.uniform(500, 1500, (60, 3)) * [1, 2, 1], 2)

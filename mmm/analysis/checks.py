@@ -30,8 +30,8 @@ def predictive_checks(model: MarketingMixModel, prior_draws: int = 500, seed: in
     train = model.train
     actual = train.target_series()
     params = model.posterior_params()
-    mean = model.predict_components(train.spend, train.controls, params=params)["mean"].sum(GEO)
-    posterior = model.sample_observations(mean, seed, params).transpose("sample", "date").values
+    mean = model.predict_components(train.spend, train.controls, params=params)["mean"]
+    posterior = model.sample_observations(mean, seed, params).sum(GEO).transpose("sample", "date").values
     prior = model.prior_predictive(prior_draws, seed).transpose("sample", "date").values
     return {
         "dates": [str(d.date()) for d in train.dates],

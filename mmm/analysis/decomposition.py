@@ -14,6 +14,7 @@ import xarray as xr
 
 from mmm.analysis.costs import cost_lines
 from mmm.analysis.results import Accuracy, CarryOver, HoldoutAccuracy, PeriodsToShare
+from mmm.analysis.value import value_draws
 from mmm.core.constants import CHANNEL, DATE, GEO, LAG, SAMPLE
 from mmm.core.stats import QUANTILES, accuracy, band_of
 from mmm.model.estimator import MarketingMixModel
@@ -27,8 +28,12 @@ class ChannelDraws:
     """Posterior draws of every channel's returns over the training periods.
 
     spend and cost (full cost: spend and every cost line): (channel,) currency; cost_lines: per
-    channel, label -> currency; the rest (sample, channel): contribution in currency, its share of
-    the total outcome, ROAS (on media spend), net ROI (on full cost) and marginal ROAS.
+    channel, label -> currency; the rest (sample, channel): contribution in the outcome's unit, its
+    share of the total outcome, the outcome per unit of media spend (ROAS for revenue), net ROI (on
+    full cost; for conversions on their value, absent without one) and the marginal outcome per unit.
+    For a count outcome (conversions) also: cpa (full cost per incremental conversion), cac (media spend
+    per incremental conversion), marginal_cpa (media spend per extra conversion at today's spend), and
+    with a value per conversion `value` (money the conversions are worth) and value_roas (value / spend).
     """
 
     spend: xr.DataArray
@@ -37,28 +42,78 @@ class ChannelDraws:
     contribution: xr.DataArray
     contribution_share: xr.DataArray
     roas: xr.DataArray
-    roi: xr.DataArray
+    roi: xr.DataArray | None
     mroas: xr.DataArray
+    cpa: xr.DataArray | None = None
+    cac: xr.DataArray | None = None
+    marginal_cpa: xr.DataArray | None = None
+    value: xr.DataArray | None = None
+    value_roas: xr.DataArray | None = None
 
 
 def channel_draws(model: MarketingMixModel, params: dict[str, np.ndarray] | None = None) -> ChannelDraws:
     """Contribution, share of the outcome, ROAS, net ROI and marginal ROAS per channel, as draws."""
+    return channel_draws_by_geo(model, params, by_geo=False)[0]
+
+
+def channel_draws_by_geo(
+    model: MarketingMixModel, params: dict[str, np.ndarray] | None = None, by_geo: bool = True
+) -> tuple[ChannelDraws, ChannelDraws | None]:
+    """The channels' draws in total (as `channel_draws`) and, with `by_geo`, per geo: every figure
+    (sample, geo, channel) over that geo's spend and outcome, from the same predictions.
+
+    A geo's cost lines are the channel's in proportion to the geo's share of its spend."""
     train = model.train
     params = model.posterior_params() if params is None else params
-    base = model.predict_components(train.spend, train.controls, params=params)["media"].sum([DATE, GEO])
-    bumped = model.predict_components(train.spend * (1 + MROAS_STEP), train.controls, params=params)["media"].sum([DATE, GEO])
+    media = model.predict_components(train.spend, train.controls, params=params)["media"]
+    bumped = model.predict_components(train.spend * (1 + MROAS_STEP), train.controls, params=params)["media"]
     spend = train.spend.sum([DATE, GEO])
     lines = cost_lines(model.config, {str(c): float(spend.sel({CHANNEL: c})) for c in spend[CHANNEL].values}, train.n_periods)
     cost = xr.DataArray([sum(lines[str(c)].values()) for c in spend[CHANNEL].values], dims=CHANNEL, coords={CHANNEL: spend[CHANNEL]})
+    total = _draws(model, media, media.sum([DATE, GEO]), bumped.sum([DATE, GEO]), spend, cost, lines, float(train.target.sum()))
+    if not by_geo:
+        return total, None
+    geo_spend = train.spend.sum(DATE)
+    geo_cost = cost * (geo_spend / spend).where(spend > 0, 0.0)
+    return total, _draws(model, media, media.sum(DATE), bumped.sum(DATE), geo_spend, geo_cost, lines, train.target.sum(DATE))
+
+
+def _draws(
+    model: MarketingMixModel,
+    media: xr.DataArray,
+    base: xr.DataArray,
+    bumped: xr.DataArray,
+    spend: xr.DataArray,
+    cost: xr.DataArray,
+    lines: dict[str, dict[str, float]],
+    target: float | xr.DataArray,
+) -> ChannelDraws:
+    """Every figure from the incremental outcome summed over the periods, with and without 1% more spend."""
+    train = model.train
+    mroas = (bumped - base) / (MROAS_STEP * spend)
+    if model.config.outcome.is_money:
+        return ChannelDraws(spend, cost, lines, base, base / target, base / spend, (base - cost) / cost, mroas)
+    if train.value is None:
+        value = value_draws(model.config, train, base, base)
+    elif model.is_geo:  # each geo's conversions at that geo's value
+        value = value_draws(model.config, train, media, base)
+        value = value if value is None or GEO in base.dims else value.sum(GEO)
+    else:
+        value = value_draws(model.config, train, media.sum(GEO), base)
     return ChannelDraws(
         spend=spend,
         cost=cost,
         cost_lines=lines,
         contribution=base,
-        contribution_share=base / float(train.target.sum()),
+        contribution_share=base / target,
         roas=base / spend,
-        roi=(base - cost) / cost,
-        mroas=(bumped - base) / (MROAS_STEP * spend),
+        roi=None if value is None else (value - cost) / cost,
+        mroas=mroas,
+        cpa=cost / base,
+        cac=spend / base,
+        marginal_cpa=1 / mroas,
+        value=value,
+        value_roas=None if value is None else value / spend,
     )
 
 
@@ -76,6 +131,7 @@ class FitQuality:
     low: xr.DataArray
     high: xr.DataArray
     components: xr.Dataset
+    by_geo: dict[str, Accuracy] | None = None  # a geo model's in-sample accuracy of each geo
 
 
 def fit_quality(model: MarketingMixModel, params: dict[str, np.ndarray] | None = None, seed: int = 0) -> FitQuality:
@@ -84,7 +140,7 @@ def fit_quality(model: MarketingMixModel, params: dict[str, np.ndarray] | None =
     params = model.posterior_params() if params is None else params
     comps = model.in_sample_components(params)
     mean = comps["mean"].sum(GEO)
-    sims = model.sample_observations(mean, seed, params)
+    sims = model.sample_observations(comps["mean"], seed, params).sum(GEO)  # each geo's noise, then the total
     _, lo, hi = band_of(sims, SAMPLE)
     point = mean.mean(SAMPLE)  # the expected outcome, without noise
     actual = data.target.sum(GEO).values
@@ -94,7 +150,12 @@ def fit_quality(model: MarketingMixModel, params: dict[str, np.ndarray] | None =
         holdout = HoldoutAccuracy(
             **accuracy(actual[n:], point.values[n:]), coverage=float(np.mean(inside)), periods=int(data.n_periods - n)
         )
-    return FitQuality(Accuracy(**accuracy(actual[:n], point.values[:n])), holdout, point, lo, hi, comps)
+    by_geo = None
+    if model.is_geo:
+        geo_point = comps["mean"].mean(SAMPLE).isel({DATE: slice(0, n)})
+        fitted = data.target.isel({DATE: slice(0, n)})
+        by_geo = {g: Accuracy(**accuracy(fitted.sel({GEO: g}).values, geo_point.sel({GEO: g}).values)) for g in data.geos}
+    return FitQuality(Accuracy(**accuracy(actual[:n], point.values[:n])), holdout, point, lo, hi, comps, by_geo)
 
 
 def carryover(model: MarketingMixModel, params: dict[str, np.ndarray] | None = None) -> dict[str, CarryOver]:

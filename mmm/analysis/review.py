@@ -28,25 +28,31 @@ def review_fit(model: MarketingMixModel, params: dict[str, np.ndarray], quality:
     comps = quality.components.isel(fitted).sum(GEO)
     non_media = (comps["mean"] - comps["media"].sum(CHANNEL)).transpose(SAMPLE, DATE)
     actual = train.target_series()
-    replicated = model.sample_observations(comps["mean"], REVIEW_SEED, params).transpose(SAMPLE, DATE).values
+    per_geo = quality.components["mean"].isel(fitted)
+    replicated = model.sample_observations(per_geo, REVIEW_SEED, params).sum(GEO).transpose(SAMPLE, DATE).values
     const = model.idata.constant_data
     prior_mu, prior_sigma = const["roas_prior_mu"], const["roas_prior_sigma"]
     roas = draws.roas.transpose(SAMPLE, CHANNEL)
+    words = model.config.outcome
+    money = draws.roas if words.is_money else draws.value_roas
     sizes = model.idata.posterior.sizes
     found: list[Check] = [
         checks.convergence(d.max_rhat, min(d.min_ess_bulk, d.min_ess_tail), d.divergences, int(sizes["chain"] * sizes["draw"])),
-        checks.baseline(non_media),
+        checks.baseline(non_media, words.noun, words.return_label),
         checks.posterior_predictive(actual, replicated),
         checks.goodness_of_fit(quality.in_sample.r2, quality.in_sample.mape),
     ]
+    if quality.by_geo is not None:  # a geo model: each geo's own fit
+        found.append(checks.geo_fit({g: a.r2 for g, a in quality.by_geo.items()}))
     if quality.holdout is not None:
         h = quality.holdout
         found.append(checks.holdout(h.coverage, h.mape, quality.in_sample.mape, h.periods))
     found += [
-        checks.prior_posterior_shift(roas, prior_mu, prior_sigma),
-        checks.roas_consistency(roas, prior_mu, prior_sigma),
-        checks.implausible_roas(roas, draws.spend),
-        checks.high_variance(roas, prior_sigma, draws.spend),
+        checks.prior_posterior_shift(roas, prior_mu, prior_sigma, words.return_label),
+        checks.roas_consistency(roas, prior_mu, prior_sigma, words.return_label),
+        # in money only: for conversions on their value, and not at all without one
+        *([checks.implausible_roas(money, draws.spend)] if money is not None else []),
+        checks.high_variance(roas, prior_sigma, draws.spend, words.return_label),
         checks.media_control_correlation(train.spend.sum(GEO), train.controls.mean(GEO)),
         _residual_trend(actual - quality.predicted.values[:n], PERIODS_PER_YEAR[train.frequency], model.config.model.trend),
     ]

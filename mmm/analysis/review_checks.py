@@ -66,21 +66,22 @@ def convergence(max_rhat: float, min_ess: float, divergences: int, transitions: 
     return Check(name="convergence", status=status, value=max_rhat, threshold=RHAT_MAX, message=f"{advice} ({found})")
 
 
-def baseline(non_media: xr.DataArray) -> Check:
+def baseline(non_media: xr.DataArray, noun: str = "sales", label: str = "ROAS") -> Check:
     """How likely the outcome without media (baseline, trend, seasonality, controls) is negative.
 
-    non_media: (sample, date) posterior draws over the fitted periods, currency.
+    non_media: (sample, date) posterior draws over the fitted periods, in the outcome's unit; noun: what the
+    outcome is called ("sales", "conversions"); label: what its per-spend ratio is called ("ROAS").
     """
     prob = float((non_media.sum(DATE) < 0).mean())
     negative_weeks = int((non_media.mean(SAMPLE) < 0).sum())
     status: Status = "FAIL" if prob > BASELINE_FAIL else "REVIEW" if prob >= BASELINE_REVIEW or negative_weeks else "PASS"
     if status == "PASS":
-        message = "The baseline (what sales would be without media) stays positive."
+        message = f"The baseline (what {noun} would be without media) stays positive."
     else:
         message = (
             f"The baseline is negative with probability {prob:.0%} overall and on average in {negative_weeks} period(s): "
-            "the media are credited with more than the business sold. Add the controls that drive sales (price, promotions, "
-            "season), lower the ROAS priors, or try model.trend: flexible."
+            f"the media are credited with more {noun} than the business had. Add the controls that drive {noun} (price, promotions, "
+            f"season), lower the {label} priors, or try model.trend: flexible."
         )
     return Check(name="baseline", status=status, value=prob, threshold=BASELINE_REVIEW, message=message)
 
@@ -120,6 +121,22 @@ def goodness_of_fit(r2: float | None, mape: float | None) -> Check:
     return Check(name="goodness_of_fit", status=status, value=r2, threshold=R2_REVIEW, message=message)
 
 
+def geo_fit(r2_by_geo: dict[str, float | None]) -> Check:
+    """A geo model's fit of each geo: REVIEW names the geos whose own R² is under R2_REVIEW (never FAIL: the total may still advise)."""
+    known = {g: r2 for g, r2 in r2_by_geo.items() if r2 is not None and math.isfinite(r2)}
+    weak = sorted((g for g, r2 in known.items() if r2 < R2_REVIEW), key=lambda g: known[g])
+    worst = min(known.values()) if known else None
+    if not weak:
+        message = f"The model follows every geo's week-to-week variation (R² at least {worst:.0%} in each)." if worst is not None else ""
+        return Check(name="geo_fit", status="PASS", value=worst, threshold=R2_REVIEW, message=message or "Every geo's outcome is flat.")
+    named = ", ".join(f"{g} ({known[g]:.0%})" for g in weak)
+    message = (
+        f"The model explains little of the week-to-week variation in {named}: read those geos' channel figures with care, "
+        "and add the local drivers (promotions, store openings, weather) if you have them."
+    )
+    return Check(name="geo_fit", status="REVIEW", value=worst, threshold=R2_REVIEW, message=message)
+
+
 def holdout(coverage: float, mape: float | None, fit_mape: float | None, periods: int) -> Check:
     """Forecast accuracy on the held-out last periods."""
     limit = max(HOLDOUT_MAPE_FACTOR * (fit_mape or 0.0), HOLDOUT_MAPE_FLOOR)
@@ -135,7 +152,7 @@ def holdout(coverage: float, mape: float | None, fit_mape: float | None, periods
     return Check(name="holdout", status="REVIEW" if bad else "PASS", value=coverage, threshold=HOLDOUT_COVERAGE_REVIEW, message=message)
 
 
-def prior_posterior_shift(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigma: xr.DataArray) -> Check:
+def prior_posterior_shift(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigma: xr.DataArray, label: str = "ROAS") -> Check:
     """Channels whose ROAS posterior is still its prior: as wide (on the log scale) and not moved.
 
     roas: (sample, channel) posterior draws; prior_mu, prior_sigma: (channel,) of the LogNormal prior.
@@ -150,9 +167,9 @@ def prior_posterior_shift(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigm
         if width_kept.sel({CHANNEL: c}) >= PRIOR_WIDTH_KEPT and moved.sel({CHANNEL: c}) < PRIOR_MEDIAN_MOVED
     ]
     if not still:
-        message = "The data narrowed or moved every channel's ROAS away from its prior."
+        message = f"The data narrowed or moved every channel's {label} away from its prior."
     else:
-        its = "its ROAS is still close to its prior" if len(still) == 1 else "their ROAS are still close to their priors"
+        its = f"its {label} is still close to its prior" if len(still) == 1 else f"their {label} are still close to their priors"
         message = (
             f"The data say little about {_names(still)}: {its}, so the figures and the plan follow the prior there. "
             "A lift test would tell you more than another year of the same data."
@@ -167,7 +184,7 @@ def prior_posterior_shift(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigm
     )
 
 
-def roas_consistency(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigma: xr.DataArray) -> Check:
+def roas_consistency(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigma: xr.DataArray, label: str = "ROAS") -> Check:
     """Channels whose posterior mean ROAS lies beyond the prior's 1% or 99% quantile."""
     z = stats.norm.ppf(PRIOR_TAILS)
     low, high = np.exp(prior_mu + z[0] * prior_sigma), np.exp(prior_mu + z[1] * prior_sigma)
@@ -178,9 +195,9 @@ def roas_consistency(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigma: xr
         if not low.sel({CHANNEL: c}) <= mean.sel({CHANNEL: c}) <= high.sel({CHANNEL: c})
     ]
     message = (
-        "Every channel's ROAS is within what its prior allowed."
+        f"Every channel's {label} is within what its prior allowed."
         if not outside
-        else f"ROAS far outside its prior for {_names(outside)}: check that channel's spend column and its roas_prior "
+        else f"{label} far outside its prior for {_names(outside)}: check that channel's spend column and its roas_prior "
         "(a platform report or a past test may be wrong), or confirm with a lift test."
     )
     return Check(
@@ -222,7 +239,7 @@ def implausible_roas(roas: xr.DataArray, spend: xr.DataArray) -> Check:
     )
 
 
-def high_variance(roas: xr.DataArray, prior_sigma: xr.DataArray, spend: xr.DataArray) -> Check:
+def high_variance(roas: xr.DataArray, prior_sigma: xr.DataArray, spend: xr.DataArray, label: str = "ROAS") -> Check:
     """Spend-weighted ratio of each channel's relative 90% interval width to its prior's."""
     lo, median, hi = (roas.quantile(q, dim=SAMPLE).drop_vars("quantile") for q in (0.05, 0.5, 0.95))
     relative = (hi - lo) / abs(median).where(median != 0)
@@ -231,7 +248,7 @@ def high_variance(roas: xr.DataArray, prior_sigma: xr.DataArray, spend: xr.DataA
     weighted = float((ratio * spend / spend.sum()).sum())
     wide = [str(c) for c in ratio[CHANNEL].values if ratio.sel({CHANNEL: c}) > VARIANCE_RATIO]
     if weighted <= VARIANCE_RATIO:
-        message = "The channels' ROAS intervals are narrower than what was assumed before the data."
+        message = f"The channels' {label} intervals are narrower than what was assumed before the data."
         if wide:
             message += f" Still wide: {_names(wide)}."
         return Check(name="high_variance", status="PASS", value=weighted, threshold=VARIANCE_RATIO, message=message)
@@ -240,7 +257,7 @@ def high_variance(roas: xr.DataArray, prior_sigma: xr.DataArray, spend: xr.DataA
         status="REVIEW",
         value=weighted,
         threshold=VARIANCE_RATIO,
-        message=f"ROAS is more uncertain than before the data for the channels that carry the spend ({_names(wide)}): "
+        message=f"{label} is more uncertain than before the data for the channels that carry the spend ({_names(wide)}): "
         "plan with the intervals, not the means, and consider a lift test.",
     )
 

@@ -11,12 +11,16 @@ import math
 import numpy as np
 import xarray as xr
 
-from mmm.analysis.decomposition import FitQuality, carryover, channel_draws, fit_quality
+from mmm.analysis.decomposition import FitQuality, carryover, channel_draws_by_geo, fit_quality
+from mmm.analysis.geo_results import geo_results
+from mmm.analysis.media_season import media_seasonality
 from mmm.analysis.results import ChannelResult, DataPeriod, FitSummary, ResponseCurve, RoasEvidence, SamplingCost, Timeline
 from mmm.analysis.review import review_fit
-from mmm.core.constants import CHANNEL, CHANNEL_METRICS, DATE, GEO, SAMPLE
+from mmm.analysis.value import conversion_value
+from mmm.core.constants import CHANNEL, CHANNEL_METRICS, CONVERSION_METRICS, COST_RATIO_METRICS, DATE, GEO, SAMPLE
 from mmm.core.results import Histogram, SeriesBand
-from mmm.core.stats import Interval, band
+from mmm.core.stats import Interval, RatioInterval, band
+from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
 
 CURVE_REACH = 1.5  # response curves run to 1.5x the highest spend seen (the optimiser's default cap)
@@ -27,7 +31,7 @@ HISTOGRAM_BINS = 60
 def fit_summary(model: MarketingMixModel, run_id: str | None = None) -> FitSummary:
     """Diagnostics, fit quality and per-channel returns (mean and 90% interval) of a fitted model."""
     params = model.posterior_params()
-    draws = channel_draws(model, params)
+    draws, by_geo = channel_draws_by_geo(model, params, by_geo=model.is_geo)
     quality = fit_quality(model, params)
     train = model.train
     assert model.diagnostics is not None
@@ -35,6 +39,8 @@ def fit_summary(model: MarketingMixModel, run_id: str | None = None) -> FitSumma
     carry = carryover(model, params)
     curves = response_curves(model, params)
     evidence = roas_evidence(model, params)
+    metrics = CHANNEL_METRICS + (() if model.config.outcome.is_money else CONVERSION_METRICS)
+    value = conversion_value(model.config, draws.contribution, draws.value)
     channels = {}
     for c in model.config.channels:
         sel = {CHANNEL: c.name}
@@ -43,7 +49,8 @@ def fit_summary(model: MarketingMixModel, run_id: str | None = None) -> FitSumma
             spend=float(draws.spend.sel(sel)),
             cost=float(draws.cost.sel(sel)),
             cost_lines=draws.cost_lines[c.name],
-            **{m: Interval.of(getattr(draws, m).sel(sel), SAMPLE) for m in CHANNEL_METRICS},
+            **{m: _interval(getattr(draws, m), sel, m in COST_RATIO_METRICS) for m in metrics},
+            value_per_conversion=value.per_channel[c.name] if value is not None else None,
             carryover=carry[c.name],
             response=curves[c.name],
             roas_evidence=evidence[c.name],
@@ -74,7 +81,17 @@ def fit_summary(model: MarketingMixModel, run_id: str | None = None) -> FitSumma
         sampling=sampling_cost(model),
         review=review_fit(model, params, quality, draws),
         model_choice=model.choice,
+        value_per_conversion=value,
+        media_seasonality=media_seasonality(model, params),
+        geos=geo_results(model, by_geo, quality) if by_geo is not None else None,
     )
+
+
+def _interval(draws: xr.DataArray | None, sel: dict[str, str], cost_ratio: bool = False) -> Interval | None:
+    """Mean and 90% interval of one channel's draws (a cost per conversion with its median too); None for a figure that does not apply."""
+    if draws is None:
+        return None
+    return (RatioInterval if cost_ratio else Interval).of(draws.sel(sel), SAMPLE)
 
 
 def sampling_cost(model: MarketingMixModel) -> SamplingCost:
@@ -118,9 +135,10 @@ def response_curves(model: MarketingMixModel, params: dict[str, np.ndarray]) -> 
     average = spend.mean(DATE)
     reach = np.maximum(CURVE_REACH * seen_max.values, 1.1 * average.values)
     grid = np.linspace(0.0, 1.0, CURVE_POINTS)[:, None] * reach[None, :]  # (point, channel)
-    scale = np.asarray(model.scales.spend, dtype=float)
-    coef = params["channel_coef"] * model.scales.target  # (sample, channel): currency per period at saturation 1
-    outcome = coef[:, None, :] * model.media.saturation.saturate(grid / scale, params, np)  # (sample, point, channel)
+    cells = plan_cells(model)  # a geo model: the spend spread over the geos as a plan is, each geo's outcome added up
+    coef = cells.coef(params)  # (sample, cell): currency per period at saturation 1
+    saturated = model.media.saturation.saturate(cells.expand(grid) / cells.spend_scale, cells.params(params, model), np)
+    outcome = cells.collapse(coef[:, None, :] * saturated)  # (sample, point, channel)
     mean, lo, hi = band(outcome)
     return {
         ch: ResponseCurve(

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import click
 
+from mmm.cli.batch import batch
 from mmm.cli.common import Group, quiet_libraries
+from mmm.cli.experiment_commands import analyze_test, plan_test
 from mmm.cli.model_commands import check, fit, review, simulate, validate, validate_model
 from mmm.cli.plan_commands import optimize, scenario
 from mmm.cli.refit_command import refit
@@ -21,5 +23,21 @@ def main() -> None:
     quiet_libraries()
 
 
-for command in (simulate, validate, fit, refit, review, optimize, scenario, runs, validate_model, check, ui, report):
+for command in (
+    simulate,
+    validate,
+    fit,
+    batch,
+    refit,
+    review,
+    optimize,
+    scenario,
+    runs,
+    validate_model,
+    check,
+    ui,
+    report,
+    plan_test,
+    analyze_test,
+):
     main.add_command(command)

@@ -25,8 +25,13 @@ FLAGS = {
     "budget": "--budget",
     "weeks": "--weeks",
     "risk": "--risk",
+    "test_weeks": "--test-weeks",
+    "channels": "--channels",
+    "top": "--top",
+    "by_week": "--by-week",
     "margin": "--margin",
     "target_mroas": "--target-mroas",
+    "target_cpa": "--target-cpa",
     "policy": "--policy",
     "strict": "--strict-tiers",
     "bounds": "--bounds",
@@ -56,19 +61,25 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except MMMError as exc:
-            message = exc.render(FLAGS.get(exc.argument, exc.argument)) if isinstance(exc, ArgumentError) else str(exc)
-            click.echo(f"Error: {redact(message)}", err=True)
-            ctx.exit(exc.exit_code)
         except Exception as exc:
-            status = refusal_status(exc)
-            if status is None:
+            message = error_message(exc)
+            if message is None:
                 raise
-            # a refusal that no library call named: say so cleanly all the same
-            from mmm.tracking.runs import resolve_tracking_uri
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(exc.exit_code if isinstance(exc, MMMError) else 2)
 
-            click.echo(f"Error: {denial(status, 'the tracking store', resolve_tracking_uri(None))}", err=True)
-            ctx.exit(2)
+
+def error_message(exc: BaseException) -> str | None:
+    """The one-paragraph message for an error the user can act on (bad input, a refusal), passwords masked; else None."""
+    if isinstance(exc, MMMError):
+        return redact(exc.render(FLAGS.get(exc.argument, exc.argument)) if isinstance(exc, ArgumentError) else str(exc))
+    status = refusal_status(exc)
+    if status is None:
+        return None
+    # a refusal that no library call named: say so cleanly all the same
+    from mmm.tracking.runs import resolve_tracking_uri
+
+    return str(denial(status, "the tracking store", resolve_tracking_uri(None)))
 
 
 def terminate_as_interrupt() -> None:
@@ -134,6 +145,22 @@ def stage(label: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     click.echo(f"  done in {time.perf_counter() - start:.1f} s", err=True)
+
+
+fit_options = [
+    click.option("--holdout", type=int, default=0, show_default=True, help="Keep the last N periods out of fitting and score them."),
+    click.option("--draws", type=int, help="Override sampler.draws."),
+    click.option("--tune", type=int, help="Override sampler.tune."),
+    click.option("--chains", type=int, help="Override sampler.chains."),
+    click.option("--seed", type=int, help="Override sampler.seed."),
+]
+
+
+def with_fit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --holdout and --draws/--tune/--chains/--seed (the config's sampler settings, overridden) to a command that fits."""
+    for opt in reversed(fit_options):
+        f = opt(f)
+    return f
 
 
 def with_tracking(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -8,30 +8,48 @@ import click
 
 from mmm.cli.common import (
     FLAGS,
-    draws_text,
     finish_child,
     quiet_libraries,
-    sampler_overrides,
     save_json,
-    stage,
     terminate_as_interrupt,
-    where,
+    with_fit_options,
     with_tracking,
     write_json,
 )
-from mmm.cli.publish import publish_fit
 
 
 @click.command()
-@click.option("--scenario", required=True, help="clean, small_business, hard or bend.")
+@click.option(
+    "--scenario",
+    required=True,
+    help="clean, small_business, hard, bend, conversions (sign-ups counted, true CPA known), seasonal (media works better in some seasons), "
+    "or geo (6 regions, long format; geo_GxWxC for G regions, W weeks, C channels, e.g. geo_20x104x5).",
+)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--seed", type=int, default=None, help="Simulation seed (default: the scenario's own).")
 @click.option("--lifts", default=None, help="Also write lifts.csv: one simulated geo lift test per channel named (comma-separated).")
-def simulate(scenario: str, out_dir: str, seed: int | None, lifts: str | None) -> None:
+@click.option(
+    "--test-design",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Run this test (`mmm plan-test --output-json`, its best design) after the data: write the extended data and its lift row.",
+)
+def simulate(scenario: str, out_dir: str, seed: int | None, lifts: str | None, test_design: str | None) -> None:
     """Write simulated data with known truth: data.csv, truth.json, config.yaml (and lifts.csv)."""
     from mmm.simulation.scenarios import write_scenario
 
-    paths = write_scenario(scenario, out_dir, seed, [c.strip() for c in lifts.split(",")] if lifts else None)
+    if test_design:
+        from mmm.simulation.experiments import write_realised
+
+        if lifts:
+            raise click.UsageError("--test-design writes lifts.csv with the test's result; leave out --lifts")
+        for kind, p in write_realised(scenario, out_dir, test_design, seed).items():
+            click.echo(f"{kind:>7}: {p}")
+        return
+    from mmm.simulation.geo_scenarios import is_geo_scenario, write_geo_scenario
+
+    write = write_geo_scenario if is_geo_scenario(scenario) else write_scenario
+    paths = write(scenario, out_dir, seed, [c.strip() for c in lifts.split(",")] if lifts else None)
     for kind, p in paths.items():
         click.echo(f"{kind:>7}: {p}")
 
@@ -43,24 +61,32 @@ def validate(config: str, output_json: str | None) -> None:
     """Check a config and its data file, and whether the data can tell the channels apart; exit status 2 names what to fix."""
     from mmm.config import load_config
     from mmm.core.errors import DataError
+    from mmm.data.geo_quality import geo_profiles, review_all
     from mmm.data.loading import count_parameters, load_data, read_data_file
-    from mmm.data.quality import review_data
     from mmm.report.formatting import format_review
 
     cfg = load_config(config)
     table = read_data_file(cfg.data_path())
     data = load_data(cfg, table)
-    review = review_data(data, count_parameters(cfg, len(data.control_names), data.n_periods))
+    review = review_all(data, count_parameters(cfg, len(data.control_names), data.n_periods))
+    profiles = geo_profiles(data) if cfg.data.geo_column else []
     first, last = str(data.dates[0].date()), str(data.dates[-1].date())
     click.echo(f"{data.source}: {data.n_periods} {data.frequency} periods, {first} to {last}")
     click.echo("How each column is used:")
     for note in data.notes:
         click.echo(f"  - {note}")
+    if profiles:
+        click.echo(f"Geos ({len(profiles)}): share of the target" + (" and of the population" if data.population is not None else ""))
+        for p in profiles:
+            people = "" if p.population_share is None else f"  {p.population_share:6.1%}"
+            click.echo(f"  {p.geo:<24} {p.target_share:6.1%}{people}")
     for w in data.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo("\n" + format_review(review, "Data checks"))
     read_as = table.read_as.to_dict() if table.read_as else None
     summary = {"source": data.source, "periods": data.n_periods, "first_date": first, "last_date": last, "read_as": read_as}
+    if profiles:
+        summary["geos"] = {p.geo: p.to_json() for p in profiles}
     save_json(output_json, {**summary, "notes": list(data.notes), "warnings": list(data.warnings), "review": review.to_json()})
     failed = review.with_status("FAIL")
     if failed:
@@ -73,11 +99,7 @@ def validate(config: str, output_json: str | None) -> None:
 @click.command()
 @click.argument("config", type=click.Path())
 @click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
-@click.option("--holdout", type=int, default=0, show_default=True, help="Keep the last N periods out of fitting and score them.")
-@click.option("--draws", type=int, help="Override sampler.draws.")
-@click.option("--tune", type=int, help="Override sampler.tune.")
-@click.option("--chains", type=int, help="Override sampler.chains.")
-@click.option("--seed", type=int, help="Override sampler.seed.")
+@with_fit_options
 @click.option(
     "--lifts",
     "lifts_file",
@@ -101,41 +123,11 @@ def fit(
     experiment: str | None,
 ) -> None:
     """Fit the model in CONFIG and print what each channel returned."""
-    from mmm.analysis.calibration import fit_calibrated
-    from mmm.analysis.summary import fit_summary
-    from mmm.data.lifts import read_lifts
-    from mmm.data.loading import load_data
-    from mmm.model.estimator import MarketingMixModel, check_fit_inputs
-    from mmm.tracking.runs import fit_run
+    from mmm.cli.fitting import FitRequest, fit_config
 
-    cfg = sampler_overrides(config, draws=draws, tune=tune, chains=chains, seed=seed)
-    data = load_data(cfg)  # bad data stops here, before any run is recorded
-    lifts_path = lifts_file or (str(cfg.relative_path(cfg.calibration)) if cfg.calibration else None)
-    tests = read_lifts(lifts_path, data) if lifts_path else []
-    check_fit_inputs(data, holdout, tests)
-    for w in data.warnings:
-        click.echo(f"Warning: {w}", err=True)
     terminate_as_interrupt()
-    with fit_run(tracking_uri, experiment, run_name=f"fit {Path(config).stem}") as run:
-        what = (
-            f"{len(cfg.channels)} channels on {data.n_periods} {data.frequency} periods ({cfg.sampler.chains} chains x {draws_text(cfg)})"
-        )
-        if cfg.model.is_auto:
-            forms = ", ".join(f"{a} + {s}" for a, s in cfg.model.candidates())
-            what += f"; comparing {len(cfg.model.candidates())} forms by PSIS-LOO ({forms})"
-        if tests:
-            with stage(f"Calibrating with {len(tests)} lift test(s): a fit on the data alone, then one with the tests; {what}"):
-                result = fit_calibrated(cfg, data, tests, holdout)
-            model, calibration = result.model, result.report
-        else:
-            with stage(f"Fitting {what}"):
-                model, calibration = MarketingMixModel(cfg).fit(data, holdout=holdout), None
-        with stage("Summarising"):
-            summary = fit_summary(model, run_id=run.info.run_id)
-            if calibration is not None:
-                summary = summary.model_copy(update={"calibration": calibration})
-        publish_fit(run.info.run_id, model, summary, str(cfg.data_path()), tracking_uri, register)
-    click.echo(f"\nRun {run.info.run_id} logged to {where()}")
+    request = FitRequest(config, holdout, draws, tune, chains, seed, lifts_file, register, tracking_uri, experiment)
+    summary = fit_config(request)
     save_json(output_json, summary.to_json())
 
 

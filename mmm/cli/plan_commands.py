@@ -96,17 +96,23 @@ def write_plan_files(
     "--budget",
     required=True,
     callback=_budget_value,
-    help="Total budget over the horizon, currency; or `auto` to choose it (with --margin or --target-mroas).",
+    help="Total budget over the horizon, currency; or `auto` to choose it (with --margin, --target-mroas or --target-cpa).",
 )
 @click.option(
     "--margin",
     type=float,
     default=None,
-    help="Contribution margin, the share of revenue left as profit before marketing (above 0, at most 1). "
+    help="Contribution margin, the share of revenue (for conversions: of their value) left as profit before marketing (above 0, at most 1). "
     "With --budget auto: the total that maximises margin x incremental revenue - spend; else the plan's expected profit.",
 )
 @click.option(
     "--target-mroas", type=float, default=None, help="With --budget auto: spend until the marginal ROAS of the total falls to this."
+)
+@click.option(
+    "--target-cpa",
+    type=float,
+    default=None,
+    help="Conversions KPI, with --budget auto: spend until an extra conversion costs this much (marginal CPA, currency).",
 )
 @click.option("--weeks", type=int, default=13, show_default=True, help="Horizon in periods (13 weeks = a quarter).")
 @click.option("--bounds", "bounds_file", type=click.Path(), help="CSV `channel,min,max` or YAML of weekly spend limits.")
@@ -121,6 +127,13 @@ def write_plan_files(
 )
 @click.option("--strict-tiers", is_flag=True, help="Fail when a tier with a budget share has no channel.")
 @click.option("--risk", type=float, default=0.0, show_default=True, help="Maximise mean minus RISK standard deviations.")
+@click.option(
+    "--by-week/--flat",
+    "by_week",
+    default=None,
+    help="Plan spend per channel per week, moving it into the weeks where media earns more (needs model.media_seasonality); "
+    "--flat: the same spend every week. Default: the config's optimizer.by_week (flat).",
+)
 @click.option("--name", default=None, help="Name of the MLflow run (default: optimize <budget>).")
 @click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
 @plan_file_options
@@ -131,12 +144,14 @@ def optimize(
     budget: float | Literal["auto"],
     margin: float | None,
     target_mroas: float | None,
+    target_cpa: float | None,
     weeks: int,
     bounds_file: str | None,
     policy: str | None,
     tiers_mode: str,
     strict_tiers: bool,
     risk: float,
+    by_week: bool | None,
     name: str | None,
     output_json: str | None,
     output_csv: str | None,
@@ -151,17 +166,33 @@ def optimize(
     from mmm.report.budget_plot import write_budget_curve
     from mmm.report.formatting import format_optimize_table
     from mmm.report.prose import unit_of
+    from mmm.report.timing_text import format_by_week
     from mmm.tracking.runs import log_plan_run
 
     model, fit_result, verdict = load_for_planning(run_id, tracking_uri, force)
     overrides = read_bounds(bounds_file) if bounds_file else None
     auto_tiers = tiers_mode == "auto"
     result = recommend_budget(
-        model, fit_result, budget, weeks, policy, auto_tiers, strict_tiers, overrides, risk, margin=margin, target_mroas=target_mroas
+        model,
+        fit_result,
+        budget,
+        weeks,
+        policy,
+        auto_tiers,
+        strict_tiers,
+        overrides,
+        risk,
+        margin=margin,
+        target_mroas=target_mroas,
+        target_cpa=target_cpa,
+        by_week=by_week,
     )
     result = result.model_copy(update={"run_id": run_id, "review": verdict})
     click.echo(format_optimize_table(result, model.config.currency))
-    chosen_by = {"margin": margin, "target_mroas": target_mroas, "chosen_budget": result.chosen_budget}
+    timing = format_by_week(result, model.config.currency)
+    if timing:
+        click.echo("\n" + timing)
+    chosen_by = {"margin": margin, "target_mroas": target_mroas, "target_cpa": target_cpa, "chosen_budget": result.chosen_budget}
     params = {
         "budget": budget,
         "weeks": weeks,
@@ -169,6 +200,7 @@ def optimize(
         "tiers": tiers_mode,
         "risk": risk,
         "bounds": bounds_file or "default",
+        "by_week": result.by_week is not None,
         **review_params(verdict),
         **{k: v for k, v in chosen_by.items() if v is not None},
     }

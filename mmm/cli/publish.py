@@ -24,16 +24,24 @@ def publish_fit(
     from mmm.report.changes import format_changes
     from mmm.report.formatting import format_fit_table
     from mmm.report.prose import unit_of
+    from mmm.report.timing_text import format_media_season
     from mmm.tracking.refits import log_changes
     from mmm.tracking.reports import log_report
-    from mmm.tracking.runs import log_fit
+    from mmm.tracking.runs import log_fit, resolve_tracking_uri
+    from mmm.tracking.store import store_lock
 
     click.echo(format_fit_table(summary))
+    season = format_media_season(summary)
+    if season:
+        click.echo("\n" + season)
     if summary.changes is not None:
         click.echo("\n" + format_changes(summary.changes, unit_of(summary)))
-    with stage("Logging the model to MLflow"):
+    uri = resolve_tracking_uri(tracking_uri)
+    with stage("Logging the model to MLflow"), store_lock(uri):  # one writer at a time on an embedded store
         log_fit(model, summary, data_path, register)
         if summary.changes is not None:
             log_changes(summary.changes)
     with stage("Writing the report"):
-        log_report(run_id, build_report(summary), tracking_uri)  # the charts belong to the run
+        built = build_report(summary)
+        with store_lock(uri):
+            log_report(run_id, built, uri)  # the charts belong to the run

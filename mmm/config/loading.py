@@ -57,7 +57,7 @@ def _validate(raw: dict[str, Any], label: str, where: Callable[[Loc], str], know
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("<")))  # <tag>: a union's branch
             # pydantic puts union/literal branch names in loc; keep the keys that exist in the input
             while loc and not known(loc) and len(loc) > 1 and known(loc[:-1]) and err["type"] != "missing":
                 loc = loc[:-1]

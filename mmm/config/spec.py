@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mmm.config.value import ValuePerConversion, check_value_channels
 from mmm.core.constants import DEFAULT_POLICY, TIERS, Tier
 from mmm.core.outcome import DEFAULT_KPI, OUTCOMES, Outcome, outcome_for
 from mmm.transforms import ADSTOCKS, SATURATIONS
@@ -43,7 +44,25 @@ class DataSpec(_Strict):
     date_column: str = "date"
     target_column: str = "revenue"
     frequency: Literal["auto", "weekly", "daily"] = "auto"
-    kpi: str = Field(default=DEFAULT_KPI, description="What the target measures; sets the words and metric names.")
+    kpi: str = Field(default=DEFAULT_KPI, description="What the target measures (revenue | conversions); sets the words and metric names.")
+    value_per_conversion: ValuePerConversion | None = Field(
+        default=None,
+        description="Currency one conversion is worth (conversions KPI): a number, {column}, {per_channel} or {lifetime} (mmm.config.value).",
+    )
+    geo_column: str | None = Field(
+        default=None,
+        description="Column naming the region of each row (long format: one row per date and geo); absent: one national series.",
+    )
+    population_column: str | None = Field(
+        default=None,
+        description="Column holding each geo's population (the same on all its rows): splits nationally bought channels by it.",
+    )
+
+    @model_validator(mode="after")
+    def _population_needs_geo(self) -> DataSpec:
+        if self.population_column is not None and self.geo_column is None:
+            raise ValueError("data.population_column applies to data by region: set data.geo_column too, or remove it")
+        return self
 
     @field_validator("kpi")
     @classmethod
@@ -111,6 +130,10 @@ class ChannelSpec(_Strict):
     costs: list[CostLine] = Field(default_factory=list, description="This channel's cost lines on top of its spend (net ROI counts them).")
     min_weekly_spend: float | None = Field(default=None, ge=0, description="Optimiser floor, currency per period.")
     max_weekly_spend: float | None = Field(default=None, ge=0, description="Optimiser cap, currency per period.")
+    national: bool = Field(
+        default=False,
+        description="Bought nationally (data by geo): its column holds the national total per date, split to geos by population.",
+    )
 
     def cost_lines(self) -> list[CostLine]:
         """Every cost line of the channel: `fee_rate` and `extra_cost` (the short forms) first, then `costs`."""
@@ -150,7 +173,13 @@ class ModelSpec(_Strict):
         description="Baseline trend: 'linear', 'flexible' (piecewise-linear, changepoints placed automatically) or 'none'.",
     )
     seasonality_order: int = Field(default=2, ge=0, le=10, description="Yearly Fourier order; 0 switches it off.")
-    likelihood: Literal["normal", "student_t"] = "normal"
+    media_seasonality: bool = Field(
+        default=False,
+        description="Estimate how media effectiveness varies through the year: one yearly multiplier on every channel's effect.",
+    )
+    likelihood: Literal["normal", "student_t", "negative_binomial"] = Field(
+        default="normal", description="Noise model; a conversions KPI defaults to negative_binomial (counts)."
+    )
     marketing_share_prior: float = Field(
         default=0.2,
         gt=0,
@@ -226,6 +255,7 @@ def parse_policy(text: str) -> dict[str, float]:
 
 class OptimizerSpec(_Strict):
     policy: str = Field(default=DEFAULT_POLICY, description="Budget shares of the proven/test/experimental tiers.")
+    by_week: bool = Field(default=False, description="Plan spend per channel per week (moves spend into the weeks where media earns more).")
 
     @field_validator("policy")
     @classmethod
@@ -242,7 +272,13 @@ class SamplerSpec(_Strict):
     tune: int = Field(default=1000, ge=10)
     chains: int = Field(default=4, ge=1, le=16)
     seed: int = 1
-    backend: Literal["nutpie", "pymc"] = "nutpie"
+    backend: Literal["nutpie", "numba", "jax", "pymc"] = Field(
+        default="nutpie",
+        description=(
+            "nutpie (the same as numba): nutpie's sampler on numba-compiled code; jax: nutpie's sampler on JAX-compiled code, "
+            "on a GPU when JAX sees one (needs the optional extra: pip install 'mmm[jax]'); pymc: PyMC's own sampler."
+        ),
+    )
     target_accept: float = Field(default=0.9, gt=0.5, lt=1)
     progress: bool | None = Field(default=None, description="Progress bar; default: only on a terminal.")
 
@@ -270,12 +306,34 @@ class Config(_Strict):
     )
     source: Path | None = Field(default=None, exclude=True, description="Where the config was read from.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _count_likelihood(cls, raw: Any) -> Any:
+        # a conversions KPI fits counts unless model.likelihood says otherwise
+        if isinstance(raw, dict) and isinstance(raw.get("data"), dict) and raw["data"].get("kpi") == "conversions":
+            model = raw.get("model", {})
+            if isinstance(model, dict):
+                raw = {**raw, "model": {"likelihood": "negative_binomial", **model}}
+        return raw
+
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
         names = [c.name for c in self.channels]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"channel names must be unique; repeated: {', '.join(dupes)}")
+        if self.model.likelihood == "negative_binomial" and not self.outcome.is_count:
+            raise ValueError(f"model.likelihood negative_binomial fits counts; it needs data.kpi: conversions, not {self.data.kpi}")
+        if self.data.value_per_conversion is not None and self.outcome.is_money:
+            raise ValueError(
+                f"data.value_per_conversion applies to data.kpi: conversions; the target here is {self.data.kpi} (already money): remove it"
+            )
+        check_value_channels(self.data.value_per_conversion, names)
+        national = [c.name for c in self.channels if c.national]
+        if national and self.data.geo_column is None:
+            raise ValueError(
+                f"channels {', '.join(national)} are marked national: true, which applies to data by region; set data.geo_column or remove it"
+            )
         return self
 
     @property

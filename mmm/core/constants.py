@@ -13,6 +13,10 @@ DEFAULT_MAX_FACTOR = 1.5  # no channel beyond 1.5x the highest weekly spend it e
 
 # Per-channel quantities of a fit, each reported as mean and 90% interval (JSON, table, MLflow, report).
 CHANNEL_METRICS: tuple[str, ...] = ("roas", "roi", "contribution", "contribution_share", "mroas")
+# ... and those of a count outcome (conversions), where they apply: cost per conversion and the value's money ROAS
+CONVERSION_METRICS: tuple[str, ...] = ("cpa", "marginal_cpa", "cac", "value_roas")
+# ... of which the costs per conversion: their draws have a long upper tail, so they carry a median, the headline figure
+COST_RATIO_METRICS: tuple[str, ...] = ("cpa", "marginal_cpa", "cac")
 INTERVAL_STATS: tuple[str, ...] = ("mean", "low", "high")
 
 # Named dimensions, one name each everywhere (data, posterior, analysis, planning).

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from mmm.core.stats import Interval
+from mmm.core.stats import Interval, RatioInterval
 
-__all__ = ["Histogram", "Interval", "Result", "SeriesBand", "json_safe"]
+__all__ = ["Histogram", "Interval", "RatioInterval", "Result", "SeriesBand", "json_safe"]
 
 
 class Result(BaseModel):

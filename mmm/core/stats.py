@@ -11,6 +11,13 @@ INTERVAL = 0.90  # every reported band is a central 90% credible interval
 QUANTILES = ((1 - INTERVAL) / 2, (1 + INTERVAL) / 2)
 
 
+def _flat(draws: Any, dim: str | None) -> np.ndarray:
+    """Draws as a float array: a 1-D array as given, or an xarray object with `dim` first."""
+    if dim is not None:
+        draws = draws.transpose(dim, ...).values
+    return np.asarray(draws, dtype=float)
+
+
 class Interval(BaseModel):
     """Posterior mean and the bounds of the central 90% interval, in the quantity's own unit."""
 
@@ -23,15 +30,40 @@ class Interval(BaseModel):
     @classmethod
     def of(cls, draws: Any, dim: str | None = None) -> Interval:
         """The interval of draws: a 1-D array, or an xarray object reduced over `dim` to a scalar."""
-        if dim is not None:
-            draws = draws.transpose(dim, ...).values
-        values = np.asarray(draws, dtype=float)
+        values = _flat(draws, dim)
         lo, hi = np.quantile(values, QUANTILES)
         return cls(mean=float(np.mean(values)), low=float(lo), high=float(hi))
+
+    @property
+    def point(self) -> float:
+        """The headline figure: the posterior mean (a cost per conversion's median, see RatioInterval)."""
+        return self.mean
 
     def scaled(self, factor: float) -> Interval:
         """The same interval multiplied by a positive factor (e.g. a total turned into a ratio)."""
         return Interval(mean=self.mean * factor, low=self.low * factor, high=self.high * factor)
+
+
+class RatioInterval(Interval):
+    """An interval of a cost ratio (CPA, CAC, marginal CPA: currency per conversion) with its posterior median too.
+
+    A cost per conversion is spend over conversions, so the draws with few conversions make a long upper
+    tail that pulls the mean up; the median is the headline figure. The median of a reciprocal is the
+    reciprocal of the median, so the median CPA is 1 / median conversions per unit of cost.
+    """
+
+    median: float
+
+    @classmethod
+    def of(cls, draws: Any, dim: str | None = None) -> RatioInterval:
+        """The interval and median of draws: a 1-D array, or an xarray object reduced over `dim` to a scalar."""
+        values = _flat(draws, dim)
+        return cls(**Interval.of(values).model_dump(), median=float(np.median(values)))
+
+    @property
+    def point(self) -> float:
+        """The headline figure: the posterior median."""
+        return self.median
 
 
 def band(draws: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

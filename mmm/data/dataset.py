@@ -58,18 +58,58 @@ class ModelData:
         warnings: Sequence[str] = (),
         notes: Sequence[str] = (),
         geo: str = NATIONAL,
+        value: np.ndarray | None = None,
     ) -> ModelData:
-        """National data from arrays: target (period,), spend (period, channel), controls (period, control)."""
+        """National data from arrays: target (period,), spend (period, channel), controls (period, control);
+        value (period,): currency per conversion, when the config takes it from a column."""
         n = len(dates)
         ctrl = np.zeros((n, 0)) if controls is None else np.asarray(controls, dtype=float).reshape(n, -1)
+        return cls.from_panel(
+            dates,
+            frequency,
+            [geo],
+            np.asarray(target, dtype=float).reshape(n, 1),
+            np.asarray(spend, dtype=float).reshape(n, 1, -1),
+            channels,
+            ctrl[:, None, :],
+            control_names,
+            source=source,
+            warnings=warnings,
+            notes=notes,
+            value=None if value is None else np.asarray(value, dtype=float).reshape(n, 1),
+        )
+
+    @classmethod
+    def from_panel(
+        cls,
+        dates: pd.DatetimeIndex,
+        frequency: str,
+        geos: Sequence[str],
+        target: np.ndarray,
+        spend: np.ndarray,
+        channels: Sequence[str],
+        controls: np.ndarray,
+        control_names: Sequence[str] = (),
+        source: str = "",
+        warnings: Sequence[str] = (),
+        notes: Sequence[str] = (),
+        population: np.ndarray | None = None,
+        value: np.ndarray | None = None,
+    ) -> ModelData:
+        """Data by geo from arrays: target (period, geo), spend (period, geo, channel), controls (period, geo, control),
+        currency per period; population (geo,) people, when the data give it; value (period, geo) currency per conversion."""
         inputs = xr.Dataset(
             {
-                "target": ((DATE, GEO), np.asarray(target, dtype=float).reshape(n, 1)),
-                "spend": ((DATE, GEO, CHANNEL), np.asarray(spend, dtype=float).reshape(n, 1, -1)),
-                "controls": ((DATE, GEO, CONTROL), ctrl[:, None, :]),
+                "target": ((DATE, GEO), np.asarray(target, dtype=float)),
+                "spend": ((DATE, GEO, CHANNEL), np.asarray(spend, dtype=float)),
+                "controls": ((DATE, GEO, CONTROL), np.asarray(controls, dtype=float)),
             },
-            coords={DATE: pd.DatetimeIndex(dates).values, GEO: [geo], CHANNEL: list(channels), CONTROL: list(control_names)},
+            coords={DATE: pd.DatetimeIndex(dates).values, GEO: list(geos), CHANNEL: list(channels), CONTROL: list(control_names)},
         )
+        if value is not None:
+            inputs["value"] = ((DATE, GEO), np.asarray(value, dtype=float))
+        if population is not None:
+            inputs["population"] = ((GEO,), np.asarray(population, dtype=float))
         return cls(inputs, frequency, source, tuple(warnings), tuple(notes))
 
     # ---- named views ----------------------------------------------------------------------
@@ -82,6 +122,16 @@ class ModelData:
     def spend(self) -> xr.DataArray:
         """Spend per period, geo and channel (date, geo, channel), currency."""
         return self.inputs["spend"]
+
+    @property
+    def value(self) -> xr.DataArray | None:
+        """Currency per conversion in each period and geo (date, geo), when the config takes it from a column."""
+        return self.inputs.get("value")
+
+    @property
+    def population(self) -> xr.DataArray | None:
+        """People living in each geo (geo,), when the data file has a population column; None otherwise."""
+        return self.inputs.get("population")
 
     @property
     def controls(self) -> xr.DataArray:

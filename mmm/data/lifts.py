@@ -6,7 +6,8 @@ channel, start, end (test dates, inside the data), spend_change (spend added in 
 group over the whole test, currency; negative when spend was switched off), lift (measured
 incremental revenue over the test and its carry-over, currency; same sign convention),
 lift_se (its standard error, > 0), optional geo_share (share of the market the test covered,
-0 < share <= 1; default 1).
+0 < share <= 1; default 1), optional geo (data by geo: the geo the test ran in, one of the data's;
+geo_share is then the share of that geo; blank: the whole market).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mmm.core.constants import NATIONAL
 from mmm.core.errors import MMMError
 from mmm.data.dataset import ModelData, format_rows
 from mmm.data.loading import read_delimited
@@ -37,6 +39,7 @@ class LiftTest:
     lift: float
     lift_se: float
     geo_share: float = 1.0
+    geo: str | None = None  # the geo the test ran in (data by geo); None: the whole market
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +78,7 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
         raise MMMError(
             f"{path}, column 'channel': unknown channel {names} in {format_rows(unknown)}; the model's channels are {', '.join(channels)}"
         )
+    geos = _geos(path, df, data)
     for col in ("start", "end"):
         parsed = pd.to_datetime(df[col].astype(str), errors="coerce")
         bad = np.flatnonzero(parsed.isna().to_numpy()) + 1
@@ -107,12 +111,13 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
     zero = np.flatnonzero((df["spend_change"] == 0).to_numpy()) + 1
     if len(zero):
         raise MMMError(f"{path}, column 'spend_change': {format_rows(zero)} changed no spend, so they measure nothing")
-    for row, r in enumerate(df.itertuples(), start=1):
+    for row, (r, geo) in enumerate(zip(df.itertuples(), geos), start=1):
         inside = (dates >= r.start) & (dates <= r.end)
         if not inside.any():
             raise MMMError(f"{path}, columns 'start'/'end': row {row} covers no period of the data; widen the test dates")
         # in the tested geo, spend per period cannot fall below zero
-        geo_spend = data.spend.sum("geo").sel(channel=r.channel).values[inside] * r.geo_share
+        market = data.spend.sum("geo") if geo is None else data.spend.sel(geo=geo)
+        geo_spend = market.sel(channel=r.channel).values[inside] * r.geo_share
         if r.spend_change < 0 and -r.spend_change / inside.sum() > geo_spend.min() + 1e-9:
             raise MMMError(
                 f"{path}, column 'spend_change': row {row} removes {-r.spend_change:,.2f} but the channel spent only "
@@ -127,6 +132,34 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
             float(r.lift),
             float(r.lift_se),
             float(r.geo_share),
+            geo,
         )
-        for r in df.itertuples()
+        for r, geo in zip(df.itertuples(), geos)
     ]
+
+
+def _geos(path: Path, df: pd.DataFrame, data: ModelData) -> list[str | None]:
+    """Each test's geo (None: the whole market) from the optional `geo` column; MMMError naming rows with a geo not in the data."""
+    if "geo" not in df.columns:
+        return [None] * len(df)
+    geos = [None if pd.isna(g) or not str(g).strip() else str(g).strip() for g in df["geo"]]
+    unknown = np.flatnonzero([g is not None and g not in data.geos for g in geos]) + 1
+    if len(unknown):
+        names = ", ".join(sorted({f"'{geos[i - 1]}'" for i in unknown}))
+        known = "the data are national (no data.geo_column)" if data.geos == [NATIONAL] else f"the data's geos are {', '.join(data.geos)}"
+        raise MMMError(
+            f"{path}, column 'geo': unknown geo {names} in {format_rows(unknown)}; {known}. Use a geo of the data "
+            "(as written in its data.geo_column), or leave the cell blank for a test of the whole market"
+        )
+    return geos
+
+
+def write_lifts(path: str | Path, tests: list[LiftTest]) -> Path:
+    """Write tests as a lift-test CSV (the columns `read_lifts` reads), atomically: a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    columns = [*REQUIRED, "geo_share", *(["geo"] if any(t.geo for t in tests) else [])]
+    pd.DataFrame([t.to_dict() for t in tests], columns=columns).to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path

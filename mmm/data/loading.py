@@ -18,9 +18,10 @@ import pandas as pd
 
 from mmm.config import Config
 from mmm.core.errors import DataError
+from mmm.data.conversions import VALUE_ROLE, count_problem, value_column, value_problem
 from mmm.data.dataset import MIN_PERIODS, PERIOD_DAYS, WARN_PERIODS, ModelData, format_rows
-from mmm.data.quality import CORRELATION_REVIEW, MIN_ACTIVE_SHARE, MIN_PERIODS_PER_PARAMETER, pairwise_correlations
-from mmm.transforms import MediaTransform
+from mmm.data.quality import MIN_PERIODS_PER_PARAMETER, spend_warnings
+from mmm.transforms import MediaSeasonality, MediaTransform
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}  # in order of preference when the text fits several
@@ -282,7 +283,8 @@ def count_parameters(cfg: Config, n_controls: int, periods: int = MIN_PERIODS) -
         len(MediaTransform.from_options(form).params) for form in m.forms()
     )  # ROAS plus the curves' own (largest candidate)
     n_trend = m.trend_parameters(periods)
-    return len(cfg.channels) * per_channel + 1 + n_trend + 2 * m.seasonality_order + n_controls + 1 + int(m.likelihood == "student_t")
+    fixed = 1 + n_trend + 2 * m.seasonality_order + MediaSeasonality().size * m.media_seasonality + n_controls + 1
+    return len(cfg.channels) * per_channel + fixed + int(m.likelihood == "student_t")
 
 
 def load_data(cfg: Config, table: Table | None = None) -> ModelData:
@@ -292,7 +294,10 @@ def load_data(cfg: Config, table: Table | None = None) -> ModelData:
     """
     path = cfg.data_path()
     table = read_data_file(path) if table is None else table
-    data = check_table(cfg, table.frame, path)
+    check = check_table
+    if cfg.data.geo_column:  # long format by geo: mmm.data.geo builds on the checks here, so it comes in late
+        from mmm.data.geo import check_geo_table as check
+    data = check(cfg, table.frame, path)
     return replace(data, notes=(table.note(path), *data.notes))
 
 
@@ -301,6 +306,9 @@ def require_columns(cfg: Config, df: pd.DataFrame, path: Path) -> dict[str, str]
     roles = {cfg.data.date_column: "data.date_column", cfg.data.target_column: "data.target_column"}
     roles.update({c.spend_column: f"spend of channel {c.name}" for c in cfg.channels})
     roles.update({c: "control" for c in cfg.controls})
+    value_col = value_column(cfg)
+    if value_col:
+        roles[value_col] = VALUE_ROLE
     _Checker(df, path).require_columns(roles)
     return roles
 
@@ -322,6 +330,14 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     target = chk.numeric(target_col, "the target")
     if np.nanstd(target) == 0:
         chk.fail(target_col, f"the target is constant ({target[0]:g}) in every row; a model needs it to vary")
+    if cfg.outcome.is_count and (counts := count_problem(target)):
+        chk.fail(target_col, counts)
+    value, value_col = None, value_column(cfg)
+    if value_col:
+        chk.no_missing(value_col)
+        value = chk.numeric(value_col, "the value per conversion")
+        if problem := value_problem(value):
+            chk.fail(value_col, problem)
 
     spend_cols = []
     for ch in cfg.channels:
@@ -336,7 +352,7 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
         spend_cols.append(values)
     spend = np.column_stack(spend_cols)
 
-    notes = [f"'{date_col}': dates, {freq}", f"'{target_col}': target"]
+    notes = [f"'{date_col}': dates, {freq}", f"'{target_col}': target"] + ([f"'{value_col}': value per conversion"] if value_col else [])
     notes += [f"'{c.spend_column}': spend of channel {c.name} ({c.tier})" for c in cfg.channels]
     controls, control_names = _encode_controls(chk, list(cfg.controls), notes)
     unused = [str(c) for c in df.columns if c not in roles]
@@ -358,16 +374,7 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
         )
 
     names = cfg.channel_names
-    for a, b, r in pairwise_correlations(spend, names):
-        if abs(r) > CORRELATION_REVIEW:
-            warnings.append(
-                f"spend of '{a}' and '{b}' moves together (correlation {r:.2f}); the model "
-                "cannot tell their effects apart well. A lift test on one of them, or a ROAS prior, helps."
-            )
-    for i, name in enumerate(names):
-        active = float(np.mean(spend[:, i] > 0))
-        if active < MIN_ACTIVE_SHARE:
-            warnings.append(f"channel '{name}' has spend in only {active:.0%} of periods; its ROAS will rest mostly on the prior")
+    warnings += spend_warnings(spend, names)
 
     return ModelData.from_arrays(
         dates[order],
@@ -380,4 +387,5 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
         source=str(path),
         warnings=warnings,
         notes=notes,
+        value=None if value is None else value[order],
     )

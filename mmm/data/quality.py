@@ -63,6 +63,21 @@ def pairwise_correlations(spend: np.ndarray, channels: list[str]) -> list[tuple[
     return sorted(pairs, key=lambda p: -abs(p[2]))
 
 
+def spend_warnings(spend: np.ndarray, channels: list[str]) -> list[str]:
+    """What `load_data` warns about spend (period, channel), currency: channels whose spend moves together, and
+    channels with spend in under MIN_ACTIVE_SHARE of periods."""
+    warnings = [
+        f"spend of '{a}' and '{b}' moves together (correlation {r:.2f}); the model "
+        "cannot tell their effects apart well. A lift test on one of them, or a ROAS prior, helps."
+        for a, b, r in pairwise_correlations(spend, channels)
+        if abs(r) > CORRELATION_REVIEW
+    ]
+    for name, active in zip(channels, np.mean(spend > 0, axis=0)):
+        if active < MIN_ACTIVE_SHARE:
+            warnings.append(f"channel '{name}' has spend in only {active:.0%} of periods; its ROAS will rest mostly on the prior")
+    return warnings
+
+
 def spend_correlation(spend: np.ndarray, channels: list[str]) -> Check:
     """The strongest pairwise correlation (absolute) between two channels' spend (period, channel)."""
     pairs = pairwise_correlations(spend, channels)

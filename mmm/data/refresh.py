@@ -19,6 +19,7 @@ import pandas as pd
 from mmm.config import Config
 from mmm.core.errors import DataError
 from mmm.data.dataset import PERIOD_DAYS, ModelData
+from mmm.data.geo import refuse_geo
 from mmm.data.loading import check_table, read_dates, read_table, require_columns
 
 REVISION_TOLERANCE = 0.005  # half a cent: values that differ by less are the same figure written again
@@ -45,6 +46,7 @@ def refresh_data(cfg: Config, earlier: ModelData) -> Refresh:
     cfg is the fitted model's config with `data.path` naming the newer file; raises DataError
     naming that file (and its column and rows) when it cannot extend the earlier data.
     """
+    refuse_geo(cfg, "refitting with new periods")
     path = cfg.data_path()
     df = read_table(path)
     require_columns(cfg, df, path)

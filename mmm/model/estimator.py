@@ -23,10 +23,13 @@ from mmm.core.errors import ArgumentError, MMMError
 from mmm.data.dataset import MIN_PERIODS, ModelData
 from mmm.data.lifts import LiftTest
 from mmm.data.loading import load_data
+from mmm.model import geo_fit
 from mmm.model.choice import ModelChoice
 from mmm.model.features import Scaling, baseline_level, build_features, channel_coefficients, components, mean_prediction, media_transform
+from mmm.model.geo import geo_scaling, is_geo
 from mmm.model.graph import build_model, parameter_labels, roas_prior_params
 from mmm.model.lift_response import lift_designs, predicted_lifts
+from mmm.model.likelihood import simulate
 from mmm.model.sampling import Diagnostics, diagnose, sample_posterior
 
 
@@ -92,15 +95,20 @@ class MarketingMixModel:
         start = time.perf_counter()
         train = data.head(n_train)
         self.data, self.n_train = data, n_train
-        self.scaling = scaling if scaling is not None else Scaling.from_data(train)
-        feats = self._features(train.dates, train.spend_matrix(), train.control_matrix())
+        if scaling is None:  # a geo model scales each geo on its own; one geo is the national model
+            scaling = geo_scaling(train) if len(train.geos) > 1 else Scaling.from_data(train)
+        self.scaling = scaling
+        feats = self._train_features(train)
         self.lifts = list(lifts or [])
         model = self._build(train, feats)
         self.timings = {}
         idata = sample_posterior(model, self.config.sampler, self.timings, init)
         sampled = [rv.name for rv in model.free_RVs]
         self.idata = self._attach_inputs(idata, data)
-        self._add_derived(feats["lagged"], train.spend_matrix(), train.target_series())
+        if self.is_geo:
+            geo_fit.add_derived(self, feats, train)
+        else:
+            self._add_derived(feats["lagged"], train.spend_matrix(), train.target_series(), feats.get("media_season"))
         self.diagnostics = diagnose(self.idata, sampled, parameter_labels(self.media))
         self.fit_seconds = time.perf_counter() - start
         self.idata.attrs["fit_seconds"] = self.fit_seconds
@@ -129,6 +137,16 @@ class MarketingMixModel:
             raise MMMError("the model is not fitted yet: call fit() first")
         return self.scaling
 
+    @property
+    def is_geo(self) -> bool:
+        """Whether this is a geo model (fitted on several geos, each with its own baseline and pooled effects; `mmm.model.geo`)."""
+        return self.scaling is not None and is_geo(self.scaling)
+
+    def _train_features(self, train: ModelData) -> dict[str, np.ndarray]:
+        if self.is_geo:
+            return geo_fit.train_features(self, train)
+        return self._features(train.dates, train.spend_matrix(), train.control_matrix())
+
     def _features(
         self, dates: pd.DatetimeIndex, spend: np.ndarray, controls: np.ndarray, history: np.ndarray | None = None
     ) -> dict[str, np.ndarray]:
@@ -136,6 +154,8 @@ class MarketingMixModel:
         return build_features(self.scaling, self.config.model, dates, spend, controls, history)
 
     def _build(self, train: ModelData, feats: dict[str, np.ndarray]) -> Any:
+        if self.is_geo:
+            return geo_fit.build(self, train, feats)
         designs = self._lift_designs(self.lifts, train) if self.lifts else None
         return build_model(
             self.config,
@@ -155,10 +175,14 @@ class MarketingMixModel:
         import pymc as pm
 
         train = self.train
-        model = self._build(train, self._features(train.dates, train.spend_matrix(), train.control_matrix()))
+        model = self._build(train, self._train_features(train))
         with model:
             prior = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=["obs"])
-        obs = _stack(prior.prior_predictive["obs"]) * self.scales.target
+        obs = _stack(prior.prior_predictive["obs"])
+        if self.is_geo:  # each geo on its own scale; the total over geos
+            scale = xr.DataArray(geo_fit.observation_scale(self), dims=GEO, coords={GEO: train.geos})
+            return (obs.assign_coords({GEO: train.geos}) * scale).sum(GEO).assign_coords({DATE: train.dates.values})
+        obs = obs * self.scales.target
         return obs.assign_coords({DATE: train.dates.values})
 
     def _lift_designs(self, tests: list[LiftTest], train: ModelData) -> list:
@@ -168,9 +192,23 @@ class MarketingMixModel:
         """Posterior draws (sample, test) of the lift each test should have measured, currency."""
         params = self.posterior_params() if params is None else params
         designs = self._lift_designs(tests, self.train)
-        return np.column_stack(predicted_lifts(params, designs, self.media, self.scales.target, np))
+        basis = self.media.season.basis(self.train.dates) if self.media.season is not None else None
+        return np.column_stack(predicted_lifts(params, designs, self.media, self.scales.target, np, basis))
 
-    def _add_derived(self, train_lagged: np.ndarray, train_spend: np.ndarray, train_target: np.ndarray) -> None:
+    def media_multiplier(self, dates: pd.DatetimeIndex, params: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
+        """Posterior draws (sample, date) of how effective media is at these dates (1: an average week of the year).
+
+        Every channel's effect in a period is its effect at average effectiveness times this
+        multiplier. None when the model has no media seasonality (effectiveness constant).
+        """
+        if self.media.season is None:
+            return None
+        params = self.posterior_params() if params is None else params
+        return np.asarray(self.media.season.multiplier(self.media.season.basis(dates), params, np))
+
+    def _add_derived(
+        self, train_lagged: np.ndarray, train_spend: np.ndarray, train_target: np.ndarray, season_basis: np.ndarray | None = None
+    ) -> None:
         """Store each draw's media multiplier and intercept, derived after sampling to keep the sampler lean."""
         assert self.idata is not None
         post = self.idata.posterior
@@ -178,7 +216,7 @@ class MarketingMixModel:
         for component in (self.media.adstock, self.media.saturation):
             component.check(params)  # every parameter a component's formula reads was sampled
         roas_to_coef = train_spend.sum(axis=0) / self.scales.target
-        coef = channel_coefficients(params, train_lagged, roas_to_coef, self.media, np)
+        coef = channel_coefficients(params, train_lagged, roas_to_coef, self.media, np, season_basis)
         post["channel_coef"] = (("chain", "draw", CHANNEL), coef)
         target_mean = float(np.mean(train_target / self.scales.target))
         post["intercept"] = (
@@ -197,6 +235,8 @@ class MarketingMixModel:
         constants = xr.Dataset(
             {"spend": data.spend, "controls": data.controls, "roas_prior_mu": (CHANNEL, mu), "roas_prior_sigma": (CHANNEL, sigma)},
         )
+        if data.value is not None:
+            constants["value"] = data.value
         keep = {g: idata[g] for g in ("posterior", "sample_stats") if g in idata.groups()}
         out = az.InferenceData(**keep, observed_data=xr.Dataset({"target": data.target}), constant_data=constants)
         assert self.scaling is not None
@@ -238,7 +278,9 @@ class MarketingMixModel:
             scaling = Scaling(**json.loads(attrs["mmm_scaling_json"]))
             diag = Diagnostics.from_dict(json.loads(attrs["mmm_diagnostics_json"]))
             const = idata.constant_data
-            inputs = xr.Dataset({"target": idata.observed_data["target"], "spend": const["spend"], "controls": const["controls"]})
+            inputs = xr.Dataset(
+                {"target": idata.observed_data["target"], **{k: const[k] for k in ("spend", "controls", "value") if k in const}}
+            )
         except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
             raise MMMError(f"{path}: not a readable mmm model file ({exc.__class__.__name__}: {exc})") from None
         m = cls(config)
@@ -287,9 +329,13 @@ class MarketingMixModel:
         spend: (date, channel) in currency (a geo dim is summed); controls: (date, control); history: spend of the periods just before (date,
         channel), for carry-in. Returns baseline, trend, seasonality, controls and mean
         (sample, date, geo) and media (sample, date, geo, channel). Pass `params` to reuse draws.
+        A geo model predicts each geo: spend and history with a geo dim are read per geo, without one
+        they are spread over the geos by their share of each channel's recent spend (`geo.spend_shares`).
         """
         data = self.observed
         params = self.posterior_params() if params is None else params
+        if self.is_geo:
+            return geo_fit.predict(self, spend, controls, history, params)
         dates = pd.DatetimeIndex(spend[DATE].values)
         spend_m = _matrix(spend, self.channels)
         ctrl = _controls_matrix(controls, data, len(dates))
@@ -316,23 +362,19 @@ class MarketingMixModel:
         d = self.observed
         return self.predict_components(d.spend, d.controls, params=params)
 
-    def noise_scale(self, params: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Posterior draws (sample,) of the residual standard deviation, in currency per period."""
-        params = self.posterior_params() if params is None else params
-        return params["sigma"] * self.scales.target
-
     def sample_observations(self, mean: xr.DataArray, seed: int, params: dict[str, Any] | None = None) -> xr.DataArray:
-        """Posterior predictive draws around predicted means (sample, ...), in currency."""
+        """Posterior predictive draws around predicted means (sample, ...), in the outcome's unit (see `mmm.model.likelihood`).
+
+        A geo model's means must keep their geo dim (each geo has its own noise); sum the draws over geos afterwards.
+        """
         params = self.posterior_params() if params is None else params
-        rng = np.random.default_rng(seed)
+        if self.is_geo:
+            if GEO not in mean.dims:
+                raise MMMError("a geo model simulates outcomes per geo: pass means with their geo dim and sum the draws")
+            m = mean.transpose(SAMPLE, ..., GEO)
+            return m.copy(data=simulate(params, m.values, np.random.default_rng(seed), geo_fit.observation_scale(self)))
         m = mean.transpose(SAMPLE, ...)
-        extra = (1,) * (m.ndim - 1)
-        sigma = self.noise_scale(params).reshape(-1, *extra)
-        if "nu" in params:
-            noise = rng.standard_t(params["nu"].reshape(-1, *extra), size=m.shape)
-        else:
-            noise = rng.standard_normal(m.shape)
-        return m + sigma * noise
+        return m.copy(data=simulate(params, m.values, np.random.default_rng(seed), self.scales.target))
 
 
 def _stack(ds: Any) -> Any:

@@ -35,6 +35,8 @@ class Scaling:
     first_date: str
     frequency: str
     n_train: int
+    geo_target: list[float] | None = None  # geo model only: each geo's mean outcome per period (geo,)
+    geo_spend: list[list[float]] | None = None  # geo model only: each geo's typical spend per channel (geo, channel)
 
     @classmethod
     def from_data(cls, data: ModelData) -> Scaling:
@@ -52,7 +54,7 @@ class Scaling:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if v is not None}  # a national model's file carries no geo scales
 
 
 def fourier(dates: pd.DatetimeIndex, order: int, frequency: str) -> np.ndarray:
@@ -106,20 +108,25 @@ def build_features(
     spend: (time, channel) in currency; history: spend in the periods just before `dates`
     (carry-in for a forecast). Trend time runs from -0.5 at the first training period to 0.5
     at the last: centred, so the intercept is the average level and the two do not trade off.
-    `trend_hinges` (time, changepoint) is the flexible trend's basis (see trend_hinges).
+    `trend_hinges` (time, changepoint) is the flexible trend's basis (see trend_hinges);
+    `media_season` (time, term), only under `media_seasonality`, the media multiplier's basis.
     """
     sp = np.asarray(spend, dtype=float) / np.asarray(scaling.spend)
     hist = None if history is None else np.asarray(history, dtype=float) / np.asarray(scaling.spend)
     steps = (dates - pd.Timestamp(scaling.first_date)).days.to_numpy(dtype=float) / PERIOD_DAYS[scaling.frequency]
     ctrl = (np.asarray(controls, dtype=float).reshape(len(dates), -1) - np.asarray(scaling.control_mean)) / np.asarray(scaling.control_sd)
     time = _scaled_time(steps, scaling.n_train)
-    return {
+    feats = {
         "lagged": lagged(sp, spec.l_max, hist),
         "time": time,
         "trend_hinges": trend_hinges(time, scaling.n_train, spec),
         "fourier": fourier(dates, spec.seasonality_order, scaling.frequency),
         "controls": ctrl,
     }
+    season = media_transform(spec).season
+    if season is not None:
+        feats["media_season"] = season.basis(dates)
+    return feats
 
 
 def media_transform(spec: ModelSpec) -> MediaTransform:
@@ -127,14 +134,28 @@ def media_transform(spec: ModelSpec) -> MediaTransform:
     return MediaTransform.from_options(spec.forms()[0])
 
 
-def channel_coefficients(params: dict[str, Any], train_lagged: Any, roas_to_coef: Any, media: MediaTransform, xp: Any) -> Any:
+def channel_coefficients(
+    params: dict[str, Any], train_lagged: Any, roas_to_coef: Any, media: MediaTransform, xp: Any, season_basis: Any = None
+) -> Any:
     """Per-channel multipliers (..., channel) that turn saturated media into target units.
 
     Solved from ROAS over the training periods: ROAS = coef * sum_t saturated * target
-    scale / total spend, so roas_to_coef is total spend / target scale.
+    scale / total spend, so roas_to_coef is total spend / target scale. Under media
+    seasonality (season_basis: the training periods' basis) each period's saturated media
+    counts times that period's multiplier, so ROAS keeps its meaning.
     """
     saturated = media.response(train_lagged, params, xp)
+    multiplier = media_multiplier(params, season_basis, media, xp)
+    if multiplier is not None:
+        saturated = saturated * multiplier[..., :, None]
     return params["roas"] * roas_to_coef / saturated.sum(axis=-2)
+
+
+def media_multiplier(params: dict[str, Any], season_basis: Any, media: MediaTransform, xp: Any) -> Any:
+    """The media effectiveness multiplier (..., time) at the basis' periods; None when the model has none."""
+    if media.season is None or season_basis is None:
+        return None
+    return media.season.multiplier(season_basis, params, xp)
 
 
 def baseline_level(level_offset: Any, roas: Any, roas_to_coef: Any, target_mean: Any, periods: int) -> Any:
@@ -152,10 +173,14 @@ def components(params: dict[str, Any], feats: dict[str, Any], media_tf: MediaTra
     Parameters may carry a leading draw axis; `channel_coef` turns saturated media into
     target units. The trend is `trend` (slope before the first changepoint, target's scale per unit of
     trend time) times time, plus, when flexible, TREND_CHANGE_SCALE x `trend_change` (standardised
-    slope changes) times the hinges. Returns baseline, trend, seasonality, controls (..., time) and
+    slope changes) times the hinges. Under media seasonality, media is scaled by each period's
+    multiplier (`media_multiplier`). Returns baseline, trend, seasonality, controls (..., time) and
     media (..., time, channel).
     """
     media = media_tf.response(feats["lagged"], params, xp)
+    multiplier = media_multiplier(params, feats.get("media_season"), media_tf, xp)
+    if multiplier is not None:  # under media seasonality: the effect scaled by the period's effectiveness
+        media = media * multiplier[..., :, None]
     out = {
         "baseline": params["intercept"][..., None] * xp.ones_like(feats["time"]),
         "media": params["channel_coef"][..., None, :] * media,

@@ -19,6 +19,7 @@ from mmm.config.spec import Config, ModelSpec
 from mmm.data.lifts import LiftTest
 from mmm.model.features import Scaling, baseline_level, channel_coefficients, components, mean_prediction, media_transform
 from mmm.model.lift_response import LiftDesign, predicted_lifts
+from mmm.model.likelihood import observe
 from mmm.transforms import MediaTransform
 
 # Plain labels of the parameters every model has; transform components label their own.
@@ -31,6 +32,16 @@ BASE_LABELS = {
     "control_coef": "other driver",
     "sigma": "noise",
     "nu": "outlier weight",
+    "overdispersion": "extra scatter of counts",
+    "media_season": "media seasonality",
+    "roas_geo_sd": "ROAS spread across geos",
+    "roas_geo_z": "geo ROAS deviation",
+    "level_geo_sd": "level spread across geos",
+    "level_geo_z": "geo level deviation",
+    "trend_geo_sd": "trend spread across geos",
+    "trend_geo_z": "geo trend deviation",
+    "season_geo_sd": "seasonality spread across geos",
+    "season_geo_z": "geo seasonality deviation",
 }
 
 
@@ -59,12 +70,32 @@ def roas_prior_params(cfg: Config, target: np.ndarray, spend: np.ndarray) -> tup
     return np.array(mus), np.array(sigmas)
 
 
-def _channel_priors(media: MediaTransform, roas_mu: Any, roas_sigma: Any) -> dict[str, Any]:
+def channel_priors(media: MediaTransform, roas_mu: Any, roas_sigma: Any) -> dict[str, Any]:
     """Per-channel random variables (inside a model context): ROAS and each transform component's parameters."""
     p: dict[str, Any] = {"roas": pm.LogNormal("roas", mu=roas_mu, sigma=roas_sigma, dims="channel")}
     for param in media.params:
         p[param.name] = getattr(pm, param.prior.dist)(param.name, **param.prior.kwargs, dims="channel")
     return p
+
+
+def add_media_season(
+    model: pm.Model, media: MediaTransform, feats: dict[str, np.ndarray], data: dict[str, Any], params: dict[str, Any]
+) -> None:
+    """Under media seasonality (inside the model context): one yearly multiplier on every channel's effect, near 1 unless the data say otherwise."""
+    if media.season is None:
+        return
+    model.add_coord("media_fourier", np.arange(media.season.size))
+    data["media_season"] = pm.Data("media_season_terms", feats["media_season"], dims=("date", "media_fourier"))
+    prior = media.season.param.prior
+    params["media_season"] = getattr(pm, prior.dist)("media_season", **prior.kwargs, dims="media_fourier")
+
+
+def add_trend_bends(model: pm.Model, feats: dict[str, np.ndarray], data: dict[str, Any], params: dict[str, Any]) -> None:
+    """Under `trend: flexible` (inside the model context): the changepoints' hinges and their slope changes."""
+    model.add_coord("changepoint", np.arange(feats["trend_hinges"].shape[1]))
+    data["trend_hinges"] = pm.Data("trend_hinges", feats["trend_hinges"], dims=("date", "changepoint"))
+    # sparse slope changes, standardised (non-centred): the formula scales them by TREND_CHANGE_SCALE
+    params["trend_change"] = pm.Laplace("trend_change", mu=0.0, b=1.0, dims="changepoint")
 
 
 def build_model(
@@ -106,33 +137,27 @@ def build_model(
             "fourier": pm.Data("fourier_terms", feats["fourier"], dims=("date", "fourier")),
             "controls": pm.Data("controls_scaled", feats["controls"], dims=("date", "control")),
         }
-        params = _channel_priors(media, pm.Data("roas_mu", roas_mu), pm.Data("roas_sigma", roas_sigma))
-        params["channel_coef"] = channel_coefficients(params, lagged_spend, roas_to_coef, media, pt)
+        params = channel_priors(media, pm.Data("roas_mu", roas_mu), pm.Data("roas_sigma", roas_sigma))
+        add_media_season(model, media, feats, data, params)
+        params["channel_coef"] = channel_coefficients(params, lagged_spend, roas_to_coef, media, pt, data.get("media_season"))
         level = pm.Normal("level_offset", mu=0.0, sigma=0.2)
         # derived again after sampling (estimator), so the compiled sampler stays small
         params["intercept"] = baseline_level(level, params["roas"], roas_to_coef, y.mean(), len(target))
         if spec.trend != "none":
             params["trend"] = pm.Normal("trend", mu=0.0, sigma=0.5)
         if spec.trend == "flexible":
-            model.add_coord("changepoint", np.arange(feats["trend_hinges"].shape[1]))
-            data["trend_hinges"] = pm.Data("trend_hinges", feats["trend_hinges"], dims=("date", "changepoint"))
-            # sparse slope changes, standardised (non-centred): the formula scales them by TREND_CHANGE_SCALE
-            params["trend_change"] = pm.Laplace("trend_change", mu=0.0, b=1.0, dims="changepoint")
+            add_trend_bends(model, feats, data, params)
         if spec.seasonality_order:
             params["season"] = pm.Normal("season", mu=0.0, sigma=0.25, dims="fourier")
         if control_names:
             params["control_coef"] = pm.Normal("control_coef", mu=0.0, sigma=0.25, dims="control")
         if lifts and designs:
             # lifts in target-scale units: the model's predicted lift vs the measured one and its error
-            predicted = pt.stack(predicted_lifts(params, designs, media, 1.0, pt))
+            predicted = pt.stack(predicted_lifts(params, designs, media, 1.0, pt, data.get("media_season")))
             measured = np.array([t.lift for t in lifts]) / scaling.target
             se = np.array([t.lift_se for t in lifts]) / scaling.target
             pm.Normal("lift_obs", mu=predicted, sigma=se, observed=measured)
         mu = mean_prediction(components(params, data, media, pt))
-        sigma = pm.HalfNormal("sigma", sigma=0.25)
-        if spec.likelihood == "student_t":
-            nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
-            pm.StudentT("obs", nu=nu, mu=mu, sigma=sigma, observed=y, dims="date")
-        else:
-            pm.Normal("obs", mu=mu, sigma=sigma, observed=y, dims="date")
+        counts = pm.Data("target_counts", target, dims="date") if spec.likelihood == "negative_binomial" else None
+        observe(spec.likelihood, mu, y, counts, scaling.target)
     return model

@@ -20,6 +20,7 @@ class LiftDesign:
     base: np.ndarray  # (period, lag, channel)
     treated: np.ndarray
     geo_share: float
+    window: np.ndarray | None = None  # the design's periods, as indices into the training periods
 
 
 def lift_designs(
@@ -36,16 +37,25 @@ def lift_designs(
         treated = scaled.copy()
         treated[idx, c] += t.spend_change / len(idx) / t.geo_share / spend_scale[c]
         window = np.arange(idx[0], min(idx[-1] + l_max, len(dates)))
-        out.append(LiftDesign(c, base_all[window], lagged(treated, l_max)[window], t.geo_share))
+        out.append(LiftDesign(c, base_all[window], lagged(treated, l_max)[window], t.geo_share, window))
     return out
 
 
-def predicted_lifts(params: dict[str, Any], designs: list[LiftDesign], media: MediaTransform, target_scale: float, xp: Any) -> list[Any]:
-    """Model-predicted lift of each test (currency; per draw when params carry a draw axis)."""
+def predicted_lifts(
+    params: dict[str, Any], designs: list[LiftDesign], media: MediaTransform, target_scale: float, xp: Any, season_basis: Any = None
+) -> list[Any]:
+    """Model-predicted lift of each test (currency; per draw when params carry a draw axis).
+
+    Under media seasonality (season_basis: the training periods' basis) each period's gain counts
+    times that period's effectiveness multiplier.
+    """
     out = []
     for d in designs:
         with_test = media.response(d.treated, params, xp)
         without = media.response(d.base, params, xp)
-        gain = (with_test - without).sum(axis=-2)[..., d.channel_index]
+        change = with_test - without
+        if media.season is not None and season_basis is not None and d.window is not None:
+            change = change * media.season.multiplier(season_basis[d.window], params, xp)[..., :, None]
+        gain = change.sum(axis=-2)[..., d.channel_index]
         out.append(d.geo_share * params["channel_coef"][..., d.channel_index] * gain * target_scale)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from importlib.util import find_spec
 from typing import Any
 
 import arviz as az
@@ -13,6 +14,7 @@ import pymc as pm
 
 from mmm.config.spec import SamplerSpec
 from mmm.core.constants import ESS_MIN, RHAT_MAX
+from mmm.core.errors import ConfigError
 from mmm.model.diagnostics import Diagnostics, ParameterCheck
 
 AUTO_FIRST_CHECK = 200  # draws per chain before draws: auto first judges convergence
@@ -41,12 +43,14 @@ def sample_posterior(
     initial = {k: np.asarray(init[k]) for k in names if k in init} if init else None
     start = time.perf_counter()
     progress = spec.progress if spec.progress is not None else sys.stderr.isatty()
-    if spec.backend == "nutpie":
+    if spec.backend != "pymc":
         import nutpie
 
         # frozen data compiles fastest; only sampled values are kept, derived ones are computed afterwards
         jitter = None if initial is None else {rv for rv in model.free_RVs if rv.name not in initial}
-        compiled = nutpie.compile_pymc_model(model, freeze_model=True, var_names=names, initial_points=initial, jitter_rvs=jitter)
+        compiled = nutpie.compile_pymc_model(
+            model, freeze_model=True, var_names=names, initial_points=initial, jitter_rvs=jitter, **compile_backend(spec)
+        )
         timings["compile_seconds"] = time.perf_counter() - start
         start = time.perf_counter()
         options = {
@@ -61,7 +65,7 @@ def sample_posterior(
         if spec.draws == "auto":
             idata = _sample_until_converged(nutpie.sample(compiled, draws=spec.max_draws, blocking=False, **options), names)
         else:
-            idata = nutpie.sample(compiled, draws=spec.draws, **options)
+            idata = _wait_for_all(nutpie.sample(compiled, draws=spec.draws, blocking=False, **options))
         timings["sample_seconds"] = time.perf_counter() - start
         return idata
     with model:
@@ -81,6 +85,18 @@ def sample_posterior(
     return idata
 
 
+def compile_backend(spec: SamplerSpec) -> dict[str, str]:
+    """nutpie's compiler options for `sampler.backend`: numba (nutpie, numba) or JAX for the model and its gradients."""
+    if spec.backend != "jax":
+        return {"backend": "numba"}
+    if find_spec("jax") is None:
+        raise ConfigError(
+            "sampler.backend: jax needs the JAX package, which is not installed. Install the optional extra "
+            "(pip install 'mmm[jax]'; for an NVIDIA GPU also 'jax[cuda12]'), or set sampler.backend: nutpie."
+        )
+    return {"backend": "jax", "gradient_backend": "jax"}
+
+
 def _sample_until_converged(sampler: Any, names: list[str]) -> az.InferenceData:
     """Poll a background nutpie sampler; stop at the first checkpoint where the draws meet the targets."""
     next_check = AUTO_FIRST_CHECK
@@ -97,6 +113,16 @@ def _sample_until_converged(sampler: Any, names: list[str]) -> az.InferenceData:
             if finished:
                 return sampler.wait()
             time.sleep(POLL_SECONDS)
+    except BaseException:
+        sampler.cancel()
+        raise
+
+
+def _wait_for_all(sampler: Any) -> az.InferenceData:
+    """Every draw of a background nutpie sampler. An interrupt (Ctrl-C, `kill`) stops the fit with an
+    error: nutpie's blocking call would instead return the draws so far as if the fit had finished."""
+    try:
+        return sampler.wait()
     except BaseException:
         sampler.cancel()
         raise
@@ -180,6 +206,14 @@ def _per_parameter(rhat: Any, ess: Any, labels: dict[str, str]) -> list[Paramete
         label = labels.get(str(v), str(v))
         if r.ndim == 0:
             rows.append(ParameterCheck(label=label, rhat=float(r), ess=float(e)))
+            continue
+        if r.ndim > 1:  # a geo model's (geo, channel) quantities: one row per pair, 'geo ROAS deviation: north / search'
+            cells = r.stack(cell=r.dims)
+            flat = e.stack(cell=r.dims)
+            for j, coord in enumerate(cells["cell"].values):
+                rows.append(
+                    ParameterCheck(label=f"{label}: {' / '.join(map(str, coord))}", rhat=float(cells.values[j]), ess=float(flat.values[j]))
+                )
             continue
         dim = r.dims[0]
         for j, coord in enumerate(r[dim].values):

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 import arviz as az
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from mmm.config.loading import with_overrides
 from mmm.config.spec import Config
-from mmm.core.constants import DATE, GEO
+from mmm.core.constants import DATE, GEO, SAMPLE
 from mmm.core.stats import accuracy
 from mmm.model.choice import CandidateScore, ModelChoice
+from mmm.model.likelihood import log_density
 
 if TYPE_CHECKING:
     from mmm.data.dataset import ModelData
@@ -44,24 +44,29 @@ def pointwise_log_likelihood(model: MarketingMixModel) -> np.ndarray:
 
     On the model's scaled target, as in the likelihood it was fitted with (the scaling is the same
     for every candidate, so the comparison is unaffected by it).
+    A geo model's is (chain, draw, date, geo): each geo's outcome in each period is one observation,
+    on that geo's own scale.
     """
     assert model.idata is not None
     params = model.posterior_params()
-    n, scale = model.n_train, model.scales.target
+    sizes = model.idata.posterior.sizes
+    n = model.n_train
+    if model.is_geo:
+        geo_scale = np.asarray(model.scales.geo_target, dtype=float)
+        per_geo = model.in_sample_components(params)["mean"].isel({DATE: slice(0, n)}).transpose(SAMPLE, DATE, GEO).values / geo_scale
+        y = model.train.target.transpose(DATE, GEO).values / geo_scale
+        return log_density(params, y, per_geo, geo_scale).reshape(sizes["chain"], sizes["draw"], n, len(model.train.geos))
+    scale = model.scales.target
     mean = model.in_sample_components(params)["mean"].sum(GEO).isel({DATE: slice(0, n)}).values / scale  # (sample, date)
     y = model.train.target_series() / scale
-    sigma = params["sigma"][:, None]
-    if "nu" in params:
-        ll = stats.t.logpdf(y[None, :], params["nu"][:, None], loc=mean, scale=sigma)
-    else:
-        ll = stats.norm.logpdf(y[None, :], loc=mean, scale=sigma)
-    sizes = model.idata.posterior.sizes
+    ll = log_density(params, y, mean, scale)
     return ll.reshape(sizes["chain"], sizes["draw"], n)
 
 
 def _with_log_likelihood(model: MarketingMixModel) -> az.InferenceData:
     assert model.idata is not None
-    ll = xr.Dataset({"obs": (("chain", "draw", DATE), pointwise_log_likelihood(model))})
+    dims = ("chain", "draw", DATE, GEO) if model.is_geo else ("chain", "draw", DATE)
+    ll = xr.Dataset({"obs": (dims, pointwise_log_likelihood(model))})
     return az.InferenceData(posterior=model.idata.posterior, log_likelihood=ll)
 
 
@@ -90,13 +95,13 @@ def choose_form(
     else:
         fitted = {k: MarketingMixModel(c).fit(data, holdout=holdout, lifts=lifts, **fit_options) for k, c in configs.items()}
     order = list(fitted)
-    table = az.compare({k: _with_log_likelihood(m) for k, m in fitted.items()}, ic="loo", method="stacking")
+    loos = {k: az.loo(_with_log_likelihood(m), pointwise=True) for k, m in fitted.items()}
+    table = az.compare(loos, ic="loo", method="stacking")
     holdout_errors = {k: _holdout_mape(m) for k, m in fitted.items()}
     best = _pick(table, holdout_errors, order)
     candidates = []
     for key in sorted(order, key=lambda k: float(table.loc[k, "rank"])):
         row, m = table.loc[key], fitted[key]
-        loo = az.loo(_with_log_likelihood(m), pointwise=True)
         candidates.append(
             CandidateScore(
                 adstock=m.config.model.adstock,
@@ -107,7 +112,7 @@ def choose_form(
                 diff_se=float(row["dse"]),
                 p_loo=float(row["p_loo"]),
                 weight=float(row["weight"]),
-                bad_pareto_k=int(np.sum(np.asarray(loo.pareto_k) > BAD_K)),
+                bad_pareto_k=int(np.sum(np.asarray(loos[key].pareto_k) > BAD_K)),
                 holdout_mape=holdout_errors[key],
                 fit_seconds=round(m.fit_seconds, 2),
                 chosen=key == best,

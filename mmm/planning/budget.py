@@ -29,11 +29,13 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import brentq
 
+from mmm.analysis.value import channel_values
 from mmm.core.errors import ArgumentError, MMMError
+from mmm.core.outcome import outcome_for
 from mmm.core.results import Interval, SeriesBand
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds
-from mmm.planning.budget_results import BudgetCurve, BudgetMode, profit_of
+from mmm.planning.budget_results import BudgetCurve, BudgetMode, cost_per_extra, profit_of
 from mmm.planning.optimizer import optimize_budget
 from mmm.planning.results import Allocation, OptimizationResult
 
@@ -44,7 +46,9 @@ REL_TOL = 1e-6  # the search stops when the bracket is this share of the current
 ROOM = 0.02  # currency kept between a tier's share and its bounds, so rounding to the cent never crosses them
 
 
-def budget_mode(budget: float | str, margin: float | None, target_mroas: float | None, risk: float = 0.0) -> BudgetMode:
+def budget_mode(
+    budget: float | str, margin: float | None, target_mroas: float | None, risk: float = 0.0, target_cpa: float | None = None
+) -> BudgetMode:
     """What sets the total, after checking the arguments: 'fixed' (`budget` is an amount), 'profit' or 'target_mroas'.
 
     budget: an amount (currency over the horizon) or 'auto'; margin: contribution margin in (0, 1],
@@ -60,10 +64,17 @@ def budget_mode(budget: float | str, margin: float | None, target_mroas: float |
         raise ArgumentError(
             "target_mroas", f"must be a positive marginal ROAS (extra revenue per extra unit of spend), not {target_mroas:g}"
         )
+    if target_cpa is not None and not (0 < target_cpa < math.inf):
+        raise ArgumentError("target_cpa", f"must be a positive cost per extra conversion (currency), not {target_cpa:g}")
     if budget != "auto":
-        if target_mroas is not None:
-            raise ArgumentError("target_mroas", "{arg} chooses the total, so it needs --budget auto instead of a fixed amount")
+        for name, value in (("target_mroas", target_mroas), ("target_cpa", target_cpa)):
+            if value is not None:
+                raise ArgumentError(name, "{arg} chooses the total, so it needs --budget auto instead of a fixed amount")
         return "fixed"
+    if target_cpa is not None:
+        if margin is not None or target_mroas is not None:
+            raise ArgumentError("target_cpa", "{arg}, --margin and --target-mroas each choose the total; give one of them")
+        return "target_cpa"
     if margin is None and target_mroas is None:
         raise ArgumentError(
             "budget",
@@ -79,11 +90,51 @@ def budget_mode(budget: float | str, margin: float | None, target_mroas: float |
     return "profit" if margin is not None else "target_mroas"
 
 
-def with_profit(result: OptimizationResult, margin: float | None) -> OptimizationResult:
-    """The result with its expected profit at `margin` (unchanged without a margin)."""
+def unit_value(model: MarketingMixModel, weeks: int, margin: float | None, target_mroas: float | None, target_cpa: float | None) -> float:
+    """Currency one unit of the outcome is worth to the profit (1 for revenue; the value per conversion for conversions),
+    after checking that the goal suits the KPI: --target-cpa is for conversions, --target-mroas for revenue, and
+    a margin on conversions needs one value per conversion. Raises ArgumentError naming the argument at fault."""
+    words = model.config.outcome
+    if words.is_money:
+        if target_cpa is not None:
+            raise ArgumentError(
+                "target_cpa",
+                f"{{arg}} is for a conversions KPI (data.kpi: conversions); this model's KPI is {words.noun}: use --target-mroas",
+            )
+        return 1.0
+    if target_mroas is not None:
+        raise ArgumentError(
+            "target_mroas", f"{{arg}} is for revenue; this model counts {words.noun}: use --target-cpa (cost per extra conversion)"
+        )
+    if margin is None:
+        return 1.0
+    values = channel_values(model.config, model.observed, slice(-weeks, None))
+    if values is None or len(set(values.values())) > 1:
+        raise ArgumentError(
+            "margin",
+            "{arg} turns conversions into profit, which needs one value per conversion: "
+            + (
+                "set data.value_per_conversion in the config (a number, a column or a lifetime value) and fit again"
+                if values is None
+                else "the config values conversions differently per channel"
+            )
+            + "; or give --target-cpa instead (spend until an extra conversion costs that much)",
+        )
+    return next(iter(values.values()))
+
+
+def with_profit(result: OptimizationResult, margin: float | None, unit: float = 1.0) -> OptimizationResult:
+    """The result with its expected profit at `margin` (unchanged without a margin); `unit`: currency per unit of outcome."""
     if margin is None:
         return result
-    return result.model_copy(update={"margin": margin, "expected_profit": profit_of(result.forecast.incremental, result.budget, margin)})
+    profit = profit_of(result.forecast.incremental, result.budget, margin * unit)
+    extra = {"value_per_conversion": unit} if not model_is_money(result) else {}
+    return result.model_copy(update={"margin": margin, "expected_profit": profit, **extra})
+
+
+def model_is_money(result: OptimizationResult) -> bool:
+    """Whether the plan's outcome is money (revenue), so its profit needs no value per unit."""
+    return outcome_for(result.forecast.outcome).is_money
 
 
 def total_mroas(result: OptimizationResult) -> float:
@@ -136,20 +187,24 @@ def choose_budget(
     margin: float | None = None,
     target_mroas: float | None = None,
     seed: int = 0,
+    target_cpa: float | None = None,
 ) -> OptimizationResult:
     """The optimal plan at the chosen total, with the budget response curve it was chosen from.
 
     margin: choose the total that maximises expected profit (marginal ROAS 1 / margin); else
-    target_mroas: the largest total whose marginal ROAS is still at least the target. Arguments as
+    target_mroas: the largest total whose marginal ROAS is still at least the target; target_cpa (conversions):
+    the largest total at which an extra conversion still costs at most the target. Arguments as
     `optimize_budget`; see the module for the search. Raises ArgumentError when no total reaches the
     target and warns (in the result) when the maximum bounds stop the spend before it.
     """
     start_clock = time.perf_counter()
-    mode = budget_mode("auto", margin, target_mroas)
+    mode = budget_mode("auto", margin, target_mroas, target_cpa=target_cpa)
     if weeks < 1:
         raise ArgumentError("weeks", f"must be at least 1, not {weeks}")
-    target = 1 / margin if margin is not None else target_mroas
-    assert target is not None  # budget_mode: one of the two is given
+    unit = unit_value(model, weeks, margin, target_mroas, target_cpa)
+    # every goal is a marginal outcome per unit of spend to spend down to (a CPA is its reciprocal)
+    target = 1 / (margin * unit) if margin is not None else 1 / target_cpa if target_cpa is not None else target_mroas
+    assert target is not None  # budget_mode: one of them is given
     current = round(float(model.observed.tail(weeks).spend.sum()), 2)
     if current <= 0:
         raise MMMError(f"there was no spend in the last {weeks} periods, so there is no current budget to start the search from")
@@ -172,12 +227,24 @@ def choose_budget(
     grid = [float(b) for b in np.unique(np.round(np.linspace(low, high, CURVE_POINTS), 2))]
     if mroas(floor) < target:  # the first unit returns the most: no total reaches the target
         forced = floor == lowest and lowest > SEARCH_FLOOR * current
+        where = f"at the smallest total ({'your minimum bounds already force' if forced else 'the smallest considered is'} {floor:,.2f})"
+        if not model.config.outcome.is_money:
+            goal = (
+                f"a {100 * margin:g}% margin on {unit:,.2f} per conversion allows {1 / target:,.2f}"
+                if margin is not None
+                else f"the target is {1 / target:,.2f}"
+            )
+            raise ArgumentError(
+                "margin" if margin is not None else "target_cpa",
+                f"no budget reaches the marginal CPA that {{arg}} asks for: {goal} per extra conversion, but the lowest marginal CPA "
+                f"achievable under the tier shares and the bounds is {1 / mroas(floor):,.2f}, {where}; "
+                + ("no spend pays for itself at this margin" if margin is not None else "raise the target"),
+            )
         goal = f"a {100 * margin:g}% margin needs 1 / {margin:g} = {target:.2f}" if margin is not None else f"the target is {target:.2f}"
         raise ArgumentError(
             "margin" if margin is not None else "target_mroas",
             f"no budget reaches the marginal ROAS that {{arg}} asks for: {goal}, but the highest marginal ROAS achievable under the "
-            f"tier shares and the bounds is {mroas(floor):.2f}, at the smallest total "
-            f"({'your minimum bounds already force' if forced else 'the smallest considered is'} {floor:,.2f}); "
+            f"tier shares and the bounds is {mroas(floor):.2f}, {where}; "
             + ("no spend pays for itself at this margin" if margin is not None else "lower the target"),
         )
     warnings = []
@@ -187,31 +254,45 @@ def choose_budget(
     else:
         chosen = highest
         why = f" (break-even at a {100 * margin:g}% margin)" if margin is not None else ""
+        reached = (
+            f"the marginal ROAS falls to {target:.2f}{why}"
+            if model.config.outcome.is_money
+            else f"the marginal CPA rises to {1 / target:,.2f}{why}"
+        )
+        still = (
+            f"the next unit still returns {mroas(highest):.2f}"
+            if model.config.outcome.is_money
+            else f"an extra conversion still costs {1 / mroas(highest):,.2f}"
+        )
         warnings.append(
-            f"the maximum bounds stop the spend before the marginal ROAS falls to {target:.2f}{why}: at {highest:,.2f}, the largest "
-            f"total tier '{cap_tier}' can take at its {100 * shares[cap_tier]:.0f}% share, the next unit still returns "
-            f"{mroas(highest):.2f}; widen the maximum bounds to spend more"
+            f"the maximum bounds stop the spend before {reached}: at {highest:,.2f}, the largest "
+            f"total tier '{cap_tier}' can take at its {100 * shares[cap_tier]:.0f}% share, {still}; widen the maximum bounds to spend more"
         )
     totals = sorted({*grid, chosen, *([current] if floor <= current <= highest else [])})
     points = [at(b)[0] for b in totals]
     final, final_mroas = at(chosen)
     incremental = [p.forecast.incremental for p in points]
-    profit = [profit_of(i, b, margin) for i, b in zip(incremental, totals)] if margin is not None else None
+    marginal = [mroas(b) for b in totals]
+    counts = not model.config.outcome.is_money  # conversions: the curve also says what an extra conversion costs
+    profit = [profit_of(i, b, margin * unit) for i, b in zip(incremental, totals)] if margin is not None else None
     curve = BudgetCurve(
         budgets=totals,
         incremental=_band(incremental),
         profit=_band(profit) if profit is not None else None,
-        marginal_roas=[mroas(b) for b in totals],
+        marginal_roas=marginal,
         current_budget=current,
         recommended_budget=chosen,
         recommended_mroas=final_mroas,
+        marginal_cpa=[cost_per_extra(m) for m in marginal] if counts else None,
+        recommended_marginal_cpa=cost_per_extra(final_mroas) if counts else None,
     )
     search = {"method": "budget curve bracket, then Brent on the marginal ROAS of the total", "totals_tried": len(cache)}
-    return with_profit(final, margin).model_copy(
+    return with_profit(final, margin, unit).model_copy(
         update={
             "budget_mode": mode,
             "chosen_budget": chosen,
             "target_mroas": target_mroas,
+            "target_cpa": target_cpa,
             "budget_curve": curve,
             "warnings": final.warnings + warnings,
             "solver": {**final.solver, "budget_search": {**search, "seconds": time.perf_counter() - start_clock}},

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from mmm.core.results import Interval, Result, SeriesBand
 
-BudgetMode = Literal["fixed", "profit", "target_mroas"]
+BudgetMode = Literal["fixed", "profit", "target_mroas", "target_cpa"]
 
 
 def profit_of(incremental: Interval, spend: float, margin: float) -> Interval:
@@ -32,8 +32,9 @@ class BudgetCurve(Result):
     budget among them; incremental: expected incremental outcome of the optimal allocation at each
     total, mean and 90% interval (one value per budget); profit: margin x incremental - budget
     (currency; absent without a margin); marginal_roas: extra outcome per extra unit of total budget
-    at each total (the slope of the curve); current_budget: what the last `weeks` periods spent;
-    recommended_budget: the total chosen.
+    at each total (the slope of the curve); marginal_cpa (conversions only): media spend per extra conversion
+    at each total (currency per conversion, 1 / marginal_roas; null where an extra unit brings nothing);
+    current_budget: what the last `weeks` periods spent; recommended_budget: the total chosen.
     """
 
     budgets: list[float]
@@ -43,7 +44,18 @@ class BudgetCurve(Result):
     current_budget: float
     recommended_budget: float
     recommended_mroas: float = Field(description="Marginal ROAS of the total at the recommended budget.")
+    marginal_cpa: list[float | None] | None = Field(
+        default=None, description="Conversions only: currency per extra conversion at each total (1 / marginal_roas)."
+    )
+    recommended_marginal_cpa: float | None = Field(
+        default=None, description="Conversions only: currency per extra conversion at the recommended budget."
+    )
 
     @classmethod
     def optional_keys(cls) -> tuple[str, ...]:
-        return ("profit",)
+        return ("profit", "marginal_cpa", "recommended_marginal_cpa")
+
+
+def cost_per_extra(mroas: float) -> float | None:
+    """Currency per extra conversion at a marginal outcome per unit of spend (None where more spend brings nothing)."""
+    return 1 / mroas if mroas > 0 else None

@@ -18,6 +18,7 @@ from mmm.core.errors import MMMError
 from mmm.core.results import SeriesBand
 from mmm.core.stats import Interval, band_of
 from mmm.data.dataset import PERIOD_DAYS
+from mmm.model.cells import share_note
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.results import PlanForecast
 
@@ -36,7 +37,7 @@ class Horizon:
     """The periods right after the data: dates, spend history for carry-in, controls (date, control)."""
 
     dates: pd.DatetimeIndex
-    history: xr.DataArray  # (date, channel) spend of the last l_max - 1 periods, currency
+    history: xr.DataArray  # (date, channel) spend of the last l_max - 1 periods, currency; (date, geo, channel) in a geo model
     controls: xr.DataArray  # (date, control): given, or held at their mean over the last `periods` periods
 
     @classmethod
@@ -53,7 +54,8 @@ class Horizon:
             coords={DATE: dates.values, CONTROL: d.control_names},
         )
         keep = model.media.l_max - 1
-        history = d.spend.sum(GEO).isel({DATE: slice(d.n_periods - keep, None) if keep else slice(0, 0)})
+        recent = {DATE: slice(d.n_periods - keep, None) if keep else slice(0, 0)}
+        history = d.spend.isel(recent) if model.is_geo else d.spend.sum(GEO).isel(recent)
         return cls(dates, history, ctrl)
 
     def with_tail(self, model: MarketingMixModel) -> tuple[pd.DatetimeIndex, xr.DataArray]:
@@ -122,8 +124,8 @@ def forecast_plan(
         # the current mix at the same budget and length, on the same draws, is the comparator
         now = current_plan(model, budget, horizon_len).broadcast_like(spend)
         current_total = (media(now)["media"] - without).sum([DATE, GEO, CHANNEL])
-    mean_path = with_plan["mean"].sum(GEO).isel({DATE: slice(0, horizon_len)})
-    observed = model.sample_observations(mean_path, seed, params)
+    mean_path = with_plan["mean"].isel({DATE: slice(0, horizon_len)})
+    observed = model.sample_observations(mean_path, seed, params).sum(GEO)  # each geo's noise, then the total
     path_mean, lo, hi = band_of(observed, SAMPLE)
     forecast = PlanForecast(
         outcome=model.config.data.kpi,
@@ -137,6 +139,7 @@ def forecast_plan(
         expected=Interval.of(observed.sum(DATE), SAMPLE),
         current_incremental=Interval.of(current_total, SAMPLE) if current_total is not None else None,
         prob_better_than_current=float((total > current_total).mean()) if current_total is not None else None,
+        geo_split=share_note(model),
     )
     draws = PlanDraws(total.transpose(SAMPLE).values, None if current_total is None else current_total.transpose(SAMPLE).values, by_week)
     return forecast, draws

@@ -7,6 +7,7 @@ import numpy as np
 from mmm.analysis.results import FitSummary
 from mmm.core.constants import TIERS
 from mmm.core.errors import ArgumentError
+from mmm.core.outcome import outcome_for
 
 # --tiers auto: evidence a channel needs to count as proven, or to leave the experimental tier
 PROVEN_MIN_PERIODS = 52
@@ -45,18 +46,25 @@ def auto_tiers(summary: FitSummary, active_periods: dict[str, int]) -> dict[str,
 
     proven: spend in at least 52 periods, a ROAS interval narrower than 1.25x its mean, and a
     mean ROAS of at least 1; experimental: spend in fewer than 26 periods or a ROAS interval
-    wider than 2.5x its mean; test: everything in between.
+    wider than 2.5x its mean; test: everything in between. For conversions the interval is that of
+    conversions per unit spent, and profitable means a money ROAS of at least 1 on the value per
+    conversion; without a value, a well-measured channel counts as proven on its evidence alone.
     """
+    words = outcome_for(summary.outcome)
     out = {}
     for name, c in summary.channels.items():
         r = c.roas
         rel = (r.high - r.low) / r.mean if r.mean > 0 else np.inf
         n = active_periods[name]
-        facts = f"spend in {n} periods, ROAS {r.mean:.2f} ({r.low:.2f} to {r.high:.2f}), interval {rel:.1f}x its mean"
+        value = r if words.is_money else c.value_roas
+        label, fmt = ("ROAS", ".2f") if words.is_money else (f"{words.noun} per 1 spent", ".3g")
+        facts = f"spend in {n} periods, {label} {r.mean:{fmt}} ({r.low:{fmt}} to {r.high:{fmt}}), interval {rel:.1f}x its mean"
+        profitable = value is None or value.mean >= PROVEN_MIN_ROAS
         if n < EXPERIMENTAL_MAX_PERIODS or rel > EXPERIMENTAL_MIN_REL_WIDTH:
             out[name] = ("experimental", f"too little evidence yet: {facts}")
-        elif n >= PROVEN_MIN_PERIODS and rel <= PROVEN_MAX_REL_WIDTH and r.mean >= PROVEN_MIN_ROAS:
-            out[name] = ("proven", f"well measured and profitable: {facts}")
+        elif n >= PROVEN_MIN_PERIODS and rel <= PROVEN_MAX_REL_WIDTH and profitable:
+            why = "well measured and profitable" if value is not None else "well measured (no value per conversion to judge profit)"
+            out[name] = ("proven", f"{why}: {facts}")
         else:
             out[name] = ("test", f"promising but not yet proven: {facts}")
     return out

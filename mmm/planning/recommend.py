@@ -10,7 +10,8 @@ from mmm.core.constants import DATE, GEO
 from mmm.core.errors import ArgumentError
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import channel_bounds
-from mmm.planning.budget import budget_mode, choose_budget, with_profit
+from mmm.planning.budget import budget_mode, choose_budget, unit_value, with_profit
+from mmm.planning.by_week import check_by_week, optimize_by_week
 from mmm.planning.optimizer import optimize_budget
 from mmm.planning.policy import auto_tiers as propose_tiers
 from mmm.planning.policy import tier_shares
@@ -30,17 +31,25 @@ def recommend_budget(
     seed: int = 0,
     margin: float | None = None,
     target_mroas: float | None = None,
+    target_cpa: float | None = None,
+    by_week: bool | None = None,
 ) -> OptimizationResult:
     """Split `budget` (currency over `weeks` periods) under the policy's tier shares and the bounds.
 
     fit is the model's fit summary (for `auto_tiers`); policy like '70/20/10' (default: the
     config's). budget 'auto' chooses the total too: the one that maximises expected profit at
     `margin` (the contribution margin, in (0, 1]), or the largest whose marginal ROAS is still
-    `target_mroas` (see `mmm.planning.budget`); a margin with a fixed budget adds the plan's
+    `target_mroas` (for conversions: at which an extra conversion still costs at most `target_cpa`; see
+    `mmm.planning.budget`); a margin with a fixed budget adds the plan's
     expected profit. The forecast of the plan carries the same quantities a scenario reports, so
-    both compare side by side.
+    both compare side by side. by_week (default: the config's `optimizer.by_week`) plans spend per
+    channel per week (`mmm.planning.by_week`) instead of the same spend every week.
     """
-    budget_mode(budget, margin, target_mroas, risk)  # the arguments are checked before any work
+    budget_mode(budget, margin, target_mroas, risk, target_cpa)  # the arguments are checked before any work
+    unit = unit_value(model, weeks, margin, target_mroas, target_cpa)  # currency per unit of outcome, for profit
+    by_week = model.config.optimizer.by_week if by_week is None else by_week
+    if by_week:
+        check_by_week(weeks, budget)
     try:
         shares_wanted = parse_policy(policy or model.config.optimizer.policy)
     except ValueError as exc:
@@ -56,7 +65,10 @@ def recommend_budget(
     shares, notes = tier_shares(shares_wanted, tiers, strict_tiers)
     bounds = channel_bounds(model, bounds_overrides)
     if isinstance(budget, str):
-        result = choose_budget(model, weeks, shares, tiers, bounds, margin, target_mroas, seed)
+        result = choose_budget(model, weeks, shares, tiers, bounds, margin, target_mroas, seed, target_cpa)
     else:
-        result = with_profit(optimize_budget(model, budget, weeks, shares, tiers, bounds, risk, seed=seed), margin)
+        result = optimize_budget(model, budget, weeks, shares, tiers, bounds, risk, seed=seed)
+        if by_week:
+            result = optimize_by_week(model, result, shares, tiers, bounds, seed=seed)
+        result = with_profit(result, margin, unit)
     return result.model_copy(update={"policy": shares_wanted, "notes": notes, "tier_reasons": reasons or None})

@@ -16,6 +16,7 @@ from mmm.core.outcome import DEFAULT_KPI, Outcome, outcome_for
 from mmm.core.results import Histogram, Interval, Result, SeriesBand
 from mmm.core.review import ReviewVerdict
 from mmm.planning.budget_results import BudgetCurve, BudgetMode
+from mmm.planning.timing_results import SpendTiming
 from mmm.planning.weekly_results import WeeklyPlan
 
 
@@ -47,6 +48,11 @@ class PlanForecast(Result):
     expected: Interval
     current_incremental: Interval | None
     prob_better_than_current: float | None
+    geo_split: str | None = Field(default=None, description="A geo model's plan: how each channel's spend was split across the geos.")
+
+    @classmethod
+    def optional_keys(cls) -> tuple[str, ...]:
+        return ("geo_split",)
 
     def to_dict(self) -> dict[str, Any]:
         raw = super().to_dict()
@@ -135,12 +141,27 @@ class OptimizationResult(Result):
     chosen_budget: float | None = Field(default=None, description="The total chosen under --budget auto (currency over the horizon).")
     margin: float | None = Field(default=None, description="Contribution margin: share of revenue left as profit before marketing.")
     target_mroas: float | None = Field(default=None, description="Marginal ROAS of the total the spend was to fall to.")
+    target_cpa: float | None = Field(default=None, description="Marginal CPA of the total the spend was to rise to (conversions).")
+    value_per_conversion: float | None = Field(default=None, description="Currency per conversion the profit counted (conversions).")
     expected_profit: Interval | None = Field(default=None, description="margin x incremental outcome - spend, currency.")
     budget_curve: BudgetCurve | None = None
+    by_week: SpendTiming | None = Field(default=None, description="Under --by-week: spend per channel per week and why it moves.")
 
     @classmethod
     def optional_keys(cls) -> tuple[str, ...]:
-        return ("tier_reasons", "review", "weekly_plan", "chosen_budget", "margin", "target_mroas", "expected_profit", "budget_curve")
+        return (
+            "tier_reasons",
+            "review",
+            "weekly_plan",
+            "chosen_budget",
+            "margin",
+            "target_mroas",
+            "target_cpa",
+            "value_per_conversion",
+            "expected_profit",
+            "budget_curve",
+            "by_week",
+        )
 
     @property
     def prob_better(self) -> float:

@@ -57,7 +57,7 @@ def draw_charts(
     if summary.timeline is not None:
         images["fit.png"] = plots.fit_chart(summary.timeline, words, cur, unit)
         images["contributions.png"] = plots.contributions_chart(summary.timeline, moves, colors, words, cur, unit)
-    images["returns.png"] = plots.returns_chart(summary.by_roas(), words)
+    images["returns.png"] = plots.returns_chart(summary.by_cpa() if words.has_cpa else summary.by_roas(), words)
     panels = response_panels(summary, optimization, colors)
     if panels:
         images["response_curves.png"] = plots.response_curves_chart(panels, words, cur, unit)

@@ -36,8 +36,34 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def cost(x: float) -> str:
+    """A cost per conversion: 42.50."""
+    return f"{x:,.2f}"
+
+
+def marginal(mroas: float, money: bool) -> str:
+    """The optimiser's marginal return as the KPI speaks it: marginal ROAS (2.10), or marginal CPA (its reciprocal, 42.50)."""
+    return ratio(mroas) if money else (cost(1 / mroas) if mroas > 0 else "-")
+
+
+def plan_return(result: dict[str, Any], plan: str, money: bool) -> str:
+    """A plan's return on the budget: 'ROAS 2.10', or for conversions 'CAC 42.50' (budget per incremental conversion)."""
+    if money:
+        return f"ROAS {ratio(result['roas'][plan]['mean'])}"
+    incremental = result["expected"][plan]["mean"]
+    return f"CAC {cost(result['budget'] / incremental)}" if incremental > 0 else "CAC -"
+
+
 def _cell(stat: dict[str, float], fmt: Callable[[float], str]) -> str:
     return f"{fmt(stat['mean'])} ({fmt(stat['low'])} to {fmt(stat['high'])})"
+
+
+NA = "n/a"  # a statistic the analysis could not compute (e.g. R² of a constant series, R-hat of one chain)
+
+
+def fixed(x: float | None, digits: int = 2) -> str:
+    """A plain number with `digits` decimals: 'R² 0.913', 'ESS 812'."""
+    return NA if x is None else f"{x:.{digits}f}"
 
 
 def format_fit_table(result: FitSummary) -> str:
@@ -47,31 +73,16 @@ def format_fit_table(result: FitSummary) -> str:
     d = summary["data"]
     lines = [
         f"Model of {d['periods']} {d['frequency']} periods, {d['first_date']} to {d['last_date']}; "
-        f"figures in {cur}, each as mean (90% interval).",
+        f"figures in {cur}, {outcome_for(result.outcome).headline}.",
         "",
     ]
-    header = ["channel", "tier", "spend", "contribution", "share", "ROAS", "net ROI", "marginal ROAS"]
-    rows = []
-    chans = sorted(summary["channels"].items(), key=lambda kv: -kv[1]["roas"]["mean"])
-    for name, c in chans:
-        rows.append(
-            [
-                name,
-                c["tier"],
-                amount(c["spend"]),
-                _cell(c["contribution"], amount),
-                _cell(c["contribution_share"], pct),
-                _cell(c["roas"], ratio),
-                _cell(c["roi"], ratio),
-                _cell(c["mroas"], ratio),
-            ]
-        )
-    lines += table(header, rows, left=2)
-    costed = [(n, c) for n, c in result.channels.items() if len(c.cost_lines) > 1]
-    if costed:
-        lines += ["", "ROAS is on media spend alone; net ROI is on the full cost, which counts:"]
-        for n, c in costed:
-            lines.append(f"  {n}: " + " + ".join(f"{label} {amount(v)}" for label, v in c.cost_lines.items()) + f" = {amount(c.cost)}")
+    if outcome_for(result.outcome).has_cpa:
+        from mmm.report.conversion_text import conversion_channel_lines  # it builds on this module's helpers
+
+        lines += conversion_channel_lines(result)
+    else:
+        lines += _channel_lines(result)
+    lines += _geo_lines(summary)
     ms = summary["marketing_share"]
     lines += ["", f"Marketing drove {_cell(ms, pct)} of the target over the period."]
     f = summary["fit"]
@@ -85,7 +96,7 @@ def format_fit_table(result: FitSummary) -> str:
     dg = summary["diagnostics"]
     state = "converged" if dg["converged"] else "NOT CONVERGED"
     lines.append(
-        f"Sampler: {state} (max R-hat {dg['max_rhat']:.3f}, min ESS {dg['min_ess_bulk']:.0f}, "
+        f"Sampler: {state} (max R-hat {fixed(dg['max_rhat'], 3)}, min ESS {fixed(dg['min_ess_bulk'], 0)}, "
         f"{dg['divergences']} divergences) in {summary['fit_seconds']:.1f} s."
     )
     cost = summary.get("sampling")
@@ -118,6 +129,56 @@ def format_fit_table(result: FitSummary) -> str:
     if result.review is not None:
         lines += ["", format_review(result.review, "Health review of the model", VERDICTS)]
     return "\n".join(lines)
+
+
+def _geo_lines(summary: dict[str, Any]) -> list[str]:
+    """A geo model's table per geo and channel (the table above is their total); nothing for a national model."""
+    if not summary.get("geos"):
+        return []
+    rows = []
+    for geo, g in summary["geos"].items():
+        for i, (name, c) in enumerate(g["channels"].items()):
+            roas = next((c[k] for k in ("conversions_per_spend", "roas") if k in c), None)
+            fit = g["fit"]["r2"]
+            rows.append(
+                [
+                    geo if i == 0 else "",
+                    name,
+                    amount(c["spend"]),
+                    _cell(next(c[k] for k in ("contribution", "incremental_conversions") if k in c), amount),
+                    _cell(roas, ratio) if roas else "no spend",
+                    f"{fit:.2f}" if i == 0 and fit is not None else "",
+                ]
+            )
+    lines = ["", "By geo (the table above is their total; each geo's returns are drawn towards the national figure):"]
+    return lines + table(["geo", "channel", "spend", "contribution", "return per spend", "fit R²"], rows, left=2)
+
+
+def _channel_lines(result: FitSummary) -> list[str]:
+    """The per-channel table of a revenue fit (best ROAS first), and what net ROI's full cost counts."""
+    summary = result.to_dict()
+    header = ["channel", "tier", "spend", "contribution", "share", "ROAS", "net ROI", "marginal ROAS"]
+    rows = []
+    for name, c in sorted(summary["channels"].items(), key=lambda kv: -kv[1]["roas"]["mean"]):
+        rows.append(
+            [
+                name,
+                c["tier"],
+                amount(c["spend"]),
+                _cell(c["contribution"], amount),
+                _cell(c["contribution_share"], pct),
+                _cell(c["roas"], ratio),
+                _cell(c["roi"], ratio),
+                _cell(c["mroas"], ratio),
+            ]
+        )
+    lines = table(header, rows, left=2)
+    costed = [(n, c) for n, c in result.channels.items() if len(c.cost_lines) > 1]
+    if costed:
+        lines += ["", "ROAS is on media spend alone; net ROI is on the full cost, which counts:"]
+        for n, c in costed:
+            lines.append(f"  {n}: " + " + ".join(f"{label} {amount(v)}" for label, v in c.cost_lines.items()) + f" = {amount(c.cost)}")
+    return lines
 
 
 def format_model_choice(choice: ModelChoice) -> str:
@@ -170,18 +231,23 @@ def budget_lines(optimization: OptimizationResult, currency: str) -> list[str]:
     lines = []
     if o.budget_curve is not None:
         c = o.budget_curve
-        why = (
-            f"the profit-maximising budget at a {100 * (o.margin or 0):g}% margin"
-            if o.budget_mode == "profit"
-            else f"spend until the marginal {words.return_label} falls to {ratio(o.target_mroas or 0)}"
-        )
+        why = {
+            "profit": f"the profit-maximising budget at a {100 * (o.margin or 0):g}% margin",
+            "target_cpa": f"spend until the marginal CPA rises to {currency} {cost(o.target_cpa or 0)}",
+        }.get(o.budget_mode, f"spend until the marginal {words.return_label} falls to {ratio(o.target_mroas or 0)}")
         lines.append(
-            f"Total chosen: {currency} {amount(c.recommended_budget)}, {why} (marginal {words.return_label} there "
-            f"{ratio(c.recommended_mroas)}; current budget {currency} {amount(c.current_budget)})."
+            f"Total chosen: {currency} {amount(c.recommended_budget)}, {why} ({words.marginal_label()} there "
+            f"{marginal(c.recommended_mroas, words.is_money)}; current budget {currency} {amount(c.current_budget)})."
         )
     if o.expected_profit is not None:
         lines.append(
-            f"Expected profit ({100 * (o.margin or 0):g}% of the incremental {words.noun} minus the spend): "
+            f"Expected profit ({100 * (o.margin or 0):g}% of the "
+            + (
+                f"value of the incremental {words.noun}, {cost(o.value_per_conversion)} each,"
+                if o.value_per_conversion
+                else f"incremental {words.noun}"
+            )
+            + " minus the spend): "
             f"{currency} {_cell(o.expected_profit.model_dump(), amount)}."
         )
     return lines
@@ -190,7 +256,8 @@ def budget_lines(optimization: OptimizationResult, currency: str) -> list[str]:
 def format_optimize_table(optimization: OptimizationResult, currency: str) -> str:
     """The recommended budget against the current mix, tier totals, and what each earns."""
     result = optimization.to_dict()
-    noun = outcome_for(optimization.forecast.outcome).noun
+    words = outcome_for(optimization.forecast.outcome)
+    noun = words.noun
     lines = [
         f"Budget {currency} {amount(result['budget'])} over {result['weeks']} periods; "
         f"tiers {_policy_text(result['tiers'])}" + (f"; risk aversion {result['risk']:g}" if result["risk"] else "") + ".",
@@ -208,20 +275,20 @@ def format_optimize_table(optimization: OptimizationResult, currency: str) -> st
                 amount(a["total"]),
                 amount(a["weekly"]),
                 change,
-                ratio(a["mroas"]),
+                marginal(a["mroas"], words.is_money),
                 a["bound"] or "",
             ]
         )
-    lines += table(["channel", "tier", "current", "recommended", "per period", "change", "marginal ROAS", "at bound"], rows, left=2)
+    lines += table(["channel", "tier", "current", "recommended", "per period", "change", words.marginal_label(), "at bound"], rows, left=2)
     lines += ["", "Tier totals: " + ", ".join(f"{t} {amount(v)}" for t, v in result["tier_totals"].items()) + "."]
-    exp, roas = result["expected"], result["roas"]
+    exp = result["expected"]
     lines += [
         "",
         f"Expected incremental {noun} over the {result['weeks']} periods and the carry-over after them, mean (90% interval):",
-        f"  recommended plan: {_cell(exp['recommended'], amount)}  ROAS {ratio(roas['recommended']['mean'])}",
-        f"  current mix:      {_cell(exp['current'], amount)}  ROAS {ratio(roas['current']['mean'])}",
+        f"  recommended plan: {_cell(exp['recommended'], amount)}  {plan_return(result, 'recommended', words.is_money)}",
+        f"  current mix:      {_cell(exp['current'], amount)}  {plan_return(result, 'current', words.is_money)}",
         f"  difference:       {_cell(result['uplift'], amount)}",
-        f"Probability that the recommended plan earns more than the current mix: {pct(result['prob_better'])}.",
+        f"Probability that the recommended plan {words.more} than the current mix: {pct(result['prob_better'])}.",
     ]
     checks = [
         f"{t} {'yes' if o['equal_mroas'] else 'NO'} (spread {pct(o['mroas_spread'])})"
@@ -229,7 +296,7 @@ def format_optimize_table(optimization: OptimizationResult, currency: str) -> st
         if len(o["unbound_channels"]) > 1
     ]
     if checks:
-        lines.append("Optimum check, equal marginal ROAS across each tier's unbound channels: " + ", ".join(checks) + ".")
+        lines.append(f"Optimum check, equal {words.marginal_label()} across each tier's unbound channels: " + ", ".join(checks) + ".")
     for key in ("tier_reasons", "notes", "warnings"):
         if result.get(key):
             title = {"tier_reasons": "Tiers proposed from the evidence:", "notes": "Notes:", "warnings": "Warnings:"}[key]
@@ -251,10 +318,15 @@ def format_scenario_table(scenario: ScenarioResult, currency: str) -> str:
         f"Expected target over the plan: {_cell(result[words.expected], amount)}.",
         f"Incremental {words.noun} from the plan (with carry-over): {_cell(result[words.incremental], amount)}.",
     ]
-    if result.get("roas"):
+    if result.get("roas") and words.is_money:
         lines.append(f"ROAS of the plan: {_cell(result['roas'], ratio)}.")
+    incremental = result[words.incremental]["mean"]
+    if not words.is_money and result["spend"] > 0 and incremental > 0:
+        lines.append(f"CAC of the plan (its spend per incremental conversion, on the mean): {cost(result['spend'] / incremental)}.")
     if result.get("prob_better_than_current") is not None:
-        lines.append(f"Probability that it earns more than the current mix at the same budget: {pct(result['prob_better_than_current'])}.")
+        lines.append(
+            f"Probability that it {words.more} than the current mix at the same budget: {pct(result['prob_better_than_current'])}."
+        )
     return "\n".join(lines)
 
 

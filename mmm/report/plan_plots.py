@@ -93,7 +93,7 @@ def plan_outcomes_chart(optimization: OptimizationResult, outcome: Outcome, curr
     ):
         left.stairs(hist.density, hist.edges, fill=True, color=color, alpha=0.55, label=label)
         left.axvline(mean, color=color, linewidth=1.8)
-    _distribution_axis(left, f"extra {outcome.noun} from the plan ({amount})", "What each plan is expected to earn")
+    _distribution_axis(left, f"extra {outcome.noun} from the plan ({amount})", f"Extra {outcome.noun} each plan is expected to bring")
     left.legend(frameon=False, fontsize=8.5, loc="upper right")
 
     style(right)
@@ -105,13 +105,13 @@ def plan_outcomes_chart(optimization: OptimizationResult, outcome: Outcome, curr
     right.text(
         0.02,
         0.97,
-        f"chance the recommended plan\nearns more: {100 * optimization.prob_better:.1f}%",
+        f"chance the recommended plan\n{outcome.more}: {100 * optimization.prob_better:.1f}%",
         transform=right.transAxes,
         va="top",
         fontsize=9,
         color=INK,
     )
-    _distribution_axis(right, f"recommended minus current ({amount})", "How much more the recommended plan earns")
+    _distribution_axis(right, f"recommended minus current ({amount})", f"How much more {outcome.noun} the recommended plan brings")
     return to_png(fig)
 
 

@@ -147,12 +147,13 @@ def contributions_chart(
 
 
 def _forest(ax: Any, rows: list[tuple[Any, str]], title: str, fmt: Any, ref: float | None) -> None:
-    """One forest panel: (Interval, colour) per row, top first, and a dashed break-even line at `ref`."""
+    """One forest panel: (Interval, colour) per row, top first, the dot at its headline figure (a CPA's median), and a dashed
+    break-even line at `ref`."""
     style(ax, grid_axis="x")
     y = np.arange(len(rows))[::-1]
     for yi, (stat, color) in zip(y, rows):
         ax.plot([stat.low, stat.high], [yi, yi], color=color, linewidth=2.2, solid_capstyle="round")
-        ax.plot(stat.mean, yi, "o", color=color, markersize=7, markeredgecolor="white", markeredgewidth=1)
+        ax.plot(stat.point, yi, "o", color=color, markersize=7, markeredgecolor="white", markeredgewidth=1)
     if ref is not None:
         ax.axvline(ref, color=MUTED, linewidth=1, linestyle="--")
         ax.annotate(
@@ -172,21 +173,29 @@ def _forest(ax: Any, rows: list[tuple[Any, str]], title: str, fmt: Any, ref: flo
 
 
 def returns_chart(channels: list[tuple[str, ChannelResult]], outcome: Outcome) -> bytes:
-    """Forest plot: share of the outcome, ROAS and net ROI per channel, mean and 90% interval.
+    """Forest plot: share of the outcome, ROAS and net ROI per channel (conversions: CPA, and net ROI or CAC), mean (CPA and
+    CAC: median) and 90% interval.
 
     `channels` is (name, result) in the order to show, top first; colour is the tier.
     """
     fig = new_figure(10, 1.2 + 0.48 * len(channels))
     axes = fig.subplots(1, 3, sharey=True)
     noun = outcome.noun
-    for ax, (key, title, fmt, ref) in zip(
-        axes,
-        [
-            ("contribution_share", f"Share of {noun}", percent, None),
+    panels: list[tuple[str, str, Any, float | None]] = [("contribution_share", f"Share of {noun}", percent, None)]
+    if not outcome.has_cpa:
+        panels += [
             ("roas", f"{outcome.return_label}: {noun} per 1 spent", thousands, 1.0),
             ("roi", f"Net ROI: ({noun} - cost) / cost", thousands, 0.0),
-        ],
-    ):
+        ]
+    else:  # what a conversion costs, and net ROI on the value per conversion where one is set
+        panels.append(("cpa", f"{outcome.cost_per_label}: full cost per conversion (median)", thousands, None))
+        valued = all(c.roi is not None for _, c in channels)
+        panels.append(
+            ("roi", "Net ROI: (value - cost) / cost", thousands, 0.0)
+            if valued
+            else ("cac", "CAC: ad spend per conversion (median)", thousands, None)
+        )
+    for ax, (key, title, fmt, ref) in zip(axes, panels):
         _forest(ax, [(getattr(c, key), tier_color(c.tier)) for _, c in channels], title, fmt, ref)
     axes[0].set_yticks(np.arange(len(channels))[::-1], [f"{name}  ({c.tier})" for name, c in channels])
     for tick, (_, c) in zip(axes[0].get_yticklabels(), channels):
@@ -225,7 +234,8 @@ def response_curves_chart(panels: list[ResponsePanel], outcome: Outcome, currenc
             ax.fill_between(x[beyond], lo[beyond], hi[beyond], color=color, alpha=0.09, linewidth=0)
             ax.plot(x[beyond], m[beyond], color=color, linewidth=1.6, linestyle=(0, (4, 2.5)))
             ax.axvline(curve.observed_max, color=MUTED, linewidth=0.8, linestyle=":")
-        ax.plot([0, x[-1]], [0, x[-1]], color="#bcc3ca", linewidth=0.9, linestyle="-.", zorder=0)
+        if outcome.is_money:  # break-even: the outcome equals the spend (meaningless for counts)
+            ax.plot([0, x[-1]], [0, x[-1]], color="#bcc3ca", linewidth=0.9, linestyle="-.", zorder=0)
         ax.plot(p.average, np.interp(p.average, x, m), "o", color=INK, markersize=6, markeredgecolor="white", zorder=5)
         if p.planned is not None:
             ax.plot(p.planned, np.interp(p.planned, x, m), "D", color=tier_color(tier), markersize=6, markeredgecolor="white", zorder=6)

@@ -65,8 +65,16 @@ def _say(name: str, **context: object) -> Markup:
 def executive_summary(summary: FitSummary, optimization: OptimizationResult | None = None) -> list[str]:
     """Paragraphs (escaped HTML) for the marketing lead, each number read from the fit and optimisation results."""
     words, unit = outcome_for(summary.outcome), unit_of(summary)
-    chans = summary.by_roas()
     common = {"s": summary, "o": words, "cur": summary.currency, "unit": unit}
+    if words.has_cpa:  # conversions: what they cost, not a return in money
+        chans = summary.by_cpa()
+        ours: list[str] = [_say("cheapest_conversions", top=chans[0], others=chans[1:3], **common), _say("marketing", **common)]
+        return (
+            ours
+            + [_say("trust", verdict=trust_verdict(summary), **common)]
+            + (plan_paragraphs(summary, optimization) if optimization else [])
+        )
+    chans = summary.by_roas()
     paras: list[str] = [
         _say("best_returns", top=chans[0], others=chans[1:3], **common),
         _say(

@@ -15,9 +15,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from mmm.core.constants import ESS_MIN, RHAT_MAX
-from mmm.report.formatting import amount, pct, ratio
-
-NA = "n/a"  # a statistic the analysis could not compute (e.g. R² of a constant series)
+from mmm.core.outcome import Outcome
+from mmm.report.formatting import NA, amount, fixed, marginal, pct, ratio
 
 
 def _or_na(fmt: Callable[[float], str]) -> Callable[[float | None], str]:
@@ -38,9 +37,16 @@ def signed_money(x: float, currency: str) -> str:
     return f"{'-' if x < 0 else '+'}{currency} {abs(x):,.0f}"
 
 
-def fixed(x: float | None, digits: int = 2) -> str:
-    """A plain number with `digits` decimals: 'R² 0.913', 'ESS 812'."""
-    return NA if x is None else f"{x:.{digits}f}"
+def quantity(x: float, outcome: Outcome, currency: str, named: bool = False) -> str:
+    """An amount of the outcome: 'EUR 1,234' for revenue ('EUR 1,234 revenue' when `named`), '1,234 conversions' for a count."""
+    if outcome.is_money:
+        return f"{money(x, currency)} {outcome.noun}" if named else money(x, currency)
+    return f"{x:,.0f} {outcome.noun}"
+
+
+def signed_quantity(x: float, outcome: Outcome, currency: str) -> str:
+    """A change in the outcome: '+EUR 1,234', or '+1,234 conversions'."""
+    return signed_money(x, currency) if outcome.is_money else f"{x:+,.0f} {outcome.noun}"
 
 
 def change_pct(x: float | None) -> str:
@@ -54,6 +60,9 @@ FORMATS: dict[str, Callable[..., str]] = {
     "pct": _or_na(pct),
     "money": money,
     "signed_money": signed_money,
+    "quantity": quantity,
+    "signed_quantity": signed_quantity,
+    "marginal": marginal,  # a.mroas|marginal(not o.has_cpa): marginal ROAS, or marginal CPA
     "fixed": fixed,
     "change_pct": change_pct,
 }

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from mmm.core.errors import MMMError
+from mmm.simulation.seasonal_media import effectiveness_by_month, true_effectiveness
 from mmm.transforms import MediaTransform, lagged
 
 # the truth: geometric carry-over and a concave Hill curve, the very components the model fits
@@ -56,6 +58,13 @@ class Scenario:
     budget_seasonality: float = 0.25  # shared yearly swing of every budget (makes channels move together)
     spend_volatility: float = 0.35  # log-sd of week-to-week spend changes
     seed: int = 7
+    # (amplitude, peak day of the year): every channel's effect times exp(amplitude x cos(2 pi (day - peak) / 365.25)), averaging 1
+    media_seasonality: tuple[float, int] | None = None
+    # revenue, or conversions: whole counts drawn from a negative binomial around the additive mean, `noise` its
+    # overdispersion; a channel's `roas` is then conversions per unit of spend (1 / its true CPA) and the
+    # config values a conversion at `value_per_conversion` (currency)
+    kpi: str = "revenue"
+    value_per_conversion: float | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -101,6 +110,23 @@ SCENARIOS: dict[str, Scenario] = {
         noise=0.07,
     ),
 }
+# a small business counting sign-ups: a few dozen a week, three channels with true CPAs of 40, 70 and 150
+SCENARIOS["conversions"] = Scenario(
+    "conversions",
+    "sign-ups of a small business (about 50 a week): 3 flighted channels with true CPA 40, 70 and 150, 2 years",
+    104,
+    [
+        TrueChannel("search", "proven", 1 / 40, 0.3, 1.0, 500, on_share=0.75),
+        TrueChannel("social", "test", 1 / 70, 0.5, 0.8, 400, on_share=0.75),
+        TrueChannel("display", "experimental", 1 / 150, 0.2, 1.2, 300, on_share=0.75),
+    ],
+    noise=0.08,
+    baseline=30.0,
+    budget_seasonality=0.0,
+    spend_volatility=0.5,
+    kpi="conversions",
+    value_per_conversion=120.0,
+)
 # the clean business whose baseline bends: linear-trend models leave a residual trend here
 SCENARIOS["bend"] = replace(
     SCENARIOS["clean"],
@@ -108,6 +134,13 @@ SCENARIOS["bend"] = replace(
     description="the clean scenario's 3 channels over 2 years; the baseline grows 25% in the first year, then falls back to +5%",
     trend=0.05,
     bend=(0.5, 0.25),
+)
+# the clean business whose media works better before Christmas: the model needs media_seasonality to see it
+SCENARIOS["seasonal"] = replace(
+    SCENARIOS["clean"],
+    name="seasonal",
+    description="the clean scenario's 3 channels over 2 years; media works about 40% better in late November than on average, 30% worse in May",
+    media_seasonality=(0.35, 330),
 )
 
 
@@ -196,7 +229,7 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
     elif name in SCENARIOS:
         sc = SCENARIOS[name]
     else:
-        raise MMMError(f"unknown scenario '{name}'; choose one of: {', '.join(SCENARIOS)}")
+        raise MMMError(f"unknown scenario '{name}'; choose one of: {', '.join(SCENARIOS)}, or geo (regions; geo_GxWxC for other sizes)")
     rng = np.random.default_rng(sc.seed if seed is None else seed)
     dates = pd.date_range("2023-01-02", periods=sc.weeks, freq="7D")
     spend = _spend_paths(sc, rng)
@@ -205,6 +238,8 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
     half = np.array([c.half_saturation for c in sc.channels])
     roas = np.array([c.roas for c in sc.channels])
     saturated = _true_response(spend / typical, alpha, half)
+    if sc.media_seasonality:  # ROAS keeps its meaning: the coefficient is solved with the effectiveness in
+        saturated = saturated * true_effectiveness(*sc.media_seasonality, dates)[:, None]
     coef = roas * spend.sum(axis=0) / saturated.sum(axis=0)  # currency per unit of saturated spend
     contrib = saturated * coef
 
@@ -216,21 +251,29 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
     base = sc.baseline * (
         1 + growth + sc.seasonality * (np.sin(2 * np.pi * day) + 0.5 * np.cos(4 * np.pi * day)) + sc.price_effect * price_z
     )
-    noise = rng.normal(0, sc.noise * sc.baseline, sc.weeks)
-    revenue = base + contrib.sum(axis=1) + noise
+    counts = sc.kpi == "conversions"
+    if counts:
+        size = 1 / sc.noise**2  # the negative binomial's alpha: variance mean + mean^2 / size
+        mean = base + contrib.sum(axis=1)
+        revenue = rng.negative_binomial(size, size / (size + np.maximum(mean, 1e-9))).astype(float)
+    else:
+        noise = rng.normal(0, sc.noise * sc.baseline, sc.weeks)
+        revenue = base + contrib.sum(axis=1) + noise
 
-    df = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "revenue": np.round(revenue, 2)})
+    df = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), sc.kpi: revenue.astype(int) if counts else np.round(revenue, 2)})
     for i, ch in enumerate(sc.channels):
         df[f"{ch.name}_spend"] = spend[:, i]
     df["price_index"] = price
     total = float(revenue.sum())
-    truth = {
+    truth: dict[str, Any] = {
         "scenario": name,
         "description": sc.description,
         "adstock": "geometric",
         "saturation": "hill",
         "l_max": L_MAX,
         "noise_sd": sc.noise * sc.baseline,
+        "kpi": sc.kpi,
+        **({"overdispersion": sc.noise, "value_per_conversion": sc.value_per_conversion} if counts else {}),
         "channels": {
             ch.name: {
                 "roas": ch.roas,
@@ -240,6 +283,7 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
                 "spend": float(spend[:, i].sum()),
                 "contribution": float(contrib[:, i].sum()),
                 "contribution_share": float(contrib[:, i].sum() / total),
+                **({"cpa": 1 / ch.roas, "cac": 1 / ch.roas} if counts else {}),
             }
             for i, ch in enumerate(sc.channels)
         },
@@ -250,6 +294,13 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
             **{ch.name: contrib[:, i].tolist() for i, ch in enumerate(sc.channels)},
         },
     }
+    if sc.media_seasonality:
+        amplitude, peak = sc.media_seasonality
+        truth["media_seasonality"] = {
+            "amplitude": amplitude,
+            "peak_day": peak,
+            "by_month": effectiveness_by_month(amplitude, peak, dates[-1].year),
+        }
     names = [c.name for c in sc.channels]
     unknown = sorted(set(lift_channels or []) - set(names))
     if unknown:
@@ -277,10 +328,17 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
     if tests:
         truth["lift_tests"] = tests
     config = {
-        "data": {"path": "data.csv", "date_column": "date", "target_column": "revenue"},
+        "data": {
+            "path": "data.csv",
+            "date_column": "date",
+            "target_column": sc.kpi,
+            **({"kpi": sc.kpi} if counts else {}),
+            **({"value_per_conversion": sc.value_per_conversion} if sc.value_per_conversion else {}),
+        },
         "channels": [{"name": c.name, "spend_column": f"{c.name}_spend", "tier": c.tier} for c in sc.channels],
         "controls": ["price_index"],
-        "model": {"saturation": TRUE_SATURATION},  # the true curve; without it mmm chooses one (saturation: auto)
+        # the true curve (without it mmm chooses one: saturation auto), and media seasonality where the truth has it
+        "model": {"saturation": TRUE_SATURATION, **({"media_seasonality": True} if sc.media_seasonality else {})},
         "sampler": {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1},
     }
     return df, truth, config
@@ -290,9 +348,11 @@ def write_scenario(
     name: str | Scenario, out: str | Path, seed: int | None = None, lift_channels: list[str] | None = None
 ) -> dict[str, Path]:
     """Write data.csv, truth.json and config.yaml (and lifts.csv with lift_channels) into `out`."""
-    df, truth, config = simulate(name, seed, lift_channels)
-    description = name.description if isinstance(name, Scenario) else SCENARIOS[name].description
-    name = truth["scenario"]
+    return write_simulation(out, *simulate(name, seed, lift_channels))
+
+
+def write_simulation(out: str | Path, df: pd.DataFrame, truth: dict, config: dict) -> dict[str, Path]:
+    """Write a simulation's data.csv, truth.json and config.yaml (and lifts.csv when truth holds lift tests) into `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"data": out / "data.csv", "truth": out / "truth.json", "config": out / "config.yaml"}
@@ -302,7 +362,7 @@ def write_scenario(
         paths["lifts"] = out / "lifts.csv"
         pd.DataFrame(truth["lift_tests"]).drop(columns="true_lift").to_csv(paths["lifts"], index=False)
     paths["config"].write_text(
-        f"# Simulated scenario '{name}': {description}. True values in truth.json.\n"
+        f"# Simulated scenario '{truth['scenario']}': {truth['description']}. True values in truth.json.\n"
         "# model.saturation names the simulation's true curve; delete it to let mmm choose (saturation: auto).\n"
         + yaml.safe_dump(config, sort_keys=False)
     )

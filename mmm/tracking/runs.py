@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import subprocess
 import tempfile
@@ -20,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from mmm.analysis.results import FitSummary
-from mmm.core.constants import CHANNEL_METRICS, INTERVAL_STATS
+from mmm.core.constants import INTERVAL_STATS
 from mmm.core.errors import MMMError, RunNotFoundError
 from mmm.core.outcome import outcome_for
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.results import PlanForecast
 from mmm.tracking.access import redact, refusals
+from mmm.tracking.metrics import fit_metrics, plan_metrics
+from mmm.tracking.store import store_lock
 
 DEFAULT_EXPERIMENT = "mmm"
 MODEL_ARTIFACT = "model/model.nc"
@@ -56,26 +57,8 @@ def connect(tracking_uri: str | None, experiment: str | None) -> tuple[str, str]
     uri = resolve_tracking_uri(tracking_uri)
     mlflow.set_tracking_uri(uri)
     name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
-    with _store_lock(uri), refusals(f"experiment '{name}'", uri):
+    with store_lock(uri), refusals(f"experiment '{name}'", uri):  # MLflow's table creation is not safe to race
         return uri, _ensure_experiment(mlflow.MlflowClient(), uri, name)
-
-
-@contextmanager
-def _store_lock(uri: str) -> Iterator[None]:
-    """Serialise first use of an embedded SQLite store: MLflow's table creation is not safe to race."""
-    if not uri.startswith("sqlite:///"):
-        yield
-        return
-    import fcntl
-
-    db = Path(uri.removeprefix("sqlite:///"))
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.with_name(db.name + ".lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _ensure_experiment(client: Any, uri: str, name: str) -> str:
@@ -140,38 +123,6 @@ def fit_run(tracking_uri: str | None, experiment: str | None, run_name: str, tag
         yield run
 
 
-def fit_metrics(summary: FitSummary) -> dict[str, float]:
-    """Metric name -> value for a fit summary: diagnostics, fit quality, `<metric>_<stat>.<channel>`."""
-    d = summary.diagnostics
-    m: dict[str, Any] = {
-        "max_rhat": d.max_rhat,
-        "min_ess_bulk": d.min_ess_bulk,
-        "min_ess_tail": d.min_ess_tail,
-        "divergences": d.divergences,
-        "converged": float(d.converged),
-        "fit_seconds": summary.fit_seconds,
-        "r2": summary.fit.r2,
-        "mape": summary.fit.mape,
-        "nrmse": summary.fit.nrmse,
-        "marketing_share_mean": summary.marketing_share.mean,
-    }
-    if summary.sampling is not None:
-        m.update({k: v for k, v in summary.sampling.model_dump().items() if k != "chains"})
-    if summary.holdout is not None:
-        m.update({f"holdout_{k}": v for k, v in summary.holdout.model_dump().items()})
-    if summary.review is not None:
-        m["review_score"] = summary.review.score
-    if summary.model_choice is not None:
-        m.update({f"elpd_loo.{c.adstock}_{c.saturation}": c.elpd_loo for c in summary.model_choice.candidates})
-    for name, c in summary.channels.items():
-        for metric in CHANNEL_METRICS:
-            for stat in INTERVAL_STATS:
-                m[f"{metric}_{stat}.{name}"] = getattr(getattr(c, metric), stat)
-        m[f"carryover_periods_to_90.{name}"] = c.carryover.periods_to_90.median
-        m[f"full_cost.{name}"] = c.cost
-    return {k: float(v) for k, v in m.items() if v is not None and math.isfinite(float(v))}
-
-
 def log_fit(model: Any, summary: FitSummary, data_path: str | None, register: str | None = None) -> None:
     """Log config, tags, metrics, the summary JSON, the model file and the pyfunc forecaster.
 
@@ -206,7 +157,6 @@ def log_fit(model: Any, summary: FitSummary, data_path: str | None, register: st
     if commit:
         tags["git.commit"] = commit
     mlflow.set_tags(tags)
-    mlflow.log_metrics(fit_metrics(summary))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / CONFIG_ARTIFACT).write_text(cfg.to_yaml())
@@ -216,6 +166,9 @@ def log_fit(model: Any, summary: FitSummary, data_path: str | None, register: st
         model.save(folder / "model.nc")
         mlflow.log_artifact(str(folder / "model.nc"), artifact_path="model")
         log_forecaster(folder / "model.nc", model.channels, cfg.data.kpi, register)
+    # metrics after the forecaster: MLflow re-reads each metric already logged, one request apiece, to attach it
+    # to a model logged later (some 70 round trips to a team server)
+    mlflow.log_metrics(fit_metrics(summary))
 
 
 def forecaster_signature(channels: list[str], kpi: str) -> Any:
@@ -292,19 +245,6 @@ def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[MarketingMix
     with _artifacts(run_id, resolve_tracking_uri(tracking_uri)) as fetch:
         summary = FitSummary.model_validate(json.loads(fetch(SUMMARY_ARTIFACT).read_text()))
         return MarketingMixModel.load(fetch(MODEL_ARTIFACT)), summary
-
-
-def plan_metrics(forecast: PlanForecast) -> dict[str, float]:
-    """The metrics every optimise and scenario run logs under the same names (for MLflow's compare view)."""
-    words = outcome_for(forecast.outcome)
-    m: dict[str, float | None] = {f"{words.expected}_{k}": getattr(forecast.expected, k) for k in INTERVAL_STATS}
-    m.update({f"{words.incremental}_{k}": getattr(forecast.incremental, k) for k in INTERVAL_STATS})
-    # mean ROAS over draws = mean incremental outcome / the (fixed) budget, for every kind of plan
-    m["roas_mean"] = forecast.incremental.mean / forecast.spend if forecast.spend > 0 else None
-    m["prob_better_than_current"] = forecast.prob_better_than_current
-    m["budget"] = forecast.spend
-    m.update({f"spend_{ch}": v for ch, v in forecast.spend_by_channel.items()})
-    return {k: float(v) for k, v in m.items() if v is not None}
 
 
 def log_plan_run(

@@ -9,5 +9,6 @@ from mmm.transforms.adstock import ADSTOCKS, Adstock, carry, lagged
 from mmm.transforms.base import Param, Prior
 from mmm.transforms.media import MediaTransform
 from mmm.transforms.saturation import SATURATIONS, Saturation
+from mmm.transforms.seasonal import MediaSeasonality
 
-__all__ = ["ADSTOCKS", "SATURATIONS", "Adstock", "MediaTransform", "Param", "Prior", "Saturation", "carry", "lagged"]
+__all__ = ["ADSTOCKS", "SATURATIONS", "Adstock", "MediaSeasonality", "MediaTransform", "Param", "Prior", "Saturation", "carry", "lagged"]

@@ -11,15 +11,21 @@ import numpy as np
 from mmm.transforms.adstock import ADSTOCKS, Adstock, carry
 from mmm.transforms.base import Param
 from mmm.transforms.saturation import SATURATIONS, Saturation
+from mmm.transforms.seasonal import MediaSeasonality
 
 
 @dataclass(frozen=True)
 class MediaTransform:
-    """Adstock over `l_max` periods followed by saturation, for every channel at once."""
+    """Adstock over `l_max` periods followed by saturation, for every channel at once.
+
+    season: the yearly multiplier on every channel's effect, when the model estimates one
+    (applied to the effect in the period it lands in, after saturation; see `mmm.transforms.seasonal`).
+    """
 
     adstock: Adstock
     saturation: Saturation
     l_max: int
+    season: MediaSeasonality | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> MediaTransform:
@@ -27,7 +33,7 @@ class MediaTransform:
         adstock = ADSTOCKS.build(options["adstock"], options)
         saturation = SATURATIONS.build(options["saturation"], options)
         assert isinstance(adstock, Adstock) and isinstance(saturation, Saturation)
-        return cls(adstock, saturation, int(options["l_max"]))
+        return cls(adstock, saturation, int(options["l_max"]), MediaSeasonality.from_options(options))
 
     @property
     def params(self) -> tuple[Param, ...]:

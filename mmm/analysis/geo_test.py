@@ -1,0 +1,200 @@
+"""Read a finished geo test and measure its lift: a row of the lift-test file (`mmm analyze-test`).
+
+Data: long format, one row per region (geo) and period, with the date, the region, the KPI and
+(optionally) the tested channel's spend, covering periods before the test (the pre-period) and
+the test itself (and any cool-down periods after it).
+
+Method: difference-in-differences by time-based regression. Over the pre-period the treated
+regions' total KPI is regressed on the control regions' total (T_t = a + b C_t, least squares);
+over the measured periods (the test and its cool-down) that line predicts what the treated regions
+would have done without the test, and the lift is the sum of actual minus predicted. Its standard
+error counts the pre-period's residual noise in every measured period and the uncertainty of a and
+b (the least-squares covariance): Var = n s^2 + v' Cov(a, b) v with v = (n, sum of C over the
+measured periods). The spend change, when the spend column is given, is measured the same way on
+spend; geo_share is the treated regions' share of the KPI over the pre-period.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmm.core.errors import DataError, MMMError
+from mmm.core.results import Result
+from mmm.data.dataset import format_rows
+from mmm.data.lifts import LiftTest
+from mmm.data.loading import read_data_file, read_dates
+
+METHOD = "difference-in-differences (time-based regression of the treated regions' total on the control regions' total over the pre-period)"
+MIN_PRE_PERIODS = 4
+
+
+class GeoTestResult(Result):
+    """A finished geo test's measured lift (currency over the measured periods) and how it was measured."""
+
+    method: str
+    channel: str
+    start: str
+    end: str
+    measured_until: str  # last period counted (the test's end plus its cool-down)
+    spend_change: float  # spend added in the treated regions over the test, currency (negative: switched off)
+    lift: float
+    lift_se: float
+    geo_share: float  # treated regions' share of the KPI over the pre-period
+    treated: list[str]
+    control: list[str]
+    pre_periods: int
+    measured_periods: int
+    pre_fit_r2: float  # how well the control regions track the treated ones before the test (1: perfectly)
+
+    def lift_row(self) -> LiftTest:
+        """The result as a row of the lift-test file (`--lifts`)."""
+        return LiftTest(
+            self.channel, self.start, self.end, round(self.spend_change, 2), round(self.lift, 2), round(self.lift_se, 2), self.geo_share
+        )
+
+
+def _table(path: Path, date_column: str, geo_column: str, kpi_column: str, spend_column: str | None) -> pd.DataFrame:
+    df = read_data_file(path).frame
+    wanted = [c for c in (date_column, geo_column, kpi_column, spend_column) if c]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(repr(c) for c in missing)}; the file has {', '.join(map(str, df.columns))}. "
+            "Name the columns with --date-column, --geo-column, --kpi-column and --spend-column"
+        )
+    dates = read_dates(df[date_column])
+    bad = np.flatnonzero(dates.isna().to_numpy()) + 1
+    if len(bad):
+        raise DataError(f"{path}, column '{date_column}': cannot read dates in {format_rows(bad)}; use ISO dates like 2024-03-04")
+    for col in [kpi_column] + ([spend_column] if spend_column else []):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float))) + 1
+        if len(bad):
+            raise DataError(f"{path}, column '{col}': {format_rows(bad)} must hold a number (missing or text now)")
+        df[col] = values
+    df[date_column] = dates
+    df[geo_column] = df[geo_column].astype(str)
+    dup = np.flatnonzero(df.duplicated([date_column, geo_column], keep=False).to_numpy()) + 1
+    if len(dup):
+        raise DataError(
+            f"{path}, columns '{date_column}'/'{geo_column}': {format_rows(dup)} repeat a region's period; keep one row per region and period"
+        )
+    return df
+
+
+def _regression(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Least squares y = a + b x: (coefficients, their covariance, residual variance, R²)."""
+    design = np.column_stack([np.ones_like(x), x])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ coef
+    dof = max(len(y) - 2, 1)
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.pinv(design.T @ design)
+    ss = float(((y - y.mean()) ** 2).sum())
+    return coef, cov, s2, 1 - float(resid @ resid) / ss if ss > 0 else float("nan")
+
+
+def analyze_geo_test(
+    path: str | Path,
+    channel: str,
+    treated: list[str],
+    start: str,
+    end: str,
+    control: list[str] | None = None,
+    spend_change: float | None = None,
+    date_column: str = "date",
+    geo_column: str = "geo",
+    kpi_column: str = "revenue",
+    spend_column: str | None = None,
+    cooldown: int | None = None,
+) -> GeoTestResult:
+    """Measure a finished geo test: treated regions against control regions (default: every other region).
+
+    start, end: the test's first and last period; cooldown: periods after `end` whose lift counts
+    (carry-over; default every period in the file after the test). spend_change (currency, the
+    treated regions' spend added over the test) is measured from `spend_column` when not given.
+    """
+    path = Path(path)
+    df = _table(path, date_column, geo_column, kpi_column, spend_column)
+    geos = sorted(df[geo_column].unique())
+    control = control or [g for g in geos if g not in treated]
+    unknown = sorted(set(treated + control) - set(geos))
+    if unknown:
+        raise DataError(f"{path}, column '{geo_column}': no region named {', '.join(unknown)}; the file's regions are {', '.join(geos)}")
+    both = sorted(set(treated) & set(control))
+    if both:
+        raise MMMError(f"region(s) {', '.join(both)} are both treated and control; a region is one or the other")
+    if not treated or not control:
+        raise MMMError(f"{path}: a geo test needs treated and control regions; name them with --treated and --control")
+    wide = df.pivot(index=date_column, columns=geo_column, values=kpi_column).sort_index()
+    gaps = [g for g in treated + control if wide[g].isna().any()]
+    if gaps:
+        g = gaps[0]
+        missing = ", ".join(str(d.date()) for d in wide.index[wide[g].isna()][:5])
+        raise DataError(f"{path}, column '{geo_column}': region {g} has no row for {missing}; every region needs every period")
+    dates = wide.index
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    if t1 < t0:
+        raise MMMError(f"the test ends ({end}) before it starts ({start}); check --start and --end")
+    if t0 > dates[-1] or t1 > dates[-1]:
+        raise DataError(
+            f"{path}: the test ({start} to {end}) runs past the data, which end {dates[-1].date()}; the file must cover the whole test"
+        )
+    pre = dates < t0
+    if pre.sum() < MIN_PRE_PERIODS:
+        raise DataError(
+            f"{path}: {int(pre.sum()) or 'no'} period(s) of data before the test starts ({start}); the method needs at least {MIN_PRE_PERIODS} "
+            "periods of every region before the test to learn how they move together"
+        )
+    last = dates[-1] if cooldown is None else min(dates[-1], dates[dates <= t1][-1] + (dates[1] - dates[0]) * cooldown)
+    measured = (dates >= t0) & (dates <= last)
+    in_test = (dates >= t0) & (dates <= t1)
+    lift, se, r2 = _did(wide[treated].sum(axis=1).to_numpy(float), wide[control].sum(axis=1).to_numpy(float), pre, measured)
+    if spend_change is None:
+        if spend_column is None:
+            raise MMMError(
+                "give the test's spend change (--spend-change, currency, negative when spend was switched off) or the spend column (--spend-column)"
+            )
+        spend = df.pivot(index=date_column, columns=geo_column, values=spend_column).sort_index().fillna(0.0)
+        spend_change = _spend_change(spend[treated].sum(axis=1).to_numpy(float), spend[control].sum(axis=1).to_numpy(float), pre, in_test)
+    if spend_change == 0:
+        raise MMMError(
+            f"the treated regions' {channel} spend did not change during the test, so it measures nothing; check --start/--end and the regions"
+        )
+    share = float(wide[treated].to_numpy()[pre].sum() / wide.to_numpy()[pre].sum())
+    return GeoTestResult(
+        method=METHOD,
+        channel=channel,
+        start=str(t0.date()),
+        end=str(t1.date()),
+        measured_until=str(pd.Timestamp(last).date()),
+        spend_change=float(spend_change),
+        lift=lift,
+        lift_se=se,
+        geo_share=min(max(share, 1e-6), 1.0),
+        treated=list(treated),
+        control=list(control),
+        pre_periods=int(pre.sum()),
+        measured_periods=int(measured.sum()),
+        pre_fit_r2=r2,
+    )
+
+
+def _did(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
+    """(lift, its standard error, pre-period R²) of the treated totals against the control totals."""
+    coef, cov, s2, r2 = _regression(treated[pre], control[pre])
+    predicted = coef[0] + coef[1] * control[measured]
+    n = int(measured.sum())
+    v = np.array([n, control[measured].sum()])
+    return float((treated[measured] - predicted).sum()), float(np.sqrt(n * s2 + v @ cov @ v)), r2
+
+
+def _spend_change(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, in_test: np.ndarray) -> float:
+    """Spend added in the treated regions over the test: actual minus their pre-period level, scaled by how control spend moved."""
+    base = treated[pre].mean()
+    control_pre = control[pre].mean()
+    trend = control[in_test].mean() / control_pre if control_pre > 0 else 1.0
+    return float(treated[in_test].sum() - in_test.sum() * base * trend)

@@ -1,0 +1,267 @@
+"""Which test to run next: concrete experiment designs for the channels whose information is worth most.
+
+Per channel the value of perfect information (`voi.perfect_information`); for the channels worth
+most (`top`), concrete designs, each valued by pre-posterior analysis (`voi.sample_information`):
+
+- `holdout`: the channel switched off nationally for `test_weeks` periods right after the data;
+- `scale_up`: the channel raised by its typical weekly spend (its mean spend in periods with spend),
+  at most to its weekly bound, for the same periods.
+
+Each is a time-based test on national data (geo_share 1): its measured lift is the outcome over the
+test and its carry-over (l_max - 1 periods after it) minus what those periods would have brought
+without the test, so its standard error is the model's residual noise over those periods,
+sigma * sqrt(test_weeks + l_max - 1). Geo tests (treated and control regions balanced on their
+history) need per-region data; a kind is one function in DESIGN_KINDS, so a `geo` kind slots in
+once the data have regions.
+
+A design's value = its sample information (the expected gain of next quarter's plan once the result
+calibrates the model) - its cost; the cost is what the test gives up: the money it moves (spend_change)
+earning the plan's marginal ROAS elsewhere, minus the lift it brings. With `within_tiers` the money a
+test moves, |spend_change|, fits in the test and experimental tiers' budgets of the 70/20/10 plan.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+from mmm.config import parse_policy
+from mmm.core.constants import GEO, SAMPLE
+from mmm.core.errors import ArgumentError
+from mmm.core.stats import Interval
+from mmm.model.estimator import MarketingMixModel
+from mmm.planning.bounds import channel_bounds
+from mmm.planning.forecast import Horizon
+from mmm.planning.policy import tier_shares
+from mmm.planning.response import ConstantPlanResponse
+from mmm.planning.test_results import ChannelInformation, TestDesign, TestEconomics, TestPlan
+from mmm.planning.voi import N_DRAWS, PlanProblem, perfect_information, sample_information, weighted_width
+
+MIN_TEST_WEEKS = 2
+TEST_TIERS = ("test", "experimental")  # the tiers whose budget pays for testing under --within-tiers
+DETECT = float(norm.ppf(0.975) + norm.ppf(0.80))  # standard errors a lift must reach: 5% level, 80% power
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A test before valuing: per-period spend change in the treated market over `weeks` periods."""
+
+    kind: str
+    channel: int
+    weeks: int
+    weekly_change: float  # currency per period, in the treated market
+    geo_share: float = 1.0
+    treated_geos: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every design kind may draw on: the plan problem, today's spend, limits."""
+
+    problem: PlanProblem
+    test_weeks: int
+    cap: float | None  # largest |spend_change| allowed (currency), None: no cap
+    typical: np.ndarray  # mean weekly spend in periods with spend, per channel
+
+
+def _holdout(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
+    u = float(ctx.problem.current[c])
+    name = ctx.problem.channels[c]
+    if u <= 0:
+        return None, f"{name}: no holdout, it spends nothing in today's mix"
+    weeks = ctx.test_weeks if ctx.cap is None else min(ctx.test_weeks, int(ctx.cap // u))
+    if weeks < MIN_TEST_WEEKS:
+        return None, f"{name}: no holdout, switching it off for {MIN_TEST_WEEKS} weeks withholds more than the test tiers' budget"
+    return Candidate("holdout", c, weeks, -u), None
+
+
+def _scale_up(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
+    u, name = float(ctx.problem.current[c]), ctx.problem.channels[c]
+    extra = min(float(ctx.typical[c]), float(ctx.problem.hi[c]) - u)
+    if ctx.cap is not None:
+        extra = min(extra, ctx.cap / ctx.test_weeks)
+    if extra <= 0.01:
+        return None, f"{name}: no scale-up, it is already at its weekly bound (or the test tiers have no budget)"
+    return Candidate("scale_up", c, ctx.test_weeks, extra), None
+
+
+# kind -> builder; a `geo` kind (treated and control regions balanced on history) joins once data have regions
+DESIGN_KINDS: dict[str, Callable[[Context, int], tuple[Candidate | None, str | None]]] = {"holdout": _holdout, "scale_up": _scale_up}
+
+
+def design_kinds(model: MarketingMixModel) -> tuple[list[str], list[str]]:
+    """The kinds of test the data allow, and a note saying why."""
+    geos = len(model.observed.geos)
+    if geos > 1:
+        note = f"the data hold {geos} regions, but geo test designs are not built yet: time-based designs (holdout, scale_up) only"
+    else:
+        note = "national data (one market): time-based designs only (holdout, scale_up); geo tests need data per region"
+    return list(DESIGN_KINDS), [note]
+
+
+def plan_tests(
+    model: MarketingMixModel,
+    budget: float,
+    weeks: int,
+    test_weeks: int = 6,
+    within_tiers: bool = False,
+    channels: list[str] | None = None,
+    top: int = 3,
+    policy: str | None = None,
+    n_draws: int = N_DRAWS,
+    seed: int = 0,
+) -> TestPlan:
+    """Value of information per channel and test designs for the `top` channels by it, ranked by value.
+
+    budget: currency over `weeks` periods (the quarter the information improves); test_weeks: periods
+    each test runs, right after the data (at least 2, at most `weeks`); channels: restrict the designs
+    to these; policy: tier shares like '70/20/10' (default: the config's).
+    """
+    clock = time.perf_counter()
+    if weeks < 1:
+        raise ArgumentError("weeks", f"must be at least 1, not {weeks}")
+    if not budget > 0:
+        raise ArgumentError("budget", f"must be a positive amount, not {budget:g}")
+    if not MIN_TEST_WEEKS <= test_weeks <= weeks:
+        raise ArgumentError(
+            "test_weeks",
+            f"{{arg}} {test_weeks} does not fit: a test runs at least {MIN_TEST_WEEKS} periods and at most the horizon "
+            f"(--weeks {weeks}); shorten the test or lengthen the horizon",
+        )
+    if top < 1:
+        raise ArgumentError("top", f"must be at least 1, not {top}")
+    unknown = sorted(set(channels or []) - set(model.channels))
+    if unknown:
+        raise ArgumentError(
+            "channels", f"{{arg}} names {', '.join(unknown)}, which this model does not have; its channels are {', '.join(model.channels)}"
+        )
+    try:
+        wanted = parse_policy(policy or model.config.optimizer.policy)
+    except ValueError as exc:
+        raise ArgumentError("policy", f"{{arg}}: {exc}") from None
+    tiers = model.config.tiers
+    shares, notes = tier_shares(wanted, tiers)
+    problem = PlanProblem(model, budget, weeks, shares, tiers, channel_bounds(model), n_draws=n_draws, seed=seed)
+    kinds, kind_notes = design_kinds(model)
+    notes = notes + kind_notes
+    cap = sum(shares.get(t, 0.0) for t in TEST_TIERS) * budget if within_tiers else None
+    if cap == 0:
+        notes.append("no channel is in the test or experimental tier, so the 70/20/10 plan sets no money aside for tests")
+    ctx = Context(problem, test_weeks, cap, np.asarray(model.scales.spend, dtype=float))
+    sigma = residual_noise(model, problem.response.params)
+    mroas = problem.marginal_roas()
+
+    evpi = {c: perfect_information(problem, i) for i, c in enumerate(model.channels)}
+    eligible = [c for c in (channels or model.channels) if evpi[c] > 0]
+    skipped = [c for c in (channels or model.channels) if evpi[c] <= 0]
+    if skipped:
+        notes.append(f"no test designed for {', '.join(skipped)}: knowing the ROAS would not change the plan")
+    chosen = sorted(eligible, key=lambda c: -evpi[c])[:top]
+    responses: dict[int, ConstantPlanResponse] = {}
+    designs: list[TestDesign] = []
+    economics: dict[str, dict[str, TestEconomics]] = {c: {} for c in model.channels}
+    for name in chosen:
+        c = model.channels.index(name)
+        for kind in kinds:
+            cand, why = DESIGN_KINDS[kind](ctx, c)
+            if cand is None:
+                notes.append(str(why))
+                continue
+            if cand.weeks not in responses:
+                responses[cand.weeks] = ConstantPlanResponse(model, cand.weeks, n_draws=n_draws, seed=seed)
+            design, econ = _value(problem, cand, responses[cand.weeks], sigma, mroas)
+            designs.append(design)
+            economics[name][kind] = econ
+    designs.sort(key=lambda d: -d.value)
+    info = {}
+    uniform = np.full(problem.size, 1.0 / problem.size)
+    for i, name in enumerate(model.channels):
+        tests = economics[name]
+        info[name] = ChannelInformation(
+            tier=tiers[name],
+            roas=Interval.of(problem.roas[:, i]),
+            roas_interval_width=weighted_width(problem.roas[:, i], uniform),
+            weekly_spend_planned=float(problem.now[i]),
+            perfect_information=evpi[name],
+            sample_information=max(t.sample_information for t in tests.values()) if tests else None,
+            tests=tests,
+        )
+    return TestPlan(
+        budget=float(budget),
+        weeks=weeks,
+        test_weeks=test_weeks,
+        within_tiers=within_tiers,
+        draws=problem.size,
+        marginal_roas=mroas,
+        noise_per_period=sigma,
+        designs=designs,
+        channels=info,
+        notes=notes,
+        seconds=time.perf_counter() - clock,
+    )
+
+
+def residual_noise(model: MarketingMixModel, params: dict[str, np.ndarray]) -> float:
+    """Standard deviation (currency per period) of the fitted periods' outcome around the model's mean prediction:
+    the week-to-week noise a time-based test's counterfactual cannot foresee, whatever the likelihood."""
+    mean = model.in_sample_components(params)["mean"].mean(SAMPLE).sum(GEO).values[: model.n_train]
+    actual = model.observed.target_series()[: model.n_train]
+    return float(np.std(actual - mean, ddof=1))
+
+
+def lift_draws(problem: PlanProblem, cand: Candidate, response: ConstantPlanResponse) -> np.ndarray:
+    """(sample,) the lift the candidate test would measure under each draw, currency (test and carry-over)."""
+    base = problem.current.copy()
+    treated = base.copy()
+    treated[cand.channel] += cand.weekly_change
+    gain = response.revenue_draws(treated)[:, cand.channel] - response.revenue_draws(base)[:, cand.channel]
+    return cand.geo_share * gain
+
+
+def lift_se(sigma: float, weeks: int, l_max: int) -> float:
+    """Standard error (currency) of a national time-based test's measured lift: residual noise (sigma, currency
+    per period) summed over the test's `weeks` and the l_max - 1 carry-over periods after it."""
+    return sigma * math.sqrt(weeks + l_max - 1)
+
+
+def _value(
+    problem: PlanProblem, cand: Candidate, response: ConstantPlanResponse, sigma: float, mroas: float
+) -> tuple[TestDesign, TestEconomics]:
+    model = problem.model
+    lift = lift_draws(problem, cand, response)
+    se = lift_se(sigma, cand.weeks, model.media.l_max)
+    pre = sample_information(problem, cand.channel, lift, se)
+    spend_change = cand.weekly_change * cand.weeks * cand.geo_share
+    cost = spend_change * mroas - float(lift.mean())
+    dates = Horizon.after(model, cand.weeks).dates
+    name = problem.channels[cand.channel]
+    design = TestDesign(
+        channel=name,
+        kind=cand.kind,
+        start=str(dates[0].date()),
+        end=str(dates[-1].date()),
+        spend_change=round(spend_change, 2),
+        geo_share=cand.geo_share,
+        treated_geos=cand.treated_geos,
+        expected_lift_se=se,
+        min_detectable_lift=DETECT * se,
+        roas_interval_width_after=pre.roas_width_after,
+        value=pre.value - cost,
+    )
+    u = float(problem.current[cand.channel])
+    econ = TestEconomics(
+        kind=cand.kind,
+        weeks=cand.weeks,
+        weekly_spend_without_test=u,
+        weekly_spend_during_test=u + cand.weekly_change,
+        expected_lift=Interval.of(lift),
+        sample_information=pre.value,
+        cost=cost,
+        effective_draws=pre.effective_draws,
+    )
+    return design, econ

@@ -1,0 +1,48 @@
+"""Terminal text for experiments: which test to run next (`mmm plan-test`) and a finished test's result (`mmm analyze-test`)."""
+
+from __future__ import annotations
+
+from mmm.planning.test_results import TestPlan
+
+KIND_WORDS = {"holdout": "switch off", "scale_up": "raise spend", "geo": "geo test"}
+
+
+def format_test_plan(plan: TestPlan, currency: str) -> str:
+    """Per channel what knowing its ROAS is worth, then the designs best first, in plain words."""
+    lines = [
+        f"Which test to run next: budget {currency} {plan.budget:,.0f} over {plan.weeks} weeks, tests of {plan.test_weeks} weeks"
+        f"{' paid from the test and experimental tiers' if plan.within_tiers else ''} ({plan.draws} posterior draws, {plan.seconds:.1f} s)",
+        "",
+        "What knowing each channel's ROAS would add to next quarter's expected revenue:",
+        f"  {'channel':<14}{'tier':<14}{'ROAS now (90% interval)':<26}{'known exactly':>15}{'best test':>15}",
+    ]
+    for name, c in plan.channels.items():
+        roas = f"{c.roas.mean:.2f} ({c.roas.low:.2f} to {c.roas.high:.2f})"
+        test = "-" if c.sample_information is None else f"{c.sample_information:,.0f}"
+        lines.append(f"  {name:<14}{c.tier:<14}{roas:<26}{c.perfect_information:>15,.0f}{test:>15}")
+    lines += ["", "Test designs, best first (value = what the quarter's plan gains from the result, minus what the test costs):"]
+    if not plan.designs:
+        lines.append("  none: no channel's test is worth designing (see the notes)")
+    for rank, d in enumerate(plan.designs, start=1):
+        econ = plan.channels[d.channel].tests[d.kind]
+        lines.append(
+            f"  {rank}. {d.channel}, {KIND_WORDS.get(d.kind, d.kind)} ({d.kind}) from {d.start} to {d.end} ({econ.weeks} weeks): "
+            f"{econ.weekly_spend_without_test:,.0f} -> {econ.weekly_spend_during_test:,.0f} per week, spend change {d.spend_change:+,.0f}"
+        )
+        lift = econ.expected_lift
+        lines.append(
+            f"     expected lift {lift.mean:+,.0f} ({lift.low:+,.0f} to {lift.high:+,.0f}), measured to +/- {d.expected_lift_se:,.0f}; "
+            f"it detects a lift of {d.min_detectable_lift:,.0f} or more"
+        )
+        width_now = plan.channels[d.channel].roas_interval_width
+        lines.append(
+            f"     ROAS interval {width_now:.2f} wide now, about {d.roas_interval_width_after:.2f} after; "
+            f"value {currency} {d.value:+,.0f} (plan gain {econ.sample_information:,.0f}, cost {econ.cost:,.0f})"
+        )
+    lines.append("")
+    lines.append(
+        f"The model's week-to-week noise is {currency} {plan.noise_per_period:,.0f} per week; money a test moves is valued at the plan's "
+        f"marginal ROAS, {plan.marginal_roas:.2f}. Once a test has run, add its result as a row of the lift-test file (--lifts)."
+    )
+    lines += [f"Note: {n}" for n in plan.notes]
+    return "\n".join(lines)

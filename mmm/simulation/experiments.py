@@ -1,0 +1,156 @@
+"""Run a designed test on a simulated business: the weeks after the data, with the test applied, from the true model.
+
+The business carries on as usual after the data (each channel at its mean weekly spend of the last
+BAU_WEEKS weeks; the baseline's trend, seasonality and price index continue; noise as in the data),
+except that the design's channel is switched off (`holdout`) or raised by spend_change / its weeks
+(`scale_up`) over the design's dates. The data are extended to the end of the test's carry-over
+(l_max - 1 weeks after it). The measured lift is the outcome over the test and its carry-over minus
+what those weeks would have brought without the test: the true lift plus those weeks' noise (the
+simulation knows the counterfactual; a real time-based test gets it from a forecast or control
+regions), so its standard error is the noise sd x sqrt(weeks measured), as `mmm plan-test` states.
+
+The lift-test file reads a test against the data the model is fitted on (its spend change added to the
+recorded spend). A national test is in those data itself, so its row states what undoing it does:
+a holdout's row adds the withheld spend back (spend_change > 0) with the revenue it would have brought
+(lift > 0); a scale-up's row takes the extra spend away (spend_change < 0, lift < 0).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mmm.core.errors import MMMError
+from mmm.simulation.scenarios import L_MAX, SCENARIOS, _true_response, simulate, trend_share
+
+BAU_WEEKS = 13
+REALISE_SEED_OFFSET = 1_000_003  # the test's noise is drawn apart from the data's
+
+
+def read_design(path: str | Path) -> dict[str, Any]:
+    """The design to run: a `mmm plan-test` JSON (its first, best design) or one design object."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MMMError(f"{path}: test design file not found; write one with `mmm plan-test --output-json`") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MMMError(f"{path}: not a JSON test design ({exc})") from None
+    if isinstance(raw, dict) and "designs" in raw:
+        if not raw["designs"]:
+            raise MMMError(f"{path}: key 'designs' holds no design; `mmm plan-test` found no test worth running")
+        raw = raw["designs"][0]
+    needed = ("channel", "kind", "start", "end", "spend_change")
+    missing = [k for k in needed if not isinstance(raw, dict) or k not in raw]
+    if missing:
+        raise MMMError(
+            f"{path}: the design lacks {', '.join(missing)}; a design needs {', '.join(needed)} (as `mmm plan-test` writes them)"
+        )
+    if raw["kind"] not in ("holdout", "scale_up"):
+        raise MMMError(f"{path}, key 'kind': '{raw['kind']}' cannot run on a national simulation; use a holdout or scale_up design")
+    return raw
+
+
+def realise_design(name: str, design: dict[str, Any], seed: int | None = None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """(extended data, the lift-file row with the true lift added as `true_lift`, truth) for a design on scenario `name`."""
+    sc = SCENARIOS.get(name)
+    if sc is None:
+        raise MMMError(f"unknown scenario '{name}'; choose one of: {', '.join(SCENARIOS)}")
+    if sc.kpi != "revenue":
+        raise MMMError(f"scenario '{name}' counts {sc.kpi}; tests are simulated on revenue scenarios only")
+    df, truth, _ = simulate(name, seed)
+    names = [c.name for c in sc.channels]
+    if design["channel"] not in names:
+        raise MMMError(f"the design tests '{design['channel']}', which scenario '{name}' does not have ({', '.join(names)})")
+    dates = pd.to_datetime(df["date"])
+    start, end = pd.Timestamp(design["start"]), pd.Timestamp(design["end"])
+    if start <= dates.iloc[-1] or end < start:
+        raise MMMError(
+            f"the design runs {design['start']} to {design['end']}; a test runs after the data, which end {dates.iloc[-1].date()}"
+        )
+    n = len(df)
+    first = int((start - dates.iloc[-1]).days // 7)  # weeks after the data at which the test starts (1: right after)
+    test_weeks = int((end - start).days // 7) + 1
+    extra = first - 1 + test_weeks + L_MAX - 1
+    new_dates = pd.date_range(dates.iloc[-1] + pd.Timedelta(days=7), periods=extra, freq="7D")
+    rng = np.random.default_rng((sc.seed if seed is None else seed) + REALISE_SEED_OFFSET)
+
+    spend_cols = [f"{c}_spend" for c in names]
+    history = df[spend_cols].to_numpy(float)
+    usual = np.tile(history[-BAU_WEEKS:].mean(axis=0), (extra, 1))
+    c = names.index(design["channel"])
+    window = np.arange(n + first - 1, n + first - 1 + test_weeks)  # the test's weeks in the extended table
+    untreated = np.vstack([history, usual])
+    treated = untreated.copy()
+    if design["kind"] == "holdout":
+        treated[window, c] = 0.0
+    else:
+        treated[window, c] += float(design["spend_change"]) / test_weeks
+    treated = np.round(treated, 2)
+
+    tc = [truth["channels"][k] for k in names]
+    typical = np.array([t["typical_spend"] for t in tc])
+    alpha = np.array([t["adstock_alpha"] for t in tc])
+    half = np.array([t["half_saturation"] for t in tc])
+    coef = np.array([t["contribution"] for t in tc]) / _true_response(history / typical, alpha, half).sum(axis=0)
+    with_test = _true_response(treated / typical, alpha, half) * coef
+    without = _true_response(untreated / typical, alpha, half) * coef
+
+    t = np.arange(n, n + extra) / (n - 1)
+    day = (new_dates - pd.Timestamp("1970-01-01")).days.to_numpy() / 365.25
+    price_old = df["price_index"].to_numpy(float)
+    price = np.round(price_old[-1] + np.cumsum(rng.normal(0, 0.6, extra)), 2)
+    price_z = (price - price_old.mean()) / price_old.std()
+    base = sc.baseline * (
+        1 + trend_share(sc, t) + sc.seasonality * (np.sin(2 * np.pi * day) + 0.5 * np.cos(4 * np.pi * day)) + sc.price_effect * price_z
+    )
+    noise = rng.normal(0, sc.noise * sc.baseline, extra)
+    revenue = base + with_test[n:].sum(axis=1) + noise
+
+    new = pd.DataFrame({"date": new_dates.strftime("%Y-%m-%d"), "revenue": np.round(revenue, 2)})
+    for i, col in enumerate(spend_cols):
+        new[col] = treated[n:, i]
+    new["price_index"] = price
+    extended = pd.concat([df, new[df.columns]], ignore_index=True)
+
+    measured = np.arange(window[0], n + extra)  # the test and its carry-over
+    true_lift = float((with_test - without)[measured, c].sum())
+    # the data hold the test itself, so the row states it the way the lift-test file reads it against
+    # the data: undoing the test (spend change and lift of opposite sign to the test as run)
+    row = {
+        "channel": design["channel"],
+        "start": str(start.date()),
+        "end": str(end.date()),
+        "spend_change": -round(float((treated - untreated)[window, c].sum()), 2),
+        "lift": -round(true_lift + float(noise[measured - n].sum()), 2),
+        "lift_se": round(sc.noise * sc.baseline * float(np.sqrt(len(measured))), 2),
+        "geo_share": 1.0,
+        "true_lift": -true_lift,
+    }
+    truth["test"] = {"design": design, "result": row, "weeks_added": extra}
+    return extended, row, truth
+
+
+def write_realised(name: str, out: str | Path, design_path: str | Path, seed: int | None = None) -> dict[str, Path]:
+    """Realise the design in `design_path` on scenario `name` and write data.csv (extended), lifts.csv (the
+    test's row), truth.json and config.yaml into `out`."""
+    design = read_design(design_path)
+    extended, row, truth = realise_design(name, design, seed)
+    _, _, config = simulate(name, seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"data": out / "data.csv", "truth": out / "truth.json", "config": out / "config.yaml", "lifts": out / "lifts.csv"}
+    extended.to_csv(paths["data"], index=False)
+    pd.DataFrame([{k: v for k, v in row.items() if k != "true_lift"}]).to_csv(paths["lifts"], index=False)
+    paths["truth"].write_text(json.dumps(truth, indent=2))
+    paths["config"].write_text(
+        f"# Simulated scenario '{name}' with the test of {row['channel']} ({design['kind']}, {row['start']} to {row['end']}) "
+        "run after the data; true values in truth.json.\n# Calibrate with: mmm fit config.yaml --lifts lifts.csv\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
+    return paths

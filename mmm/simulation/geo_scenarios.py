@@ -1,0 +1,306 @@
+"""Simulated weekly data by region (geo) with known truth, for tests, the geo model and the scale benchmark.
+
+Regions differ in size: populations drawn from a log-normal, each region's baseline revenue in
+proportion to its population (with its own growth, seasonal amplitude and price response). Each
+channel has a national ROAS; each region's ROAS is drawn around it on the log scale (the hierarchy
+the geo model estimates), and its weekly contribution is the saturated adstock of the region's spend,
+scaled so that its contribution / spend over the whole period is that regional ROAS. Carry-over and
+saturation (in units of the region's own typical spend) are shared by all regions. Regional spend
+follows the national budget with regional variation; `tv` is bought nationally: the data hold its
+national total on every region's row, and the region's spend is that total times its population
+share (what `mmm.data.geo` does when it reads the file). Noise is per region, relatively larger in
+smaller regions. The national truth of a channel is the sum over regions: ROAS = contribution / spend.
+
+Scenario names: `geo` (6 regions x 104 weeks x 4 channels), or `geo_GxWxC` for G regions, W weeks
+and C channels (`geo_20x104x5`, `geo_40x156x5`: the shapes of the scale benchmark).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm.core.errors import MMMError
+from mmm.simulation.scenarios import (
+    L_MAX,
+    LIFT_RELATIVE_SE,
+    LIFT_WEEKS,
+    TRUE_SATURATION,
+    Scenario,
+    TrueChannel,
+    _spend_paths,
+    _true_response,
+    write_simulation,
+)
+
+GEO_SCENARIO = "geo"
+_SHAPE = re.compile(r"geo_(\d+)x(\d+)x(\d+)")
+DEFAULT_SHAPE = (6, 104, 4)  # regions, weeks, channels of the scenario `geo`
+MAX_SHAPE = (200, 520, 20)
+# national channels: name, tier, ROAS, decay, half-saturation, national weekly spend when active (currency), share of weeks on
+_CHANNELS = [
+    TrueChannel("search", "proven", 2.6, 0.2, 1.0, 60_000),
+    TrueChannel("social", "proven", 1.7, 0.4, 0.9, 40_000),
+    TrueChannel("tv", "proven", 1.0, 0.6, 1.4, 120_000, on_share=0.55),
+    TrueChannel("video", "test", 1.2, 0.5, 1.2, 45_000, on_share=0.7),
+    TrueChannel("display", "experimental", 0.6, 0.3, 1.0, 15_000),
+    TrueChannel("affiliate", "test", 2.0, 0.1, 0.8, 20_000),
+]
+NATIONAL_CHANNELS = ("tv",)  # bought nationally: one spend series, split by population
+POPULATION = 60_000_000  # people in all regions together
+POPULATION_SPREAD = 0.8  # log-sd of region sizes
+GEO_ROAS_SPREAD = 0.25  # log-sd of a region's ROAS around the channel's
+GEO_SPEND_SPREAD = 0.3  # log-sd of a region's weekly spend around its population share of the national budget
+BASELINE_MULTIPLE = 3.0  # national baseline revenue per week as a multiple of the channels' expected weekly contribution
+NOISE = 0.04  # residual sd as a share of an average-sized region's mean baseline
+SEED = 11
+
+
+@dataclass(frozen=True)
+class GeoShape:
+    """The size of a geo scenario: regions, weeks and channels."""
+
+    geos: int
+    weeks: int
+    channels: int
+
+    @property
+    def name(self) -> str:
+        return GEO_SCENARIO if (self.geos, self.weeks, self.channels) == DEFAULT_SHAPE else f"geo_{self.geos}x{self.weeks}x{self.channels}"
+
+
+def is_geo_scenario(name: str) -> bool:
+    """Whether `name` is a geo scenario name (`geo` or `geo_GxWxC`)."""
+    return name == GEO_SCENARIO or bool(_SHAPE.fullmatch(name))
+
+
+def geo_shape(name: str) -> GeoShape:
+    """The shape a geo scenario name stands for; MMMError when the name or its sizes are out of range."""
+    if name == GEO_SCENARIO:
+        return GeoShape(*DEFAULT_SHAPE)
+    match = _SHAPE.fullmatch(name)
+    if not match:
+        raise MMMError(f"unknown geo scenario '{name}'; use 'geo' or geo_GxWxC, e.g. geo_20x104x5 (20 regions, 104 weeks, 5 channels)")
+    shape = GeoShape(*(int(v) for v in match.groups()))
+    low, high = (2, 30, 1), MAX_SHAPE
+    for what, value, lo, hi in zip(("regions", "weeks", "channels"), (shape.geos, shape.weeks, shape.channels), low, high):
+        if not lo <= value <= hi:
+            raise MMMError(f"scenario '{name}': {value} {what} is out of range; use {lo} to {hi} {what}")
+    return shape
+
+
+def _channels(count: int) -> list[TrueChannel]:
+    """The first `count` channels, cycling through _CHANNELS with a number added to repeated names."""
+    out = []
+    for i in range(count):
+        base = _CHANNELS[i % len(_CHANNELS)]
+        suffix = "" if i < len(_CHANNELS) else str(i // len(_CHANNELS) + 1)
+        out.append(
+            TrueChannel(base.name + suffix, base.tier, base.roas, base.alpha, base.half_saturation, base.level, on_share=base.on_share)
+        )
+    return out
+
+
+def _populations(rng: np.random.Generator, geos: int) -> np.ndarray:
+    """People per region (geo,), largest first, adding up to about POPULATION."""
+    sizes = np.sort(rng.lognormal(0.0, POPULATION_SPREAD, geos))[::-1]
+    return np.round(sizes / sizes.sum() * POPULATION)
+
+
+def simulate_geo(name: str, seed: int | None = None, lift_channels: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
+    """Long-format data table (one row per week and region), truth (JSON-ready) and a ready-to-fit config for a geo scenario.
+
+    With lift_channels, truth also holds one simulated lift test per channel, run in one mid-sized region
+    (key "lift_tests", each with its `geo`), measured with LIFT_RELATIVE_SE relative noise.
+    """
+    shape = geo_shape(name)
+    rng = np.random.default_rng(SEED if seed is None else seed)
+    channels = _channels(shape.channels)
+    names = [c.name for c in channels]
+    national = np.array([c.name in NATIONAL_CHANNELS for c in channels])
+    n_geos, weeks = shape.geos, shape.weeks
+    geos = [f"region_{i + 1:02d}" for i in range(n_geos)]
+    population = _populations(rng, n_geos)
+    share = population / population.sum()
+    dates = pd.date_range("2023-01-02", periods=weeks, freq="7D")
+
+    # spend (week, geo, channel): the national budget's path, split by population with regional variation
+    budget = _spend_paths(Scenario(shape.name, "", weeks, channels, noise=NOISE), rng)  # national totals (week, channel)
+    spread = rng.lognormal(-(GEO_SPEND_SPREAD**2) / 2, GEO_SPEND_SPREAD, (weeks, n_geos, len(channels)))
+    spread[:, :, national] = 1.0
+    spend = budget[:, None, :] * share[None, :, None] * spread
+    spend[:, :, ~national] = np.round(spend[:, :, ~national], 2)
+
+    alpha = np.array([c.alpha for c in channels])
+    half = np.array([c.half_saturation for c in channels])
+    center = np.array([c.roas for c in channels])
+    roas = center * rng.lognormal(-(GEO_ROAS_SPREAD**2) / 2, GEO_ROAS_SPREAD, (n_geos, len(channels)))
+    contrib = np.zeros_like(spend)
+    typical = np.zeros((n_geos, len(channels)))
+    for g in range(n_geos):
+        x = spend[:, g, :]
+        typical[g] = [col[col > 0].mean() for col in x.T]
+        saturated = _true_response(x / typical[g], alpha, half)
+        contrib[:, g, :] = saturated * roas[g] * x.sum(axis=0) / saturated.sum(axis=0)
+
+    # baseline (week, geo): in proportion to population, with regional growth, seasonal amplitude and price response
+    t = np.arange(weeks) / (weeks - 1)
+    day = (dates - pd.Timestamp("1970-01-01")).days.to_numpy() / 365.25
+    season = np.sin(2 * np.pi * day) + 0.5 * np.cos(4 * np.pi * day)
+    level = BASELINE_MULTIPLE * float(np.sum(center * np.array([c.level * c.on_share for c in channels])))
+    growth = 0.12 + rng.normal(0, 0.05, n_geos)
+    amplitude = 0.08 * rng.lognormal(0, 0.3, n_geos)
+    price = np.round(100 + np.cumsum(rng.normal(0, 0.6, weeks))[:, None] + np.cumsum(rng.normal(0, 0.2, (weeks, n_geos)), axis=0), 2)
+    price_z = (price - price.mean()) / price.std()
+    price_effect = -0.04 * rng.lognormal(0, 0.2, n_geos)
+    base = level * share * (1 + growth * t[:, None] + amplitude * season[:, None] + price_effect * price_z)
+    noise_sd = NOISE * level * share * np.sqrt(share.mean() / share)  # relatively noisier in small regions
+    revenue = np.round(base + contrib.sum(axis=2) + rng.normal(0, 1, (weeks, n_geos)) * noise_sd, 2)
+
+    rows = pd.MultiIndex.from_product([range(n_geos), range(weeks)], names=["g", "w"])  # region by region, as exports list them
+    g_idx, w_idx = rows.get_level_values("g").to_numpy(), rows.get_level_values("w").to_numpy()
+    df = pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d")[w_idx],
+            "geo": np.array(geos)[g_idx],
+            "population": population[g_idx].astype(int),
+            "revenue": revenue[w_idx, g_idx],
+        }
+    )
+    for i, ch in enumerate(names):
+        # a national channel's column holds the national total of the week on every region's row
+        df[f"{ch}_spend"] = budget[w_idx, i] if national[i] else spend[w_idx, g_idx, i]
+    df["price_index"] = price[w_idx, g_idx]
+
+    total = float(revenue.sum())
+    truth: dict[str, Any] = {
+        "scenario": shape.name,
+        "description": _description(shape),
+        "adstock": "geometric",
+        "saturation": TRUE_SATURATION,
+        "l_max": L_MAX,
+        "kpi": "revenue",
+        "shape": {"geos": n_geos, "weeks": weeks, "channels": len(channels)},
+        "geo_roas_spread": GEO_ROAS_SPREAD,
+        "channels": {
+            ch.name: {
+                "roas": float(contrib[:, :, i].sum() / spend[:, :, i].sum()),
+                "roas_center": ch.roas,
+                "national": bool(national[i]),
+                "adstock_alpha": ch.alpha,
+                "half_saturation": ch.half_saturation,
+                "spend": float(spend[:, :, i].sum()),
+                "contribution": float(contrib[:, :, i].sum()),
+                "contribution_share": float(contrib[:, :, i].sum() / total),
+            }
+            for i, ch in enumerate(channels)
+        },
+        "geos": {
+            geo: {
+                "population": int(population[g]),
+                "population_share": float(share[g]),
+                "baseline": float(base[:, g].sum()),
+                "revenue": float(revenue[:, g].sum()),
+                "noise_sd": float(noise_sd[g]),
+                "channels": {
+                    ch: {
+                        "roas": float(roas[g, i]),
+                        "spend": float(spend[:, g, i].sum()),
+                        "contribution": float(contrib[:, g, i].sum()),
+                        "typical_spend": float(typical[g, i]),
+                    }
+                    for i, ch in enumerate(names)
+                },
+            }
+            for g, geo in enumerate(geos)
+        },
+        "weekly": {
+            "date": list(dates.strftime("%Y-%m-%d")),
+            "baseline": base.sum(axis=1).tolist(),
+            **{ch: contrib[:, :, i].sum(axis=1).tolist() for i, ch in enumerate(names)},
+        },
+    }
+    tests = _lift_tests(lift_channels or [], names, spend, typical, alpha, half, roas, geos, dates, rng)
+    if tests:
+        truth["lift_tests"] = tests
+    config = {
+        "data": {
+            "path": "data.csv",
+            "date_column": "date",
+            "target_column": "revenue",
+            "geo_column": "geo",
+            "population_column": "population",
+        },
+        "channels": [
+            {"name": c.name, "spend_column": f"{c.name}_spend", "tier": c.tier, **({"national": True} if national[i] else {})}
+            for i, c in enumerate(channels)
+        ],
+        "controls": ["price_index"],
+        "model": {"saturation": TRUE_SATURATION},
+        "sampler": {"draws": 1000, "tune": 1000, "chains": 4, "seed": 1},
+    }
+    return df, truth, config
+
+
+def _description(shape: GeoShape) -> str:
+    return (
+        f"{shape.geos} regions of different sizes, {shape.weeks} weeks, {shape.channels} channels "
+        f"({'tv bought nationally, ' if shape.channels > 2 else ''}regional ROAS spread around the national one)"
+    )
+
+
+def _lift_tests(
+    lift_channels: list[str],
+    names: list[str],
+    spend: np.ndarray,
+    typical: np.ndarray,
+    alpha: np.ndarray,
+    half: np.ndarray,
+    roas: np.ndarray,
+    geos: list[str],
+    dates: pd.DatetimeIndex,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """One test per named channel in the median-sized region: its typical weekly spend added for LIFT_WEEKS weeks
+    mid-way through the channel's active weeks; the true lift counts the carry-over."""
+    unknown = sorted(set(lift_channels) - set(names))
+    if unknown:
+        raise MMMError(f"--lifts: unknown channel(s) {', '.join(unknown)}; this scenario has {', '.join(names)}")
+    g = len(geos) // 2
+    weeks = spend.shape[0]
+    tests = []
+    for ch in lift_channels:
+        i = names.index(ch)
+        x = spend[:, g, :]
+        active = np.flatnonzero(x[:, i] > 0)
+        start = min(int(active[len(active) // 2]), weeks - LIFT_WEEKS - L_MAX)
+        treated = x.copy()
+        treated[start : start + LIFT_WEEKS, i] += typical[g, i]
+        window = slice(start, min(start + LIFT_WEEKS + L_MAX - 1, weeks))
+        base = _true_response(x / typical[g], alpha, half)
+        coef = roas[g, i] * x[:, i].sum() / base[:, i].sum()
+        lift = float(coef * (_true_response(treated / typical[g], alpha, half)[window, i] - base[window, i]).sum())
+        se = LIFT_RELATIVE_SE * abs(lift)
+        tests.append(
+            {
+                "channel": ch,
+                "geo": geos[g],
+                "start": str(dates[start].date()),
+                "end": str(dates[start + LIFT_WEEKS - 1].date()),
+                "spend_change": round(float(typical[g, i] * LIFT_WEEKS), 2),
+                "lift": round(lift + float(rng.normal(0, se)), 2),
+                "lift_se": round(se, 2),
+                "true_lift": lift,
+            }
+        )
+    return tests
+
+
+def write_geo_scenario(name: str, out: str | Path, seed: int | None = None, lift_channels: list[str] | None = None) -> dict[str, Path]:
+    """Write data.csv (long format), truth.json and config.yaml (and lifts.csv with lift_channels) into `out`."""
+    return write_simulation(out, *simulate_geo(name, seed, lift_channels))

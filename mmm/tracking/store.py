@@ -1,0 +1,80 @@
+"""One writer at a time on an embedded store: several fits (a batch, two terminals) may share `./mlruns.db`.
+
+SQLite takes one writer at a time and MLflow's table creation is not safe to race, so every
+process writing to the same embedded database takes the file lock `mlruns.db.lock` around its
+writes (creating the run, logging the model and report, ending the run); fitting itself runs in
+parallel. A tracking server serialises its own writes, so no lock is taken for one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_in_process = threading.RLock()  # re-entered by the thread holding it; other threads wait
+_held: set[Path] = set()
+
+
+def is_local_store(uri: str) -> bool:
+    """Whether the store is files on this machine (SQLite or a folder), not a server other machines can reach."""
+    return uri.startswith("sqlite:") or uri.startswith("file:") or "://" not in uri
+
+
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold the embedded SQLite store's write lock (across processes on this machine); a no-op for a server.
+
+    Re-entrant within a thread, so a locked step may call another that locks.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    db = Path(uri.removeprefix("sqlite:///"))
+    with _in_process:
+        if db in _held:
+            yield
+            return
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with open(db.with_name(db.name + ".lock"), "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            _held.add(db)
+            try:
+                yield
+            finally:
+                _held.discard(db)
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def entered_and_left_locked(uri: str, context: AbstractContextManager[T]) -> Iterator[T]:
+    """Enter and leave `context` (an MLflow run: starting and ending it write to the store) under `store_lock(uri)`.
+
+    The block inside runs unlocked, so long work (sampling) goes on in parallel with other processes.
+    """
+    with store_lock(uri):
+        value = context.__enter__()
+    try:
+        yield value
+    except BaseException as exc:
+        with store_lock(uri):
+            if not context.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+    else:
+        with store_lock(uri):
+            context.__exit__(None, None, None)
+
+
+def note_failure(run_id: str, uri: str, message: str) -> None:
+    """Tag a FAILED run with why it failed (`mmm.error`), so the MLflow UI says it; best effort."""
+    import mlflow
+
+    # a store that refused or went away: the caller's own output still says why
+    with store_lock(uri), suppress(Exception):
+        mlflow.MlflowClient(tracking_uri=uri).set_tag(run_id, "mmm.error", message[:4000])

@@ -1,0 +1,147 @@
+"""Does the test `mmm plan-test` picks sharpen the model and the plan? (issue: which test to run next)
+
+Per scenario and seed: fit the model on the simulated data, plan a quarter's tests (`plan_tests`,
+budget = the last 13 weeks' actual spend), run the best design on the TRUE model after the data
+(`realise_design`: the weeks after the data with the test applied and realistic noise), fit again on
+the extended data calibrated with the measured lift, and re-optimise the quarter. Prints, before and
+after, the ROAS error (absolute percentage) and 90% coverage of the tested channel and of all
+channels, and the true regret of the quarter plan: (true revenue of the true optimum - true revenue
+of the plan) / true revenue of the true optimum, under the same tiers, shares and bounds (the true
+optimum from `bench_decision`'s exact KKT solver, starting from the data each plan follows).
+Targets: the tested channel's ROAS error and the plan's true regret at least halved, coverage >= 80%.
+
+Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--draws 500 --tune 500 --chains 4] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from bench_decision import TrueResponse, carried_over, equalise_marginal_roas
+from bench_recovery import score
+
+from mmm.config import load_config, parse_policy, with_overrides
+from mmm.data.lifts import read_lifts
+from mmm.data.loading import load_data
+from mmm.model.estimator import MarketingMixModel
+from mmm.planning.bounds import channel_bounds
+from mmm.planning.optimizer import optimize_budget
+from mmm.planning.policy import tier_shares
+from mmm.planning.test_design import plan_tests
+from mmm.simulation.experiments import write_realised
+from mmm.simulation.scenarios import write_scenario
+
+warnings.filterwarnings("ignore")
+WEEKS = 13
+
+
+def true_regret(model: MarketingMixModel, truth: dict, original_spend: np.ndarray, budget: float) -> float:
+    """True regret of the model's optimised quarter, starting after the model's data (carry-in from its last weeks)."""
+    channels = model.channels
+    resp = TrueResponse(truth, channels, original_spend, WEEKS)  # coefficients from the original data, as simulated
+    spend = model.observed.spend_matrix()
+    tail = resp.l_max - 1
+    resp.carry_in = carried_over(np.zeros((WEEKS + tail, len(channels))), resp.alpha, resp.l_max, spend[-tail:] / resp.typical)
+    resp.base = resp.saturate(resp.carry_in)
+    tiers = model.config.tiers
+    shares, _ = tier_shares(parse_policy("70/20/10"), tiers)
+    bounds = channel_bounds(model)
+    result = optimize_budget(model, budget, WEEKS, shares, tiers, bounds)
+    ours = np.array([result.allocation[c].weekly for c in channels])
+    groups = [np.array([i for i, c in enumerate(channels) if tiers[c] == t]) for t in shares]
+    best = equalise_marginal_roas(resp, groups, [shares[t] * budget / WEEKS for t in shares], bounds.low, bounds.high)
+    return (resp.total(best) - resp.total(ours)) / resp.total(best)
+
+
+def run(scenario: str, seed: int, sampler: dict, workdir: Path) -> dict:
+    folder = workdir / f"{scenario}-{seed}"
+    paths = write_scenario(scenario, folder / "before", seed=seed or None)
+    truth = json.loads(paths["truth"].read_text())
+    true_roas = {k: v["roas"] for k, v in truth["channels"].items()}
+    cfg = with_overrides(load_config(paths["config"]), {f"sampler.{k}": v for k, v in sampler.items()})
+    data = load_data(cfg)
+    before = MarketingMixModel(cfg).fit(data)
+    budget = float(round(float(data.tail(WEEKS).spend.sum()), 2))
+    plan = plan_tests(before, budget, WEEKS)
+    if not plan.designs:
+        return {"scenario": scenario, "seed": seed, "design": None, "notes": plan.notes}
+    design = plan.designs[0]
+    design_path = folder / "design.json"
+    design_path.write_text(json.dumps(plan.to_json()))
+    realised = write_realised(scenario, folder / "after", design_path, seed=seed or None)
+    cfg_after = with_overrides(load_config(realised["config"]), {f"sampler.{k}": v for k, v in sampler.items()})
+    data_after = load_data(cfg_after)
+    after = MarketingMixModel(cfg_after).fit(data_after, lifts=read_lifts(realised["lifts"], data_after))
+    s_before, s_after = score(before, true_roas), score(after, true_roas)
+    tested = design.channel
+    spend = data.spend_matrix()
+    return {
+        "scenario": scenario,
+        "seed": seed,
+        "design": design.to_json(),
+        "plan_test_seconds": plan.seconds,
+        "lift_row": json.loads(realised["truth"].read_text())["test"]["result"],
+        "tested": tested,
+        "tested_error": {"before": s_before["channels"][tested]["ape"], "after": s_after["channels"][tested]["ape"]},
+        "tested_covered": {"before": s_before["channels"][tested]["covered"], "after": s_after["channels"][tested]["covered"]},
+        "all_error": {"before": s_before["roas_mape"], "after": s_after["roas_mape"]},
+        "coverage": {"before": s_before["coverage"], "after": s_after["coverage"]},
+        "regret": {"before": true_regret(before, truth, spend, budget), "after": true_regret(after, truth, spend, budget)},
+        "converged": {"before": before.diagnostics.converged, "after": after.diagnostics.converged},
+        "channels": {"before": s_before["channels"], "after": s_after["channels"]},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenarios", default="small_business,hard")
+    ap.add_argument("--seeds", type=int, default=3, help="simulation seeds 1..N (1 with --seeds 1 means the scenario's own seed)")
+    ap.add_argument("--draws", type=int, default=None)
+    ap.add_argument("--tune", type=int, default=None)
+    ap.add_argument("--chains", type=int, default=None)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    sampler = {k: v for k, v in {"draws": args.draws, "tune": args.tune, "chains": args.chains}.items() if v is not None}
+    seeds = [0] if args.seeds <= 1 else list(range(1, args.seeds + 1))
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for scenario in args.scenarios.split(","):
+            for seed in seeds:
+                r = run(scenario, seed, sampler, Path(tmp))
+                results.append(r)
+                print(f"\n{scenario}, seed {seed or 'default'}:")
+                if r["design"] is None:
+                    print("  no design: " + "; ".join(r["notes"]))
+                    continue
+                d = r["design"]
+                print(
+                    f"  best design: {d['channel']} {d['kind']} {d['start']} to {d['end']}, spend change {d['spend_change']:+,.0f}, "
+                    f"stated se {d['expected_lift_se']:,.0f}; measured lift {r['lift_row']['lift']:+,.0f} (true {r['lift_row']['true_lift']:+,.0f})"
+                )
+                pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
+                print(
+                    f"  tested channel's ROAS error: {pct(r['tested_error']['before'])} -> {pct(r['tested_error']['after'])}"
+                    f" (covered: {r['tested_covered']['before']} -> {r['tested_covered']['after']})"
+                )
+                print(f"  all channels' ROAS error:    {pct(r['all_error']['before'])} -> {pct(r['all_error']['after'])}")
+                print(f"  90% coverage, all channels:  {pct(r['coverage']['before'])} -> {pct(r['coverage']['after'])}")
+                print(f"  true regret of the quarter:  {pct(r['regret']['before'])} -> {pct(r['regret']['after'])}", flush=True)
+    done = [r for r in results if r["design"] is not None]
+    if done:
+        mean = lambda key, when: float(np.mean([r[key][when] for r in done]))  # noqa: E731
+        print(
+            f"\nOver {len(done)} runs: tested ROAS error {100 * mean('tested_error', 'before'):.1f}% -> {100 * mean('tested_error', 'after'):.1f}%, "
+            f"regret {100 * mean('regret', 'before'):.2f}% -> {100 * mean('regret', 'after'):.2f}%, "
+            f"coverage {100 * mean('coverage', 'before'):.0f}% -> {100 * mean('coverage', 'after'):.0f}%"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()

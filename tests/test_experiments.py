@@ -1,0 +1,251 @@
+"""Which test to run next: value of information, test designs, geo-test analysis and simulated tests.
+
+No MCMC: the value of information runs on synthetic posteriors (`synthetic_model`, known draws), the
+commands on an MLflow run whose model is synthetic, and the geo analysis on simulated regions.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import assert_clean_exit_2, invoke, isolated_workdir, store_uri
+from test_optimizer import fit_with_roas, synthetic_model
+
+from mmm.analysis.geo_test import analyze_geo_test
+from mmm.core.errors import MMMError
+from mmm.core.review import Review
+from mmm.planning.bounds import channel_bounds
+from mmm.planning.policy import tier_shares
+from mmm.planning.test_design import lift_se
+from mmm.planning.voi import PlanProblem, perfect_information, sample_information
+from mmm.simulation.experiments import realise_design
+from mmm.simulation.scenarios import L_MAX, SCENARIOS
+
+BUDGET = 13 * 6000
+DESIGN_KEYS = {
+    "channel",
+    "kind",
+    "start",
+    "end",
+    "spend_change",
+    "geo_share",
+    "treated_geos",
+    "expected_lift_se",
+    "min_detectable_lift",
+    "roas_interval_width_after",
+    "value",
+}
+
+
+def problem_for(jitter: list[float], n_draws: int = 200) -> PlanProblem:
+    """Three proven channels of equal ROAS whose posteriors differ only in width."""
+    model = synthetic_model([2.0, 2.0, 2.0], jitter=jitter, n_draws=n_draws, levels=[2000.0, 2000.0, 2000.0], seed=3)
+    shares, _ = tier_shares({"proven": 1.0}, model.config.tiers)
+    return PlanProblem(model, 13 * 6000.0, 13, shares, model.config.tiers, channel_bounds(model), n_draws=n_draws)
+
+
+@pytest.fixture(scope="module")
+def problem() -> PlanProblem:
+    return problem_for([0.0, 0.15, 0.5])
+
+
+def test_information_about_a_known_roas_is_worth_nothing(problem):
+    assert perfect_information(problem, 0) == 0.0
+    lift = problem.response.revenue_draws(problem.now)[:, 0]  # the same in every draw: the ROAS is known
+    assert sample_information(problem, 0, lift, se=100.0).value == 0.0
+
+
+def test_a_wider_posterior_makes_information_worth_more(problem):
+    narrow, wide = perfect_information(problem, 1), perfect_information(problem, 2)
+    assert 0 < narrow < wide
+    lift = problem.response.revenue_draws(problem.now)[:, 2]
+    precise = sample_information(problem, 2, lift, se=0.05 * float(np.std(lift)))
+    vague = sample_information(problem, 2, lift, se=5 * float(np.std(lift)))
+    assert vague.value < precise.value <= 1.2 * wide  # a sharper test teaches more, never (much) more than knowing
+    assert precise.roas_width_after < vague.roas_width_after
+
+
+def test_stated_standard_error_matches_the_spread_of_simulated_tests():
+    """A holdout realised from the truth under many noise draws: measured minus true lift spreads as stated."""
+    sc = SCENARIOS["small_business"]
+    design = {"channel": "search", "kind": "holdout", "start": "2024-12-30", "end": "2025-02-03", "spend_change": -60000.0}
+    weeks = 6
+    errors = []
+    for seed in range(1, 161):
+        _, row, _ = realise_design("small_business", design, seed=seed)
+        errors.append(row["lift"] - row["true_lift"])
+        stated = row["lift_se"]
+    assert stated == pytest.approx(lift_se(sc.noise * sc.baseline, weeks, L_MAX), rel=1e-6)
+    assert np.std(errors, ddof=1) == pytest.approx(stated, rel=0.15)
+    assert abs(np.mean(errors)) < 3 * stated / np.sqrt(len(errors))
+
+
+def test_realised_test_extends_the_data_through_its_carry_over():
+    design = {"channel": "social", "kind": "scale_up", "start": "2024-12-30", "end": "2025-01-27", "spend_change": 20000.0}
+    data, row, truth = realise_design("small_business", design)
+    assert len(data) == 104 + 5 + L_MAX - 1 and data["date"].iloc[104] == "2024-12-30"
+    # the data hold the test: the row undoes it, as the lift-test file reads a test against the data
+    assert row["spend_change"] == pytest.approx(-20000.0, abs=0.1) and row["true_lift"] < 0 and row["geo_share"] == 1.0
+    assert truth["test"]["result"] == row
+
+
+# --- analysing a finished geo test ------------------------------------------------------------------
+
+
+def geo_panel(lift_per_week: float, seed: int = 0, weeks: int = 60, start: int = 48, length: int = 6) -> pd.DataFrame:
+    """10 regions of different sizes sharing a seasonal pattern; regions r0-r2 get `lift_per_week` more during the test."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2024-01-01", periods=weeks, freq="7D")
+    season = 1 + 0.1 * np.sin(2 * np.pi * np.arange(weeks) / 52)
+    rows = []
+    for g in range(10):
+        size = 10_000 * (1 + g % 4)
+        for t, d in enumerate(dates):
+            test = g < 3 and start <= t < start + length
+            kpi = size * season[t] + rng.normal(0, 300) + (lift_per_week if test else 0.0)
+            spend = 1000.0 + (500.0 if test else 0.0)
+            rows.append({"date": d.strftime("%Y-%m-%d"), "geo": f"r{g}", "revenue": round(kpi, 2), "social_spend": spend})
+    return pd.DataFrame(rows)
+
+
+def test_analysis_recovers_a_known_lift(tmp_path):
+    lifts, ses = [], []
+    for seed in range(30):
+        path = tmp_path / f"geo{seed}.csv"
+        geo_panel(2000.0, seed).to_csv(path, index=False)
+        r = analyze_geo_test(path, "social", ["r0", "r1", "r2"], "2024-12-02", "2025-01-06", spend_column="social_spend", cooldown=0)
+        lifts.append(r.lift)
+        ses.append(r.lift_se)
+    assert r.spend_change == pytest.approx(3 * 500 * 6) and r.measured_periods == 6 and r.pre_periods == 48
+    assert r.geo_share == pytest.approx(1 / 3 + 2 * 0, abs=0.15)
+    assert np.mean(lifts) == pytest.approx(3 * 2000 * 6, abs=3 * np.mean(ses) / np.sqrt(30))
+    assert np.std(lifts) == pytest.approx(np.mean(ses), rel=0.35)  # the stated error is the spread
+
+
+def test_analyze_test_writes_a_lift_row(tmp_path):
+    path = tmp_path / "geo.csv"
+    geo_panel(2000.0).to_csv(path, index=False)
+    out = tmp_path / "lift.csv"
+    args = ["analyze-test", path, "--channel", "social", "--treated", "r0,r1,r2", "--start", "2024-12-02", "--end", "2025-01-06"]
+    result = invoke(*args, "--spend-column", "social_spend", "--output-csv", out, "--output-json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    assert "difference-in-differences" in result.output
+    row = pd.read_csv(out)
+    assert list(row.columns) == ["channel", "start", "end", "spend_change", "lift", "lift_se", "geo_share"]
+    assert row["channel"][0] == "social" and row["lift"][0] > 0 and row["lift_se"][0] > 0
+    assert json.loads((tmp_path / "r.json").read_text())["method"].startswith("difference-in-differences")
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--treated", "r0,nowhere"], "no region named nowhere"),
+        (["--treated", "r0", "--start", "2024-01-01", "--end", "2024-02-05"], "before the test starts"),
+        (["--treated", "r0", "--start", "2025-03-03", "--end", "2025-04-07"], "runs past the data"),
+        (["--treated", "r0", "--control", "r0,r1"], "both treated and control"),
+    ],
+)
+def test_analyze_test_bad_input_exits_2(tmp_path, extra, needle):
+    path = tmp_path / "geo.csv"
+    geo_panel(2000.0).to_csv(path, index=False)
+    base = {"--treated": "r0", "--start": "2024-12-02", "--end": "2025-01-06"}
+    for flag, value in zip(extra[::2], extra[1::2]):
+        base[flag] = value
+    args = [x for kv in base.items() for x in kv]
+    assert needle in assert_clean_exit_2(invoke("analyze-test", path, "--channel", "social", "--spend-change", "9000", *args))
+
+
+def test_geo_file_with_missing_column_names_it(tmp_path):
+    path = tmp_path / "geo.csv"
+    geo_panel(0.0).drop(columns="revenue").to_csv(path, index=False)
+    text = assert_clean_exit_2(
+        invoke("analyze-test", path, "--channel", "social", "--treated", "r0", "--start", "2024-12-02", "--end", "2025-01-06")
+    )
+    assert "'revenue'" in text and str(path) in text
+
+
+# --- the commands on a synthetic model behind a real MLflow run ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    from mmm.tracking import runs
+
+    model = synthetic_model([3.0, 2.0, 1.5, 1.2], tiers=["proven", "proven", "test", "test"], jitter=[0.1, 0.3, 0.4, 0.6], n_draws=120)
+    summary = fit_with_roas({c: (2.0, 1.0, 3.0) for c in model.channels}).model_copy(update={"review": Review.of([])})
+    for root in isolated_workdir(tmp_path_factory, "experiments_cli"):
+        uri = store_uri(root / "store")
+        with runs.fit_run(uri, None, "synthetic") as run:
+            run_id = run.info.run_id
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(runs, "load_fit", lambda *_: (model, summary))
+            common = ["plan-test", "--run-id", run_id, "--tracking-uri", uri]
+            out = root / "designs.json"
+            result = invoke(*common, "--budget", BUDGET, "--weeks", 13, "--output-json", out)
+            assert result.exit_code == 0, result.output
+            yield SimpleNamespace(root=root, common=common, model=model, output=result.output, raw=json.loads(out.read_text()), design=out)
+
+
+def test_plan_test_json_contract(cli):
+    designs = cli.raw["designs"]
+    assert designs, cli.output
+    assert all(set(d) == DESIGN_KEYS for d in designs)
+    assert [d["value"] for d in designs] == sorted((d["value"] for d in designs), reverse=True)
+    last = cli.model.observed.dates[-1]
+    assert all(pd.Timestamp(d["start"]) > last and d["kind"] in ("holdout", "scale_up") and d["treated_geos"] is None for d in designs)
+    assert all(d["min_detectable_lift"] > d["expected_lift_se"] > 0 and d["geo_share"] == 1.0 for d in designs)
+    holdouts = [d for d in designs if d["kind"] == "holdout"]
+    assert all(d["spend_change"] < 0 for d in holdouts)
+    assert set(cli.raw["channels"]) == set(cli.model.channels)
+    assert "national data (one market): time-based designs only" in cli.output
+    assert "Test designs, best first" in cli.output
+
+
+def test_within_tiers_keeps_tests_in_the_test_budget(cli):
+    out = cli.root / "within.json"
+    result = invoke(*cli.common, "--budget", BUDGET, "--within-tiers", "--output-json", out)
+    assert result.exit_code == 0, result.output
+    cap = 0.2 / 0.9 * BUDGET  # no experimental channel: the test tier's share of the 70/20/10 split
+    assert all(abs(d["spend_change"]) <= cap + 0.01 for d in json.loads(out.read_text())["designs"])
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--budget", "78000", "--channels", "ch0,tv"], "--channels names tv, which this model does not have"),
+        (["--budget", "78000", "--weeks", "0"], "--weeks must be at least 1"),
+        (["--budget", "78000", "--weeks", "4", "--test-weeks", "6"], "--test-weeks 6 does not fit"),
+        (["--budget", "-5"], "--budget must be a positive amount"),
+    ],
+)
+def test_plan_test_bad_input_exits_2(cli, args, needle):
+    assert needle in assert_clean_exit_2(invoke(*cli.common, *args))
+
+
+def test_simulate_runs_a_design_after_the_data(cli, tmp_path):
+    result = invoke("simulate", "--scenario", "small_business", "--out", tmp_path / "sim", "--test-design", cli.design)
+    design = cli.raw["designs"][0]
+    # the synthetic model's channels are not the scenario's: the command says so
+    text = assert_clean_exit_2(result)
+    assert f"'{design['channel']}'" in text
+    good = tmp_path / "design.json"
+    good.write_text(json.dumps({"designs": [{**design, "channel": "search", "start": "2025-01-06", "end": "2025-02-10"}]}))
+    result = invoke("simulate", "--scenario", "small_business", "--out", tmp_path / "sim", "--test-design", good)
+    assert result.exit_code == 0, result.output
+    lifts = pd.read_csv(tmp_path / "sim" / "lifts.csv")
+    assert lifts["channel"].tolist() == ["search"] and lifts["start"][0] == "2025-01-06"
+    assert len(pd.read_csv(tmp_path / "sim" / "data.csv")) > 104
+    early = tmp_path / "early.json"
+    early.write_text(json.dumps({**design, "channel": "search", "start": "2024-06-03", "end": "2024-07-01"}))
+    assert "a test runs after the data" in assert_clean_exit_2(
+        invoke("simulate", "--scenario", "small_business", "--out", tmp_path / "x", "--test-design", early)
+    )
+
+
+def test_realise_refuses_an_unknown_scenario():
+    with pytest.raises(MMMError, match="unknown scenario"):
+        realise_design("nowhere", {"channel": "a", "kind": "holdout", "start": "2030-01-01", "end": "2030-02-01", "spend_change": -1})
