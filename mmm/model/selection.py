@@ -39,43 +39,48 @@ TIE_SE = 2.0  # a LOO gap within this many standard errors is not decisive
 BAD_K = 0.7  # Pareto k above this: that period's LOO estimate is unreliable
 
 
-def pointwise_log_likelihood(model: MarketingMixModel) -> np.ndarray:
+def pointwise_log_likelihood(model: MarketingMixModel, mean: xr.DataArray | None = None) -> np.ndarray:
     """Log density (chain, draw, date) of each fitted period's outcome under each posterior draw.
 
     On the model's scaled target, as in the likelihood it was fitted with (the scaling is the same
     for every candidate, so the comparison is unaffected by it).
     A geo model's is (chain, draw, date, geo): each geo's outcome in each period is one observation,
-    on that geo's own scale.
+    on that geo's own scale. `mean`: the model's in-sample mean (sample, date, geo) when already computed.
     """
     assert model.idata is not None
     params = model.posterior_params()
+    mean = model.in_sample_components(params)["mean"] if mean is None else mean
     sizes = model.idata.posterior.sizes
     n = model.n_train
     if model.is_geo:
         geo_scale = np.asarray(model.scales.geo_target, dtype=float)
-        per_geo = model.in_sample_components(params)["mean"].isel({DATE: slice(0, n)}).transpose(SAMPLE, DATE, GEO).values / geo_scale
+        per_geo = mean.isel({DATE: slice(0, n)}).transpose(SAMPLE, DATE, GEO).values / geo_scale
         y = model.train.target.transpose(DATE, GEO).values / geo_scale
         return log_density(params, y, per_geo, geo_scale).reshape(sizes["chain"], sizes["draw"], n, len(model.train.geos))
     scale = model.scales.target
-    mean = model.in_sample_components(params)["mean"].sum(GEO).isel({DATE: slice(0, n)}).values / scale  # (sample, date)
+    national = mean.sum(GEO).isel({DATE: slice(0, n)}).values / scale  # (sample, date)
     y = model.train.target_series() / scale
-    ll = log_density(params, y, mean, scale)
+    ll = log_density(params, y, national, scale)
     return ll.reshape(sizes["chain"], sizes["draw"], n)
 
 
-def _with_log_likelihood(model: MarketingMixModel) -> az.InferenceData:
+def _scores(model: MarketingMixModel) -> tuple[az.ELPDData, float | None]:
+    """A candidate's PSIS-LOO (pointwise) and its holdout error, from one in-sample prediction."""
     assert model.idata is not None
+    mean = model.in_sample_components()["mean"]
     dims = ("chain", "draw", DATE, GEO) if model.is_geo else ("chain", "draw", DATE)
-    ll = xr.Dataset({"obs": (dims, pointwise_log_likelihood(model))})
-    return az.InferenceData(posterior=model.idata.posterior, log_likelihood=ll)
+    ll = xr.Dataset({"obs": (dims, pointwise_log_likelihood(model, mean))})
+    loo = az.loo(az.InferenceData(posterior=model.idata.posterior, log_likelihood=ll), pointwise=True)
+    return loo, _holdout_mape(model, mean)
 
 
-def _holdout_mape(model: MarketingMixModel) -> float | None:
-    """Error (fraction) of the posterior-mean forecast on the held-out periods, or None without a holdout."""
+def _holdout_mape(model: MarketingMixModel, mean: xr.DataArray) -> float | None:
+    """Error (fraction) of the posterior-mean forecast (`mean`: in-sample, sample x date x geo) on the
+    held-out periods, or None without a holdout."""
     data, n = model.observed, model.n_train
     if n >= data.n_periods:
         return None
-    predicted = model.in_sample_components()["mean"].sum(GEO).mean("sample").values[n:]
+    predicted = mean.sum(GEO).mean("sample").values[n:]
     return accuracy(data.target.sum(GEO).values[n:], predicted)["mape"]
 
 
@@ -95,9 +100,10 @@ def choose_form(
     else:
         fitted = {k: MarketingMixModel(c).fit(data, holdout=holdout, lifts=lifts, **fit_options) for k, c in configs.items()}
     order = list(fitted)
-    loos = {k: az.loo(_with_log_likelihood(m), pointwise=True) for k, m in fitted.items()}
+    scores = {k: _scores(m) for k, m in fitted.items()}
+    loos = {k: loo for k, (loo, _) in scores.items()}
+    holdout_errors = {k: error for k, (_, error) in scores.items()}
     table = az.compare(loos, ic="loo", method="stacking")
-    holdout_errors = {k: _holdout_mape(m) for k, m in fitted.items()}
     best = _pick(table, holdout_errors, order)
     candidates = []
     for key in sorted(order, key=lambda k: float(table.loc[k, "rank"])):
