@@ -82,11 +82,19 @@ def error_message(exc: BaseException) -> str | None:
     return str(denial(status, "the tracking store", resolve_tracking_uri(None)))
 
 
+_stopped_by: list[int] = []  # the signal that asked this process to stop, once one has
+
+
 def terminate_as_interrupt() -> None:
-    """Let `kill` (SIGTERM) unwind like Ctrl-C, so an open MLflow run is closed as FAILED."""
+    """Let `kill` (SIGTERM) unwind like Ctrl-C, so an open MLflow run is closed as FAILED.
+
+    The signal is also remembered: an interrupt raised while Python runs a finaliser (garbage
+    collection during compiling) is swallowed there, so every `stage` raises it again when it ends.
+    """
     import signal
 
     def handler(signum: int, frame: Any) -> None:
+        _stopped_by.append(signum)
         raise KeyboardInterrupt(f"stopped by signal {signum}")
 
     signal.signal(signal.SIGTERM, handler)
@@ -144,6 +152,8 @@ def stage(label: str) -> Iterator[None]:
     click.echo(f"{label}...", err=True)
     start = time.perf_counter()
     yield
+    if _stopped_by:
+        raise KeyboardInterrupt(f"stopped by signal {_stopped_by[0]}")
     click.echo(f"  done in {time.perf_counter() - start:.1f} s", err=True)
 
 
