@@ -3,13 +3,16 @@ at the same place whatever the timing, and never beyond max_draws."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import arviz as az
 import numpy as np
 import pytest
 
-from mmm.config import load_config, with_overrides
 from mmm.core.constants import ESS_MIN
-from mmm.model.estimator import MarketingMixModel
 from mmm.model.sampling import AUTO_FIRST_CHECK, _sample_until_converged, next_checkpoint
 from mmm.simulation.scenarios import write_scenario
 
@@ -88,16 +91,40 @@ def test_chains_that_never_converge_run_to_the_ceiling():
     assert trace.posterior.sizes["draw"] == CEILING
 
 
-def test_auto_draws_fit_is_reproducible(tmp_path):
+FIT_SCRIPT = """
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+from mmm.config import load_config, with_overrides
+from mmm.model.estimator import MarketingMixModel
+cfg = with_overrides(
+    load_config(sys.argv[1]), {"sampler.draws": "auto", "sampler.tune": 300, "sampler.chains": 2, "sampler.max_draws": 700}
+)
+model = MarketingMixModel(cfg).fit()
+print(json.dumps({
+    "roas": model.idata.posterior["roas"].values.tolist(),
+    "converged": model.diagnostics.converged,
+    "timings": model.timings,
+}))
+"""
+
+
+def test_auto_draws_fit_is_reproducible_from_a_cold_and_a_warm_compile_cache(tmp_path):
+    """The first fit on a machine compiles and caches the model; the second loads it: both give the same draws."""
     paths = write_scenario("clean", tmp_path / "sim")
-    cfg = with_overrides(
-        load_config(paths["config"]), {"sampler.draws": "auto", "sampler.tune": 300, "sampler.chains": 2, "sampler.max_draws": 700}
-    )
-    first = MarketingMixModel(cfg).fit()
-    second = MarketingMixModel(cfg).fit()
-    n = first.idata.posterior.sizes["draw"]
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'compiled'}", "PYTHONWARNINGS": "ignore"}
+
+    def fit() -> dict:
+        done = subprocess.run([sys.executable, "-c", FIT_SCRIPT, str(paths["config"])], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    cold = fit()
+    cached = [p.name for p in (tmp_path / "compiled").rglob("*.nbi")]
+    assert any("mmm_logp" in n for n in cached) and any("mmm_expand" in n for n in cached)
+    warm = fit()
+    roas = np.asarray(cold["roas"])
+    n = roas.shape[1]
     assert n in [*checkpoints(), 700] and n <= 700
-    assert second.idata.posterior.sizes["draw"] == n
-    np.testing.assert_array_equal(first.idata.posterior["roas"].values, second.idata.posterior["roas"].values)
-    assert first.diagnostics.converged or n == 700  # it stops early only when the targets are met
-    assert first.timings["sample_seconds"] > 0 and first.timings["compile_seconds"] > 0
+    np.testing.assert_array_equal(roas, np.asarray(warm["roas"]))
+    assert cold["converged"] or n == 700  # it stops early only when the targets are met
+    assert cold["timings"]["sample_seconds"] > 0 and cold["timings"]["compile_seconds"] > 0

@@ -5,6 +5,10 @@ Every problem the user can fix ends with a one-paragraph message and exit status
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+
 import click
 
 from mmm.cli.batch import batch
@@ -41,3 +45,25 @@ for command in (
     analyze_test,
 ):
     main.add_command(command)
+
+
+def run() -> None:
+    """The `mmm` console command: `main`, then an exit that skips tearing down every imported module.
+
+    After a fit that teardown takes seconds (PyTensor and numba hold large object graphs) and
+    does nothing a user needs: output is flushed and exit handlers (MLflow, temporary folders) run first.
+    An error click does not handle propagates as usual.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            code = stop.code or 0
+        else:
+            click.echo(stop.code, err=True)
+            code = 1
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

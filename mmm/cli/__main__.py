@@ -1,5 +1,5 @@
 """`python -m mmm.cli ...`: the same as the `mmm` command."""
 
-from mmm.cli import main
+from mmm.cli import run
 
-main()
+run()

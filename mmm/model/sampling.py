@@ -15,6 +15,7 @@ import pymc as pm
 from mmm.config.spec import SamplerSpec
 from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.core.errors import ConfigError
+from mmm.model.compiled import compile_model
 from mmm.model.diagnostics import Diagnostics, ParameterCheck
 
 AUTO_FIRST_CHECK = 200  # draws per chain before draws: auto first judges convergence
@@ -47,10 +48,8 @@ def sample_posterior(
         import nutpie
 
         # frozen data compiles fastest; only sampled values are kept, derived ones are computed afterwards
-        jitter = None if initial is None else {rv for rv in model.free_RVs if rv.name not in initial}
-        compiled = nutpie.compile_pymc_model(
-            model, freeze_model=True, var_names=names, initial_points=initial, jitter_rvs=jitter, **compile_backend(spec)
-        )
+        jitter = None if initial is None else {name for name in names if name not in initial}
+        compiled = compile_model(model, names, initial, jitter, compile_backend(spec))
         timings["compile_seconds"] = time.perf_counter() - start
         start = time.perf_counter()
         options = {
@@ -86,7 +85,7 @@ def sample_posterior(
 
 
 def compile_backend(spec: SamplerSpec) -> dict[str, str]:
-    """nutpie's compiler options for `sampler.backend`: numba (nutpie, numba) or JAX for the model and its gradients."""
+    """nutpie's compiler options for `sampler.backend`: numba (nutpie, numba; cached across runs) or JAX for the model and its gradients."""
     if spec.backend != "jax":
         return {"backend": "numba"}
     if find_spec("jax") is None:
