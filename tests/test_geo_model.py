@@ -23,7 +23,9 @@ from mmm.model.likelihood import log_density, simulate
 from mmm.model.selection import pointwise_log_likelihood
 from mmm.planning.forecast import forecast_plan
 from mmm.planning.response import ConstantPlanResponse
+from mmm.planning.test_design import DETECT, plan_tests
 from mmm.planning.weekly_response import WeeklyPlanResponse
+from mmm.report.experiment_tables import format_test_plan
 
 GEOS = ["north", "south", "east"]
 CHANNELS = ["search", "tv"]
@@ -236,3 +238,17 @@ def test_geo_fit_recovers_the_national_roas_and_pools_the_geos(geo_fit_summary):
         geo_mean = small[ch].roas.mean
         low, high = sorted([truth[2, i], national[i]])
         assert low * 0.85 <= geo_mean <= high * 1.15
+
+
+def test_plan_test_designs_a_geo_test_balanced_on_the_regions_history(geo_fit_summary):
+    model, _, _ = geo_fit_summary
+    plan = plan_tests(model, budget=250_000.0, weeks=13, test_weeks=4, n_draws=200)
+    geo = [d for d in plan.designs if d.kind == "geo"]
+    assert geo, plan.notes
+    for d in geo:
+        control = [g for g in GEOS if g not in d.treated_geos]
+        assert d.treated_geos and len(control) >= 2  # the largest region outweighs the rest: it is never treated
+        assert "north" in control
+        assert d.spend_change < 0 and 0 < d.geo_share < 1 and d.expected_lift_se > 0
+        assert d.min_detectable_lift == pytest.approx(DETECT * d.expected_lift_se)
+    assert "treated regions" in format_test_plan(plan, "USD")

@@ -187,9 +187,20 @@ def _did(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, measured: np
     """(lift, its standard error, pre-period R²) of the treated totals against the control totals."""
     coef, cov, s2, r2 = _regression(treated[pre], control[pre])
     predicted = coef[0] + coef[1] * control[measured]
-    n = int(measured.sum())
-    v = np.array([n, control[measured].sum()])
-    return float((treated[measured] - predicted).sum()), float(np.sqrt(n * s2 + v @ cov @ v)), r2
+    return float((treated[measured] - predicted).sum()), _lift_se(int(measured.sum()), float(control[measured].sum()), s2, cov), r2
+
+
+def _lift_se(periods: int, control_total: float, s2: float, cov: np.ndarray) -> float:
+    """Standard error of a lift summed over `periods` measured periods whose control regions total `control_total`."""
+    v = np.array([periods, control_total])
+    return float(np.sqrt(periods * s2 + v @ cov @ v))
+
+
+def expected_lift_se(treated: np.ndarray, control: np.ndarray, periods: int) -> float:
+    """The standard error this method will give a test measured over `periods` periods, from the treated and
+    control regions' totals (currency per period) before it; the control regions are assumed to keep their mean level."""
+    _, cov, s2, _ = _regression(treated, control)
+    return _lift_se(periods, periods * float(control.mean()), s2, cov)
 
 
 def _spend_change(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, in_test: np.ndarray) -> float:

@@ -6,8 +6,9 @@ channel, start, end (test dates, inside the data), spend_change (spend added in 
 group over the whole test, currency; negative when spend was switched off), lift (measured
 incremental revenue over the test and its carry-over, currency; same sign convention),
 lift_se (its standard error, > 0), optional geo_share (share of the market the test covered,
-0 < share <= 1; default 1), optional geo (data by geo: the geo the test ran in, one of the data's;
-geo_share is then the share of that geo; blank: the whole market).
+0 < share <= 1; default 1), optional geo (data by geo: the geo the test ran in, one of the data's, or
+several joined by "|" as in `north|south` (a YAML list too) for a test treating several regions;
+geo_share is then the share of those geos; blank: the whole market).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mmm.data.dataset import ModelData, format_rows
 from mmm.data.loading import read_delimited
 
 REQUIRED = ("channel", "start", "end", "spend_change", "lift", "lift_se")
+GEO_SEPARATOR = "|"  # between the geos of a test that treated several
 
 
 @dataclass
@@ -39,7 +41,12 @@ class LiftTest:
     lift: float
     lift_se: float
     geo_share: float = 1.0
-    geo: str | None = None  # the geo the test ran in (data by geo); None: the whole market
+    geo: str | None = None  # the geo(s) the test ran in (data by geo), several joined by "|"; None: the whole market
+
+    @property
+    def geos(self) -> list[str] | None:
+        """The treated geos, or None for the whole market."""
+        return None if self.geo is None else self.geo.split(GEO_SEPARATOR)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,7 +123,7 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
         if not inside.any():
             raise MMMError(f"{path}, columns 'start'/'end': row {row} covers no period of the data; widen the test dates")
         # in the tested geo, spend per period cannot fall below zero
-        market = data.spend.sum("geo") if geo is None else data.spend.sel(geo=geo)
+        market = data.spend.sum("geo") if geo is None else data.spend.sel(geo=geo.split(GEO_SEPARATOR)).sum("geo")
         geo_spend = market.sel(channel=r.channel).values[inside] * r.geo_share
         if r.spend_change < 0 and -r.spend_change / inside.sum() > geo_spend.min() + 1e-9:
             raise MMMError(
@@ -142,16 +149,22 @@ def _geos(path: Path, df: pd.DataFrame, data: ModelData) -> list[str | None]:
     """Each test's geo (None: the whole market) from the optional `geo` column; MMMError naming rows with a geo not in the data."""
     if "geo" not in df.columns:
         return [None] * len(df)
-    geos = [None if pd.isna(g) or not str(g).strip() else str(g).strip() for g in df["geo"]]
-    unknown = np.flatnonzero([g is not None and g not in data.geos for g in geos]) + 1
+    named = [_geo_names(g) for g in df["geo"]]
+    unknown = np.flatnonzero([any(x not in data.geos for x in names) for names in named]) + 1
     if len(unknown):
-        names = ", ".join(sorted({f"'{geos[i - 1]}'" for i in unknown}))
+        names = ", ".join(sorted({f"'{x}'" for i in unknown for x in named[i - 1] if x not in data.geos}))
         known = "the data are national (no data.geo_column)" if data.geos == [NATIONAL] else f"the data's geos are {', '.join(data.geos)}"
         raise MMMError(
             f"{path}, column 'geo': unknown geo {names} in {format_rows(unknown)}; {known}. Use a geo of the data "
-            "(as written in its data.geo_column), or leave the cell blank for a test of the whole market"
+            f"(as written in its data.geo_column; several joined by '{GEO_SEPARATOR}'), or leave the cell blank for a test of the whole market"
         )
-    return geos
+    return [GEO_SEPARATOR.join(names) if names else None for names in named]
+
+
+def _geo_names(cell: Any) -> list[str]:
+    """The geos one cell of the `geo` column names: blank for none, several joined by '|' or as a YAML list."""
+    values = cell if isinstance(cell, list) else [] if pd.isna(cell) else str(cell).split(GEO_SEPARATOR)
+    return [str(v).strip() for v in values if str(v).strip()]
 
 
 def write_lifts(path: str | Path, tests: list[LiftTest]) -> Path:

@@ -191,6 +191,8 @@ class MarketingMixModel:
     def predict_lifts(self, tests: list[LiftTest], params: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Posterior draws (sample, test) of the lift each test should have measured, currency."""
         params = self.posterior_params() if params is None else params
+        if self.is_geo:
+            return geo_fit.predict_lifts(self, tests, params)
         designs = self._lift_designs(tests, self.train)
         basis = self.media.season.basis(self.train.dates) if self.media.season is not None else None
         return np.column_stack(predicted_lifts(params, designs, self.media, self.scales.target, np, basis))

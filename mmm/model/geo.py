@@ -30,6 +30,7 @@ from mmm.config.spec import ModelSpec
 from mmm.core.constants import CHANNEL, CONTROL, DATE, GEO
 from mmm.data.dataset import ModelData
 from mmm.model.features import TREND_CHANGE_SCALE, Scaling, build_features, media_multiplier
+from mmm.model.lift_response import LiftDesign, predicted_lifts
 from mmm.transforms import MediaTransform
 
 SHARE_PERIODS = 13  # a plan's spend is split to geos by their share of each channel's spend over the last quarter
@@ -199,3 +200,20 @@ def spend_shares(data: ModelData, periods: int = SHARE_PERIODS) -> np.ndarray:
     size = size / size.sum() if size.sum() > 0 else np.full(len(size), 1.0 / len(size))
     basis = np.where(recent.sum(axis=0) > 0, recent, np.where(overall.sum(axis=0) > 0, overall, size[:, None]))
     return basis / basis.sum(axis=0)
+
+
+def geo_lift_predictions(
+    params: dict[str, Any],
+    designs: list[LiftDesign],
+    owners: np.ndarray,
+    n_tests: int,
+    media: MediaTransform,
+    target_scale: np.ndarray,
+    xp: Any,
+    season_basis: Any = None,
+) -> list[Any]:
+    """Each lift test's predicted lift in currency (per draw when params carry a draw axis): the sum over its
+    geo x channel designs (`lift_response.cell_lift_designs`). `params` are spread, with `channel_coef` (..., geo, channel)."""
+    per_cell = cells(params["channel_coef"] * np.asarray(target_scale, dtype=float)[:, None])
+    lifts = predicted_lifts(params | {"channel_coef": per_cell}, designs, media, 1.0, xp, season_basis)
+    return [sum(lifts[j] for j in np.flatnonzero(owners == i)) for i in range(n_tests)]

@@ -11,9 +11,11 @@ import xarray as xr
 from mmm.core.constants import CHANNEL, CONTROL, DATE, GEO, SAMPLE
 from mmm.core.errors import MMMError
 from mmm.data.dataset import ModelData
+from mmm.data.lifts import LiftTest
 from mmm.model.features import baseline_level, mean_prediction
-from mmm.model.geo import geo_coefficients, geo_components, geo_features, geo_levels, spend_shares, spread
+from mmm.model.geo import geo_coefficients, geo_components, geo_features, geo_levels, geo_lift_predictions, spend_shares, spread
 from mmm.model.geo_graph import build_geo_model, roas_to_coefficient
+from mmm.model.lift_response import cell_lift_designs
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -36,12 +38,7 @@ def train_features(model: MarketingMixModel, train: ModelData) -> dict[str, np.n
 
 
 def build(model: MarketingMixModel, train: ModelData, feats: dict[str, np.ndarray]) -> pm.Model:
-    """The PyMC geo model of the training periods."""
-    if model.lifts:
-        raise MMMError(
-            "lift tests cannot calibrate a model with several geos yet: fit without `lifts` "
-            "(or fit the national totals, without data.geo_column) to use them"
-        )
+    """The PyMC geo model of the training periods, calibrated by the model's lift tests."""
     return build_geo_model(
         model.config,
         feats,
@@ -52,7 +49,28 @@ def build(model: MarketingMixModel, train: ModelData, feats: dict[str, np.ndarra
         train.channels,
         train.control_names,
         train.geos,
+        model.lifts,
     )
+
+
+def predict_lifts(model: MarketingMixModel, tests: list[LiftTest], params: dict[str, np.ndarray]) -> np.ndarray:
+    """Draws (sample, test) of the lift each test should have measured in the geos it treated, currency."""
+    train = model.train
+    n_geos, n_channels = len(train.geos), len(train.channels)
+    spend = _spend(train.spend, train.geos, train.channels)
+    designs, owners = cell_lift_designs(
+        tests,
+        train.dates,
+        spend,
+        train.geos,
+        train.channels,
+        np.asarray(model.scales.geo_spend, dtype=float).reshape(-1),
+        model.media.l_max,
+    )
+    basis = model.media.season.basis(train.dates) if model.media.season is not None else None
+    spread_params = spread(params, model.media, n_geos, n_channels)
+    lifts = geo_lift_predictions(spread_params, designs, owners, len(tests), model.media, observation_scale(model), np, basis)
+    return np.column_stack(lifts)
 
 
 def add_derived(model: MarketingMixModel, feats: dict[str, np.ndarray], train: ModelData) -> None:

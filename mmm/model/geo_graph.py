@@ -15,10 +15,12 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from mmm.config.spec import Config
+from mmm.data.lifts import LiftTest
 from mmm.model.features import Scaling, baseline_level, mean_prediction, media_transform
-from mmm.model.geo import GEO_SD_PRIORS, geo_coefficients, geo_components, geo_levels, spread
+from mmm.model.geo import GEO_SD_PRIORS, geo_coefficients, geo_components, geo_levels, geo_lift_predictions, spread
 from mmm.model.graph import add_media_season, add_trend_bends, channel_priors, roas_prior_params
-from mmm.model.likelihood import observe
+from mmm.model.lift_response import cell_lift_designs
+from mmm.model.likelihood import observe, observe_lifts
 
 
 def roas_to_coefficient(spend: np.ndarray, scaling: Scaling) -> np.ndarray:
@@ -36,11 +38,13 @@ def build_geo_model(
     channels: list[str],
     control_names: list[str],
     geos: list[str],
+    lifts: list[LiftTest] | None = None,
 ) -> pm.Model:
     """The PyMC geo model for the training periods.
 
     target (time, geo) and spend (time, geo, channel) in currency; feats from `geo.geo_features`
-    with the same Scaling (which carries each geo's scales).
+    with the same Scaling (which carries each geo's scales). Each lift test adds an observation of
+    the channel's incremental effect in the geos it treated (all of them for a test of the whole market).
     """
     spec = cfg.model
     media = media_transform(spec)
@@ -87,6 +91,15 @@ def build_geo_model(
             params["control_coef"] = pm.Normal("control_coef", mu=0.0, sigma=0.25, dims="control")
         params = spread(params | geo_levels(params, pt), media, n_geos, len(channels))
         params["channel_coef"] = geo_coefficients(params, lagged_spend, roas_to_coef, media, pt, n_geos, data.get("media_season"))
+        if lifts:
+            designs, owners = cell_lift_designs(
+                lifts, dates, spend, geos, channels, np.asarray(scaling.geo_spend, dtype=float).reshape(-1), spec.l_max
+            )
+            predicted = geo_lift_predictions(params, designs, owners, len(lifts), media, target_scale, pt, data.get("media_season"))
+            scale = float(target_scale.sum())  # the national scale: lifts are in currency over the treated geos
+            observe_lifts(
+                pt.stack(predicted) / scale, np.array([t.lift for t in lifts]) / scale, np.array([t.lift_se for t in lifts]) / scale
+            )
         params["intercept"] = baseline_level(params["level_geo"], params["roas_geo"], roas_to_coef, y.mean(axis=0), len(target))
         mu = mean_prediction(geo_components(params, data, media, pt, n_geos))
         counts = pm.Data("target_counts", target, dims=("date", "geo")) if spec.likelihood == "negative_binomial" else None

@@ -19,7 +19,7 @@ from mmm.config.spec import Config, ModelSpec
 from mmm.data.lifts import LiftTest
 from mmm.model.features import Scaling, baseline_level, channel_coefficients, components, mean_prediction, media_transform
 from mmm.model.lift_response import LiftDesign, predicted_lifts
-from mmm.model.likelihood import observe
+from mmm.model.likelihood import observe, observe_lifts
 from mmm.transforms import MediaTransform
 
 # Plain labels of the parameters every model has; transform components label their own.
@@ -154,9 +154,9 @@ def build_model(
         if lifts and designs:
             # lifts in target-scale units: the model's predicted lift vs the measured one and its error
             predicted = pt.stack(predicted_lifts(params, designs, media, 1.0, pt, data.get("media_season")))
-            measured = np.array([t.lift for t in lifts]) / scaling.target
-            se = np.array([t.lift_se for t in lifts]) / scaling.target
-            pm.Normal("lift_obs", mu=predicted, sigma=se, observed=measured)
+            observe_lifts(
+                predicted, np.array([t.lift for t in lifts]) / scaling.target, np.array([t.lift_se for t in lifts]) / scaling.target
+            )
         mu = mean_prediction(components(params, data, media, pt))
         counts = pm.Data("target_counts", target, dims="date") if spec.likelihood == "negative_binomial" else None
         observe(spec.likelihood, mu, y, counts, scaling.target)

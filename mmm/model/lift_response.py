@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,37 @@ def lift_designs(
         window = np.arange(idx[0], min(idx[-1] + l_max, len(dates)))
         out.append(LiftDesign(c, base_all[window], lagged(treated, l_max)[window], t.geo_share, window))
     return out
+
+
+def cell_lift_designs(
+    tests: list[LiftTest],
+    dates: pd.DatetimeIndex,
+    spend: np.ndarray,
+    geos: list[str],
+    channels: list[str],
+    spend_scale: np.ndarray,
+    l_max: int,
+) -> tuple[list[LiftDesign], np.ndarray]:
+    """Inputs for each test on geo data: spend (time, geo, channel), spend_scale (cell,), cells geo-major.
+
+    A test's spend change is split over its geos (all of them for a test of the whole market) in
+    proportion to each one's spend on the channel over these periods, each part a design of one
+    geo x channel cell. Returns the designs and, for each, the index of its test: a test's predicted
+    lift is the sum over its designs.
+    """
+    n, n_geos, n_channels = spend.shape
+    flat = spend.reshape(n, n_geos * n_channels)
+    names = [f"{g}/{c}" for g in geos for c in channels]
+    parts, owner = [], []
+    for i, t in enumerate(tests):
+        index = [geos.index(g) * n_channels + channels.index(t.channel) for g in t.geos or geos]
+        weight = flat[:, index].sum(axis=0)
+        weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(index), 1.0 / len(index))
+        for cell, w in zip(index, weight):
+            if w > 0:
+                parts.append(replace(t, channel=names[cell], spend_change=t.spend_change * float(w), geo=None))
+                owner.append(i)
+    return lift_designs(parts, dates, flat, names, spend_scale, l_max), np.asarray(owner, dtype=int)
 
 
 def predicted_lifts(

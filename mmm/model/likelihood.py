@@ -63,6 +63,14 @@ def observe(
         pm.Normal("obs", mu=mu, sigma=sigma, observed=y, dims=dims)
 
 
+def observe_lifts(predicted: Any, measured: np.ndarray, se: np.ndarray) -> None:
+    """Declare lift tests inside a PyMC model: each measured lift, with its standard error, observes the
+    model's predicted lift; all three in the same units (currency over a scale the caller picks)."""
+    import pymc as pm
+
+    pm.Normal("lift_obs", mu=predicted, sigma=se, observed=measured)
+
+
 def per_draw(values: np.ndarray, ndim: int) -> np.ndarray:
     """A parameter's draws (sample,) or (sample, geo) shaped to broadcast against (sample, ..., [geo]) of `ndim` axes."""
     return values.reshape(values.shape[0], *(1,) * (ndim - values.ndim), *values.shape[1:])

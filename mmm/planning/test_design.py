@@ -10,9 +10,12 @@ most (`top`), concrete designs, each valued by pre-posterior analysis (`voi.samp
 Each is a time-based test on national data (geo_share 1): its measured lift is the outcome over the
 test and its carry-over (l_max - 1 periods after it) minus what those periods would have brought
 without the test, so its standard error is the model's residual noise over those periods,
-sigma * sqrt(test_weeks + l_max - 1). Geo tests (treated and control regions balanced on their
-history) need per-region data; a kind is one function in DESIGN_KINDS, so a `geo` kind slots in
-once the data have regions.
+sigma * sqrt(test_weeks + l_max - 1).
+
+On data by region (at least three) a `geo` design joins them: the channel switched off in treated
+regions, the others the control, chosen and balanced on their history (`geo_design`); its standard
+error is what difference-in-differences against the control regions will give, and its geo_share
+the treated regions' share of the channel's spend.
 
 A design's value = its sample information (the expected gain of next quarter's plan once the result
 calibrates the model) - its cost; the cost is what the test gives up: the money it moves (spend_change)
@@ -37,6 +40,7 @@ from mmm.core.stats import Interval
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import channel_bounds
 from mmm.planning.forecast import Horizon
+from mmm.planning.geo_design import MIN_CONTROL_GEOS, geo_split
 from mmm.planning.policy import tier_shares
 from mmm.planning.response import ConstantPlanResponse
 from mmm.planning.test_results import ChannelInformation, TestDesign, TestEconomics, TestPlan
@@ -57,6 +61,7 @@ class Candidate:
     weekly_change: float  # currency per period, in the treated market
     geo_share: float = 1.0
     treated_geos: list[str] | None = None
+    lift_se: float | None = None  # currency; None: a national time-based test's (`lift_se`)
 
 
 @dataclass(frozen=True)
@@ -90,18 +95,44 @@ def _scale_up(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
     return Candidate("scale_up", c, ctx.test_weeks, extra), None
 
 
-# kind -> builder; a `geo` kind (treated and control regions balanced on history) joins once data have regions
-DESIGN_KINDS: dict[str, Callable[[Context, int], tuple[Candidate | None, str | None]]] = {"holdout": _holdout, "scale_up": _scale_up}
+def _geo(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
+    u, name = float(ctx.problem.current[c]), ctx.problem.channels[c]
+    if u <= 0:
+        return None, f"{name}: no geo test, it spends nothing in today's mix"
+    model, weeks = ctx.problem.model, ctx.test_weeks
+    split = geo_split(model, name, weeks + model.media.l_max - 1)
+    if split is None:
+        return None, f"{name}: no geo test, it needs spend in regions with at least {MIN_CONTROL_GEOS} others left as control"
+    if ctx.cap is not None and u * split.spend_share * weeks > ctx.cap:
+        weeks = int(ctx.cap // (u * split.spend_share))
+        if weeks < MIN_TEST_WEEKS:
+            return None, f"{name}: no geo test, switching it off in its treated regions withholds more than the test tiers' budget"
+        split = geo_split(model, name, weeks + model.media.l_max - 1)
+        assert split is not None  # the same regions, fewer weeks
+    return Candidate("geo", c, weeks, -u, split.spend_share, split.treated, split.lift_se), None
+
+
+DESIGN_KINDS: dict[str, Callable[[Context, int], tuple[Candidate | None, str | None]]] = {
+    "holdout": _holdout,
+    "scale_up": _scale_up,
+    "geo": _geo,
+}
 
 
 def design_kinds(model: MarketingMixModel) -> tuple[list[str], list[str]]:
     """The kinds of test the data allow, and a note saying why."""
     geos = len(model.observed.geos)
+    if geos > MIN_CONTROL_GEOS:
+        note = (
+            f"the data hold {geos} regions: geo tests (the channel switched off in treated regions, the others as control, "
+            "balanced on their history) besides time-based designs (holdout, scale_up)"
+        )
+        return list(DESIGN_KINDS), [note]
     if geos > 1:
-        note = f"the data hold {geos} regions, but geo test designs are not built yet: time-based designs (holdout, scale_up) only"
+        note = f"the data hold {geos} regions, too few to keep {MIN_CONTROL_GEOS} as control: time-based designs only (holdout, scale_up)"
     else:
         note = "national data (one market): time-based designs only (holdout, scale_up); geo tests need data per region"
-    return list(DESIGN_KINDS), [note]
+    return ["holdout", "scale_up"], [note]
 
 
 def plan_tests(
@@ -234,7 +265,7 @@ def _value(
 ) -> tuple[TestDesign, TestEconomics]:
     model = problem.model
     lift = lift_draws(problem, cand, response)
-    se = lift_se(sigma, cand.weeks, model.media.l_max)
+    se = cand.lift_se if cand.lift_se is not None else lift_se(sigma, cand.weeks, model.media.l_max)
     pre = sample_information(problem, cand.channel, lift, se)
     spend_change = cand.weekly_change * cand.weeks * cand.geo_share
     cost = spend_change * mroas - float(lift.mean())

@@ -29,6 +29,10 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
             f"  {rank}. {d.channel}, {KIND_WORDS.get(d.kind, d.kind)} ({d.kind}) from {d.start} to {d.end} ({econ.weeks} weeks): "
             f"{econ.weekly_spend_without_test:,.0f} -> {econ.weekly_spend_during_test:,.0f} per week, spend change {d.spend_change:+,.0f}"
         )
+        if d.treated_geos:
+            lines.append(
+                f"     treated regions ({d.geo_share:.0%} of its spend): {', '.join(d.treated_geos)}; the other regions are the control"
+            )
         lift = econ.expected_lift
         lines.append(
             f"     expected lift {lift.mean:+,.0f} ({lift.low:+,.0f} to {lift.high:+,.0f}), measured to +/- {d.expected_lift_se:,.0f}; "

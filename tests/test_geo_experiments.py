@@ -1,0 +1,111 @@
+"""Lift tests on data by region: geo lift tests calibrate the geo model, and geo test designs are balanced and state
+the standard error their measurement will have. Without sampling: a synthetic geo posterior and simulated placebo tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_geo_model import synthetic_geo_model
+
+from mmm.analysis.geo_test import _did
+from mmm.core.constants import CHANNEL, DATE, GEO, SAMPLE
+from mmm.core.errors import MMMError
+from mmm.data.lifts import LiftTest, read_lifts
+from mmm.planning.geo_design import MAX_TREATED_SHARE, MIN_CONTROL_GEOS, _se, _search
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthetic_geo_model()
+
+
+def _forecast_lift(m, test: LiftTest, weights: dict[str, float]) -> np.ndarray:
+    """(sample,) the change in the channel's contribution in the treated geos when the test's spend is added there."""
+    data = m.train
+    idx = np.flatnonzero((data.dates >= pd.Timestamp(test.start)) & (data.dates <= pd.Timestamp(test.end)))
+    treated = data.spend.copy()
+    for geo, w in weights.items():
+        treated.loc[{GEO: geo, CHANNEL: test.channel, DATE: data.dates[idx]}] += test.spend_change * w / len(idx)
+    media = {
+        k: m.predict_components(s, data.controls)["media"].sel({CHANNEL: test.channel})
+        for k, s in (("base", data.spend), ("test", treated))
+    }
+    return (media["test"] - media["base"]).sel({GEO: list(weights)}).sum((DATE, GEO)).transpose(SAMPLE).values
+
+
+def test_a_geo_lift_is_predicted_in_the_geos_it_treated(synthetic):
+    m = synthetic
+    spend = m.train.spend.sel({CHANNEL: "search"}).sum(DATE)
+    both = LiftTest("search", str(m.train.dates[20].date()), str(m.train.dates[25].date()), 3000.0, 0.0, 1.0, geo="north|south")
+    share = {g: float(spend.sel({GEO: g}) / spend.sel({GEO: ["north", "south"]}).sum()) for g in ("north", "south")}
+    one = LiftTest("search", both.start, both.end, 3000.0, 0.0, 1.0, geo="east")
+    predicted = m.predict_lifts([both, one])
+    np.testing.assert_allclose(predicted[:, 0], _forecast_lift(m, both, share), rtol=1e-9)
+    np.testing.assert_allclose(predicted[:, 1], _forecast_lift(m, one, {"east": 1.0}), rtol=1e-9)
+    assert (predicted > 0).all()
+
+
+def test_the_graph_observes_geo_lifts_as_the_analysis_predicts_them(synthetic):
+    m = synthetic
+    m.lifts = [LiftTest("tv", str(m.train.dates[30].date()), str(m.train.dates[33].date()), -2000.0, -1500.0, 400.0, geo="south")]
+    try:
+        model = m._build(m.train, m._train_features(m.train))
+    finally:
+        m.lifts = []
+    draw = {k: v[0] for k, v in m.posterior_params().items()}
+    mu = model["lift_obs"].owner.inputs[-2]
+    graph = mu.eval({model[rv.name]: draw[rv.name] for rv in model.free_RVs if rv.name != "sigma"}, on_unused_input="ignore")
+    scale = float(np.sum(m.scales.geo_target))
+    expected = m.predict_lifts([LiftTest("tv", *[str(m.train.dates[i].date()) for i in (30, 33)], -2000.0, 0, 1, geo="south")])
+    np.testing.assert_allclose(graph * scale, expected[0], rtol=1e-8)
+
+
+def test_a_lift_file_names_several_geos_or_says_which_is_unknown(synthetic, tmp_path):
+    path = tmp_path / "lifts.csv"
+    row = "channel,start,end,spend_change,lift,lift_se,geo\nsearch,2023-03-06,2023-04-03,-5000,-4000,900,{}\n"
+    path.write_text(row.format("north|east"))
+    (test,) = read_lifts(path, synthetic.observed)
+    assert test.geos == ["north", "east"]
+    path.write_text(row.format("north|atlantis"))
+    with pytest.raises(MMMError, match=r"column 'geo'.*'atlantis'.*row 1"):
+        read_lifts(path, synthetic.observed)
+
+
+def _regions(rng: np.random.Generator, periods: int, sizes: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """(period, geo) outcomes: a shared seasonal pattern times each region's size, plus each region's own noise."""
+    t = np.arange(periods)
+    common = 100.0 * (1 + 0.2 * np.sin(2 * np.pi * t / 52))
+    return common[:, None] * sizes[None, :] + rng.normal(0, 1, (periods, len(sizes))) * noise[None, :]
+
+
+def test_a_geo_split_is_balanced_and_its_standard_error_matches_placebo_tests():
+    """With no effect at all, the spread of difference-in-differences lifts over many simulated tests is the stated error."""
+    rng = np.random.default_rng(5)
+    sizes = np.array([9.0, 7.0, 5.0, 4.0, 3.0, 2.0, 2.0, 1.0])
+    noise = np.array([30.0, 8.0, 8.0, 20.0, 3.0, 3.0, 10.0, 1.0])
+    pre, measured = 104, 9
+    history = _regions(rng, pre, sizes, noise)
+    spend = np.tile(sizes, (pre, 1)) * 10.0
+    mask = _search(history, spend, measured)
+    assert mask is not None
+    assert history[:, mask].sum() <= MAX_TREATED_SHARE * history.sum() and (~mask).sum() >= MIN_CONTROL_GEOS
+    stated = _se(history, mask, measured)
+    # the search beats splitting the regions at random
+    random_splits = [m for m in (rng.random((200, len(sizes))) < 0.4) if m.any() and (~m).sum() >= MIN_CONTROL_GEOS]
+    ratio = [_se(history, m, measured) / spend[:, m].sum() for m in random_splits if history[:, m].sum() <= 0.5 * history.sum()]
+    assert stated / spend[:, mask].sum() <= min(ratio) * 1.05
+    lifts = []
+    for _ in range(600):
+        y = _regions(rng, pre + measured, sizes, noise)
+        window = np.arange(pre + measured) >= pre
+        lift, _, _ = _did(y[:, mask].sum(axis=1), y[:, ~mask].sum(axis=1), ~window, window)
+        lifts.append(lift)
+    assert np.std(lifts) == pytest.approx(stated, rel=0.15)
+    assert abs(np.mean(lifts)) < 0.25 * stated  # nearly unbiased (noisy controls attenuate the regression a little)
+
+
+def test_too_few_regions_give_no_geo_split():
+    history = _regions(np.random.default_rng(1), 60, np.array([3.0, 1.0]), np.array([1.0, 1.0]))
+    assert _search(history, np.ones_like(history), 6) is None
+    assert _search(np.hstack([history, history[:, :1]]), np.zeros((60, 3)), 6) is None  # no spend on the channel
