@@ -18,7 +18,7 @@ import yaml
 
 from mmm.analysis.results import Accuracy, CarryOver, ChannelResult, DataPeriod, FitSummary, PeriodsToShare
 from mmm.config import parse_config, parse_policy
-from mmm.core.constants import DEFAULT_MAX_FACTOR
+from mmm.core.constants import ANALYSIS_DRAWS, DEFAULT_MAX_FACTOR
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.core.stats import Interval
 from mmm.data.dataset import ModelData
@@ -667,3 +667,13 @@ def test_other_bad_requests(three_tiers):
     with pytest.raises(ArgumentError, match=r"unknown channel.*tv.*ch0, ch1, ch2") as info:
         channel_bounds(m, {"tv": (None, 10.0)})
     assert info.value.argument == "bounds"
+
+
+def test_analysis_reads_at_most_its_draw_limit_evenly_spaced():
+    model = synthetic_model([2.0, 1.0], n_draws=ANALYSIS_DRAWS + 501, jitter=0.3)
+    everything = model.idata.posterior["roas"].stack(s=("chain", "draw")).transpose("s", ...).values
+    kept = model.posterior_params()["roas"]
+    assert kept.shape[0] == ANALYSIS_DRAWS
+    np.testing.assert_array_equal(kept[0], everything[0])
+    np.testing.assert_array_equal(kept[-1], everything[-1])
+    assert synthetic_model([2.0, 1.0], n_draws=50).posterior_params()["roas"].shape[0] == 50  # fewer draws: all of them

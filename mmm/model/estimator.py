@@ -18,14 +18,24 @@ import pandas as pd
 import xarray as xr
 
 from mmm.config import Config, parse_config
-from mmm.core.constants import CHANNEL, DATE, GEO, SAMPLE
+from mmm.core.constants import ANALYSIS_DRAWS, CHANNEL, DATE, GEO, SAMPLE
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.data.dataset import MIN_PERIODS, ModelData
 from mmm.data.lifts import LiftTest
 from mmm.data.loading import load_data
 from mmm.model import geo_fit
 from mmm.model.choice import ModelChoice
-from mmm.model.features import Scaling, baseline_level, build_features, channel_coefficients, components, mean_prediction, media_transform
+from mmm.model.features import (
+    Scaling,
+    baseline_level,
+    build_features,
+    channel_coefficients,
+    channel_matrix,
+    components,
+    controls_matrix,
+    mean_prediction,
+    media_transform,
+)
 from mmm.model.geo import geo_scaling, is_geo
 from mmm.model.graph import build_model, parameter_labels, roas_prior_params
 from mmm.model.lift_response import lift_designs, predicted_lifts
@@ -312,11 +322,12 @@ class MarketingMixModel:
         return {str(name): da.values for name, da in self.draws().data_vars.items()}
 
     def draws(self) -> xr.Dataset:
-        """The posterior with chains and draws stacked into one `sample` dimension (first)."""
+        """The posterior with chains and draws stacked into one `sample` dimension (first), at most
+        ANALYSIS_DRAWS of them evenly spaced: more would not sharpen an interval, only cost memory and time."""
         self._require_fit()
         assert self.idata is not None
         # contiguous copies: the same draws give bit-identical results however they were loaded
-        stacked = _stack(self.idata.posterior)
+        stacked = _stack(self.idata.posterior, ANALYSIS_DRAWS)
         return stacked.copy(data={k: np.ascontiguousarray(v.values) for k, v in stacked.data_vars.items()})
 
     def predict_components(
@@ -339,9 +350,9 @@ class MarketingMixModel:
         if self.is_geo:
             return geo_fit.predict(self, spend, controls, history, params)
         dates = pd.DatetimeIndex(spend[DATE].values)
-        spend_m = _matrix(spend, self.channels)
-        ctrl = _controls_matrix(controls, data, len(dates))
-        hist = None if history is None else _matrix(history, self.channels)
+        spend_m = channel_matrix(spend, self.channels)
+        ctrl = controls_matrix(controls, data, len(dates))
+        hist = None if history is None else channel_matrix(history, self.channels)
         parts = components(params, self._features(dates, spend_m, ctrl, hist), self.media, np)
         scale = self.scales.target
         coords = {SAMPLE: np.arange(next(iter(params.values())).shape[0]), DATE: dates.values, GEO: data.geos}
@@ -379,21 +390,9 @@ class MarketingMixModel:
         return m.copy(data=simulate(params, m.values, np.random.default_rng(seed), self.scales.target))
 
 
-def _stack(ds: Any) -> Any:
-    """Chains and draws stacked into one plain `sample` dimension, placed first."""
+def _stack(ds: Any, limit: int | None = None) -> Any:
+    """Chains and draws stacked into one plain `sample` dimension, placed first; at most `limit`, evenly spaced."""
     stacked = ds.stack({SAMPLE: ("chain", "draw")}).transpose(SAMPLE, ...)
-    return stacked.drop_vars([SAMPLE, "chain", "draw"]).assign_coords({SAMPLE: np.arange(stacked.sizes[SAMPLE])})
-
-
-def _matrix(spend: xr.DataArray, channels: list[str]) -> np.ndarray:
-    """(date, channel) values in the model's channel order; a geo dim is summed."""
-    if GEO in spend.dims:
-        spend = spend.sum(GEO)
-    return np.asarray(spend.sel({CHANNEL: channels}).transpose(DATE, CHANNEL).values, dtype=float)
-
-
-def _controls_matrix(controls: xr.DataArray, data: ModelData, periods: int) -> np.ndarray:
-    """(date, control) values in the model's control order; a geo dim is averaged."""
-    if GEO in controls.dims:
-        controls = controls.mean(GEO)
-    return np.asarray(controls.sel({"control": data.control_names}).transpose(DATE, "control").values, dtype=float).reshape(periods, -1)
+    n = stacked.sizes[SAMPLE]
+    keep = np.linspace(0, n - 1, limit).round().astype(int) if limit is not None and n > limit else np.arange(n)
+    return stacked.drop_vars([SAMPLE, "chain", "draw"]).isel({SAMPLE: keep}).assign_coords({SAMPLE: np.arange(len(keep))})

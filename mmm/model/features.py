@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from mmm.config.spec import ModelSpec
+from mmm.core.constants import CHANNEL, DATE, GEO
 from mmm.data.dataset import PERIOD_DAYS, PERIODS_PER_YEAR, ModelData
 from mmm.transforms import MediaTransform, lagged
 
@@ -207,3 +209,17 @@ def components(params: dict[str, Any], feats: dict[str, Any], media_tf: MediaTra
 def mean_prediction(parts: dict[str, Any]) -> Any:
     """Sum of the components: the expected target (..., time) on the target's scale."""
     return parts["baseline"] + parts["trend"] + parts["seasonality"] + parts["controls"] + parts["media"].sum(axis=-1)
+
+
+def channel_matrix(spend: xr.DataArray, channels: list[str]) -> np.ndarray:
+    """(date, channel) values in the model's channel order; a geo dim is summed."""
+    if GEO in spend.dims:
+        spend = spend.sum(GEO)
+    return np.asarray(spend.sel({CHANNEL: channels}).transpose(DATE, CHANNEL).values, dtype=float)
+
+
+def controls_matrix(controls: xr.DataArray, data: ModelData, periods: int) -> np.ndarray:
+    """(date, control) values in the model's control order; a geo dim is averaged."""
+    if GEO in controls.dims:
+        controls = controls.mean(GEO)
+    return np.asarray(controls.sel({"control": data.control_names}).transpose(DATE, "control").values, dtype=float).reshape(periods, -1)
