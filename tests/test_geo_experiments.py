@@ -3,15 +3,20 @@ the standard error their measurement will have. Without sampling: a synthetic ge
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import assert_clean_exit_2, invoke
 from test_geo_model import synthetic_geo_model
 
-from mmm.analysis.geo_test import _did
+from mmm.config import load_config
 from mmm.core.constants import CHANNEL, DATE, GEO, SAMPLE
+from mmm.core.did import did_lift
 from mmm.core.errors import MMMError
 from mmm.data.lifts import LiftTest, read_lifts
+from mmm.data.loading import load_data
 from mmm.planning.geo_design import MAX_TREATED_SHARE, MIN_CONTROL_GEOS, _se, _search
 
 
@@ -95,17 +100,64 @@ def test_a_geo_split_is_balanced_and_its_standard_error_matches_placebo_tests():
     random_splits = [m for m in (rng.random((200, len(sizes))) < 0.4) if m.any() and (~m).sum() >= MIN_CONTROL_GEOS]
     ratio = [_se(history, m, measured) / spend[:, m].sum() for m in random_splits if history[:, m].sum() <= 0.5 * history.sum()]
     assert stated / spend[:, mask].sum() <= min(ratio) * 1.05
-    lifts = []
+    lifts, errors = [], []
     for _ in range(600):
         y = _regions(rng, pre + measured, sizes, noise)
         window = np.arange(pre + measured) >= pre
-        lift, _, _ = _did(y[:, mask].sum(axis=1), y[:, ~mask].sum(axis=1), ~window, window)
+        lift, se, _ = did_lift(y[:, mask].sum(axis=1), y[:, ~mask].sum(axis=1), ~window, window)
         lifts.append(lift)
-    assert np.std(lifts) == pytest.approx(stated, rel=0.15)
-    assert abs(np.mean(lifts)) < 0.25 * stated  # nearly unbiased (noisy controls attenuate the regression a little)
+        errors.append(se)
+    assert np.std(lifts) == pytest.approx(np.mean(errors), rel=0.12)  # each measurement states its error truly ...
+    assert np.mean(errors) == pytest.approx(stated, rel=0.2)  # ... and the design foresaw it from one history
+    assert abs(np.mean(lifts)) < 0.35 * stated  # nearly unbiased (noisy controls attenuate the regression a little)
 
 
 def test_too_few_regions_give_no_geo_split():
     history = _regions(np.random.default_rng(1), 60, np.array([3.0, 1.0]), np.array([1.0, 1.0]))
     assert _search(history, np.ones_like(history), 6) is None
     assert _search(np.hstack([history, history[:, :1]]), np.zeros((60, 3)), 6) is None  # no spend on the channel
+
+
+def _geo_design(**change) -> dict:
+    design = {
+        "channel": "search",
+        "kind": "geo",
+        "start": "2024-12-30",
+        "end": "2025-02-03",
+        "spend_change": -1.0,
+        "geo_share": 0.3,
+        "treated_geos": ["region_02", "region_05"],
+    }
+    return design | change
+
+
+def test_simulate_runs_a_geo_design_and_measures_it_against_the_control_regions(tmp_path):
+    design = tmp_path / "design.json"
+    design.write_text(json.dumps({"designs": [_geo_design()]}))
+    result = invoke("simulate", "--scenario", "geo", "--out", tmp_path / "sim", "--test-design", design)
+    assert result.exit_code == 0, result.output
+    cfg = load_config(tmp_path / "sim" / "config.yaml")
+    data = load_data(cfg)  # the extended file passes every per-region check
+    assert data.n_periods == 104 + 6 + 7  # the test's weeks and its carry-over
+    window = pd.date_range("2024-12-30", "2025-02-03", freq="7D")
+    search = data.spend.sel({CHANNEL: "search"}).sel({DATE: window})
+    assert (search.sel({GEO: ["region_02", "region_05"]}) == 0).all() and (search.sel({GEO: "region_01"}) > 0).all()
+    (row,) = read_lifts(tmp_path / "sim" / "lifts.csv", data)
+    assert row.geos == ["region_02", "region_05"] and row.spend_change > 0  # undoing the test: the withheld spend back
+    truth = json.loads((tmp_path / "sim" / "truth.json").read_text())["test"]["result"]
+    assert abs(row.lift - truth["true_lift"]) < 3 * row.lift_se and truth["true_lift"] > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "scenario", "needle"),
+    [
+        ({"treated_geos": ["region_02", "atlantis"]}, "geo", "no region named atlantis"),
+        ({"channel": "tv"}, "geo", "bought nationally"),
+        ({}, "small_business", "run it on a geo scenario"),
+        ({"kind": "holdout"}, "geo", "run a geo design on it"),
+    ],
+)
+def test_simulate_refuses_a_geo_design_it_cannot_run(tmp_path, change, scenario, needle):
+    design = tmp_path / "design.json"
+    design.write_text(json.dumps(_geo_design(**change)))
+    assert needle in assert_clean_exit_2(invoke("simulate", "--scenario", scenario, "--out", tmp_path / "sim", "--test-design", design))

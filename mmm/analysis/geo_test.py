@@ -4,14 +4,9 @@ Data: long format, one row per region (geo) and period, with the date, the regio
 (optionally) the tested channel's spend, covering periods before the test (the pre-period) and
 the test itself (and any cool-down periods after it).
 
-Method: difference-in-differences by time-based regression. Over the pre-period the treated
-regions' total KPI is regressed on the control regions' total (T_t = a + b C_t, least squares);
-over the measured periods (the test and its cool-down) that line predicts what the treated regions
-would have done without the test, and the lift is the sum of actual minus predicted. Its standard
-error counts the pre-period's residual noise in every measured period and the uncertainty of a and
-b (the least-squares covariance): Var = n s^2 + v' Cov(a, b) v with v = (n, sum of C over the
-measured periods). The spend change, when the spend column is given, is measured the same way on
-spend; geo_share is the treated regions' share of the KPI over the pre-period.
+Method: difference-in-differences by time-based regression (`mmm.core.did`): the treated regions'
+total against the control regions' total. The spend change, when the spend column is given, is
+measured the same way on spend; geo_share is the treated regions' share of the KPI over the pre-period.
 """
 
 from __future__ import annotations
@@ -21,13 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmm.core.did import did_lift
 from mmm.core.errors import DataError, MMMError
 from mmm.core.results import Result
 from mmm.data.dataset import format_rows
 from mmm.data.lifts import LiftTest
 from mmm.data.loading import read_data_file, read_dates
 
-METHOD = "difference-in-differences (time-based regression of the treated regions' total on the control regions' total over the pre-period)"
+METHOD = "difference-in-differences (time-based regression of the treated regions' total on the control regions' total and a trend, over up to two years before the test)"
 MIN_PRE_PERIODS = 4
 
 
@@ -85,18 +81,6 @@ def _table(path: Path, date_column: str, geo_column: str, kpi_column: str, spend
     return df
 
 
-def _regression(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Least squares y = a + b x: (coefficients, their covariance, residual variance, R²)."""
-    design = np.column_stack([np.ones_like(x), x])
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    resid = y - design @ coef
-    dof = max(len(y) - 2, 1)
-    s2 = float(resid @ resid) / dof
-    cov = s2 * np.linalg.pinv(design.T @ design)
-    ss = float(((y - y.mean()) ** 2).sum())
-    return coef, cov, s2, 1 - float(resid @ resid) / ss if ss > 0 else float("nan")
-
-
 def analyze_geo_test(
     path: str | Path,
     channel: str,
@@ -152,7 +136,7 @@ def analyze_geo_test(
     last = dates[-1] if cooldown is None else min(dates[-1], dates[dates <= t1][-1] + (dates[1] - dates[0]) * cooldown)
     measured = (dates >= t0) & (dates <= last)
     in_test = (dates >= t0) & (dates <= t1)
-    lift, se, r2 = _did(wide[treated].sum(axis=1).to_numpy(float), wide[control].sum(axis=1).to_numpy(float), pre, measured)
+    lift, se, r2 = did_lift(wide[treated].sum(axis=1).to_numpy(float), wide[control].sum(axis=1).to_numpy(float), pre, measured)
     if spend_change is None:
         if spend_column is None:
             raise MMMError(
@@ -181,26 +165,6 @@ def analyze_geo_test(
         measured_periods=int(measured.sum()),
         pre_fit_r2=r2,
     )
-
-
-def _did(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
-    """(lift, its standard error, pre-period R²) of the treated totals against the control totals."""
-    coef, cov, s2, r2 = _regression(treated[pre], control[pre])
-    predicted = coef[0] + coef[1] * control[measured]
-    return float((treated[measured] - predicted).sum()), _lift_se(int(measured.sum()), float(control[measured].sum()), s2, cov), r2
-
-
-def _lift_se(periods: int, control_total: float, s2: float, cov: np.ndarray) -> float:
-    """Standard error of a lift summed over `periods` measured periods whose control regions total `control_total`."""
-    v = np.array([periods, control_total])
-    return float(np.sqrt(periods * s2 + v @ cov @ v))
-
-
-def expected_lift_se(treated: np.ndarray, control: np.ndarray, periods: int) -> float:
-    """The standard error this method will give a test measured over `periods` periods, from the treated and
-    control regions' totals (currency per period) before it; the control regions are assumed to keep their mean level."""
-    _, cov, s2, _ = _regression(treated, control)
-    return _lift_se(periods, periods * float(control.mean()), s2, cov)
 
 
 def _spend_change(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, in_test: np.ndarray) -> float:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmm.analysis.geo_test import expected_lift_se
 from mmm.core.constants import CHANNEL, DATE, GEO
+from mmm.core.did import expected_lift_se
 from mmm.model.estimator import MarketingMixModel
 
 MAX_TREATED_SHARE = 0.5  # of the market's outcome over the fitted periods

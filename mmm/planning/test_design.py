@@ -100,6 +100,8 @@ def _geo(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
     if u <= 0:
         return None, f"{name}: no geo test, it spends nothing in today's mix"
     model, weeks = ctx.problem.model, ctx.test_weeks
+    if any(ch.name == name and ch.national for ch in model.config.channels):
+        return None, f"{name}: no geo test, it is bought nationally (one spend for every region)"
     split = geo_split(model, name, weeks + model.media.l_max - 1)
     if split is None:
         return None, f"{name}: no geo test, it needs spend in regions with at least {MIN_CONTROL_GEOS} others left as control"

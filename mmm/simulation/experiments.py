@@ -51,9 +51,20 @@ def read_design(path: str | Path) -> dict[str, Any]:
         raise MMMError(
             f"{path}: the design lacks {', '.join(missing)}; a design needs {', '.join(needed)} (as `mmm plan-test` writes them)"
         )
-    if raw["kind"] not in ("holdout", "scale_up"):
-        raise MMMError(f"{path}, key 'kind': '{raw['kind']}' cannot run on a national simulation; use a holdout or scale_up design")
+    if raw["kind"] not in ("holdout", "scale_up", "geo"):
+        raise MMMError(f"{path}, key 'kind': '{raw['kind']}' is not a test mmm runs; use a holdout, scale_up or geo design")
     return raw
+
+
+def schedule(design: dict[str, Any], last: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp, int, int, int]:
+    """(start, end, first, test_weeks, extra) of a design after data ending `last`: `first` is the week after the data
+    it starts in (1: right after), `extra` the weeks to add to the data, through its carry-over."""
+    start, end = pd.Timestamp(design["start"]), pd.Timestamp(design["end"])
+    if start <= last or end < start:
+        raise MMMError(f"the design runs {design['start']} to {design['end']}; a test runs after the data, which end {last.date()}")
+    first = int((start - last).days // 7)
+    test_weeks = int((end - start).days // 7) + 1
+    return start, end, first, test_weeks, first - 1 + test_weeks + L_MAX - 1
 
 
 def realise_design(name: str, design: dict[str, Any], seed: int | None = None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
@@ -63,20 +74,15 @@ def realise_design(name: str, design: dict[str, Any], seed: int | None = None) -
         raise MMMError(f"unknown scenario '{name}'; choose one of: {', '.join(SCENARIOS)}")
     if sc.kpi != "revenue":
         raise MMMError(f"scenario '{name}' counts {sc.kpi}; tests are simulated on revenue scenarios only")
+    if design["kind"] == "geo":
+        raise MMMError(f"a geo design treats regions: run it on a geo scenario (geo or geo_GxWxC), not on '{name}'")
     df, truth, _ = simulate(name, seed)
     names = [c.name for c in sc.channels]
     if design["channel"] not in names:
         raise MMMError(f"the design tests '{design['channel']}', which scenario '{name}' does not have ({', '.join(names)})")
     dates = pd.to_datetime(df["date"])
-    start, end = pd.Timestamp(design["start"]), pd.Timestamp(design["end"])
-    if start <= dates.iloc[-1] or end < start:
-        raise MMMError(
-            f"the design runs {design['start']} to {design['end']}; a test runs after the data, which end {dates.iloc[-1].date()}"
-        )
+    start, end, first, test_weeks, extra = schedule(design, dates.iloc[-1])
     n = len(df)
-    first = int((start - dates.iloc[-1]).days // 7)  # weeks after the data at which the test starts (1: right after)
-    test_weeks = int((end - start).days // 7) + 1
-    extra = first - 1 + test_weeks + L_MAX - 1
     new_dates = pd.date_range(dates.iloc[-1] + pd.Timedelta(days=7), periods=extra, freq="7D")
     rng = np.random.default_rng((sc.seed if seed is None else seed) + REALISE_SEED_OFFSET)
 
@@ -139,9 +145,13 @@ def realise_design(name: str, design: dict[str, Any], seed: int | None = None) -
 def write_realised(name: str, out: str | Path, design_path: str | Path, seed: int | None = None) -> dict[str, Path]:
     """Realise the design in `design_path` on scenario `name` and write data.csv (extended), lifts.csv (the
     test's row), truth.json and config.yaml into `out`."""
+    from mmm.simulation.geo_experiments import realise_geo_design
+    from mmm.simulation.geo_scenarios import is_geo_scenario, simulate_geo
+
     design = read_design(design_path)
-    extended, row, truth = realise_design(name, design, seed)
-    _, _, config = simulate(name, seed)
+    geo = is_geo_scenario(name)
+    extended, row, truth = (realise_geo_design if geo else realise_design)(name, design, seed)
+    _, _, config = (simulate_geo if geo else simulate)(name, seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"data": out / "data.csv", "truth": out / "truth.json", "config": out / "config.yaml", "lifts": out / "lifts.csv"}

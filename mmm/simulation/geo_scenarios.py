@@ -112,16 +112,74 @@ def _populations(rng: np.random.Generator, geos: int) -> np.ndarray:
     return np.round(sizes / sizes.sum() * POPULATION)
 
 
-def simulate_geo(name: str, seed: int | None = None, lift_channels: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
-    """Long-format data table (one row per week and region), truth (JSON-ready) and a ready-to-fit config for a geo scenario.
+@dataclass
+class GeoWorld:
+    """Everything a geo scenario drew: its regions, channels, spend (week, geo, channel), true effects and baseline."""
 
-    With lift_channels, truth also holds one simulated lift test per channel, run in one mid-sized region
-    (key "lift_tests", each with its `geo`), measured with LIFT_RELATIVE_SE relative noise.
-    """
+    shape: GeoShape
+    channels: list[TrueChannel]
+    national: np.ndarray  # (channel,) bought nationally
+    geos: list[str]
+    population: np.ndarray
+    dates: pd.DatetimeIndex
+    budget: np.ndarray  # national spend (week, channel)
+    spend: np.ndarray  # (week, geo, channel)
+    roas: np.ndarray  # (geo, channel) true regional ROAS
+    typical: np.ndarray  # (geo, channel) mean weekly spend in weeks with spend
+    contrib: np.ndarray  # (week, geo, channel)
+    level: float
+    growth: np.ndarray  # (geo,)
+    amplitude: np.ndarray
+    price: np.ndarray  # (week, geo)
+    price_effect: np.ndarray
+    base: np.ndarray  # (week, geo)
+    noise_sd: np.ndarray
+    revenue: np.ndarray  # (week, geo)
+    rng: np.random.Generator  # where the draws continue
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.channels]
+
+    @property
+    def share(self) -> np.ndarray:
+        """Each region's share of the population (geo,)."""
+        return self.population / self.population.sum()
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return np.array([c.alpha for c in self.channels])
+
+    @property
+    def half(self) -> np.ndarray:
+        return np.array([c.half_saturation for c in self.channels])
+
+    def baseline(self, dates: pd.DatetimeIndex, price: np.ndarray) -> np.ndarray:
+        """(week, geo) baseline revenue at these dates and price indexes: growth, seasonality, price response."""
+        weeks = len(self.dates)
+        t = ((dates - self.dates[0]).days.to_numpy() / 7) / (weeks - 1)
+        day = (dates - pd.Timestamp("1970-01-01")).days.to_numpy() / 365.25
+        season = np.sin(2 * np.pi * day) + 0.5 * np.cos(4 * np.pi * day)
+        price_z = (price - self.price.mean()) / self.price.std()
+        return self.level * self.share * (1 + self.growth * t[:, None] + self.amplitude * season[:, None] + self.price_effect * price_z)
+
+    def contributions(self, spend: np.ndarray) -> np.ndarray:
+        """(week, geo, channel) true contribution of spend (week, geo, channel) whose first weeks are the data's."""
+        out = np.zeros_like(spend)
+        weeks = len(self.dates)
+        for g in range(len(self.geos)):
+            history = _true_response(self.spend[:, g, :] / self.typical[g], self.alpha, self.half)
+            coef = self.roas[g] * self.spend[:, g, :].sum(axis=0) / history.sum(axis=0)
+            out[:, g, :] = _true_response(spend[:, g, :] / self.typical[g], self.alpha, self.half) * coef
+        assert np.allclose(out[:weeks], self.contrib)
+        return out
+
+
+def geo_world(name: str, seed: int | None = None) -> GeoWorld:
+    """Draw a geo scenario's regions, spend, true effects and baseline."""
     shape = geo_shape(name)
     rng = np.random.default_rng(SEED if seed is None else seed)
     channels = _channels(shape.channels)
-    names = [c.name for c in channels]
     national = np.array([c.name in NATIONAL_CHANNELS for c in channels])
     n_geos, weeks = shape.geos, shape.weeks
     geos = [f"region_{i + 1:02d}" for i in range(n_geos)]
@@ -149,34 +207,81 @@ def simulate_geo(name: str, seed: int | None = None, lift_channels: list[str] | 
         contrib[:, g, :] = saturated * roas[g] * x.sum(axis=0) / saturated.sum(axis=0)
 
     # baseline (week, geo): in proportion to population, with regional growth, seasonal amplitude and price response
-    t = np.arange(weeks) / (weeks - 1)
-    day = (dates - pd.Timestamp("1970-01-01")).days.to_numpy() / 365.25
-    season = np.sin(2 * np.pi * day) + 0.5 * np.cos(4 * np.pi * day)
     level = BASELINE_MULTIPLE * float(np.sum(center * np.array([c.level * c.on_share for c in channels])))
     growth = 0.12 + rng.normal(0, 0.05, n_geos)
     amplitude = 0.08 * rng.lognormal(0, 0.3, n_geos)
     price = np.round(100 + np.cumsum(rng.normal(0, 0.6, weeks))[:, None] + np.cumsum(rng.normal(0, 0.2, (weeks, n_geos)), axis=0), 2)
-    price_z = (price - price.mean()) / price.std()
     price_effect = -0.04 * rng.lognormal(0, 0.2, n_geos)
-    base = level * share * (1 + growth * t[:, None] + amplitude * season[:, None] + price_effect * price_z)
     noise_sd = NOISE * level * share * np.sqrt(share.mean() / share)  # relatively noisier in small regions
-    revenue = np.round(base + contrib.sum(axis=2) + rng.normal(0, 1, (weeks, n_geos)) * noise_sd, 2)
+    world = GeoWorld(
+        shape,
+        channels,
+        national,
+        geos,
+        population,
+        dates,
+        budget,
+        spend,
+        roas,
+        typical,
+        contrib,
+        level,
+        growth,
+        amplitude,
+        price,
+        price_effect,
+        np.zeros((weeks, n_geos)),
+        noise_sd,
+        np.zeros((weeks, n_geos)),
+        rng,
+    )
+    world.base = world.baseline(dates, price)
+    world.revenue = np.round(world.base + contrib.sum(axis=2) + rng.normal(0, 1, (weeks, n_geos)) * noise_sd, 2)
+    return world
 
-    rows = pd.MultiIndex.from_product([range(n_geos), range(weeks)], names=["g", "w"])  # region by region, as exports list them
+
+def long_table(
+    world: GeoWorld, dates: pd.DatetimeIndex, revenue: np.ndarray, spend: np.ndarray, budget: np.ndarray, price: np.ndarray
+) -> pd.DataFrame:
+    """The data file's rows (one per week and region, region by region as exports list them) for these weeks."""
+    weeks, n_geos = revenue.shape
+    rows = pd.MultiIndex.from_product([range(n_geos), range(weeks)], names=["g", "w"])
     g_idx, w_idx = rows.get_level_values("g").to_numpy(), rows.get_level_values("w").to_numpy()
     df = pd.DataFrame(
         {
             "date": dates.strftime("%Y-%m-%d")[w_idx],
-            "geo": np.array(geos)[g_idx],
-            "population": population[g_idx].astype(int),
+            "geo": np.array(world.geos)[g_idx],
+            "population": world.population[g_idx].astype(int),
             "revenue": revenue[w_idx, g_idx],
         }
     )
-    for i, ch in enumerate(names):
+    for i, ch in enumerate(world.names):
         # a national channel's column holds the national total of the week on every region's row
-        df[f"{ch}_spend"] = budget[w_idx, i] if national[i] else spend[w_idx, g_idx, i]
+        df[f"{ch}_spend"] = budget[w_idx, i] if world.national[i] else spend[w_idx, g_idx, i]
     df["price_index"] = price[w_idx, g_idx]
+    return df
 
+
+def simulate_geo(name: str, seed: int | None = None, lift_channels: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
+    """Long-format data table (one row per week and region), truth (JSON-ready) and a ready-to-fit config for a geo scenario.
+
+    With lift_channels, truth also holds one simulated lift test per channel, run in one mid-sized region
+    (key "lift_tests", each with its `geo`), measured with LIFT_RELATIVE_SE relative noise.
+    """
+    w = geo_world(name, seed)
+    shape, channels, national, geos, population, share, dates = w.shape, w.channels, w.national, w.geos, w.population, w.share, w.dates
+    names, spend, contrib, typical, roas, base, revenue, noise_sd = (
+        w.names,
+        w.spend,
+        w.contrib,
+        w.typical,
+        w.roas,
+        w.base,
+        w.revenue,
+        w.noise_sd,
+    )
+    n_geos, weeks = shape.geos, shape.weeks
+    df = long_table(w, dates, revenue, spend, w.budget, w.price)
     total = float(revenue.sum())
     truth: dict[str, Any] = {
         "scenario": shape.name,
@@ -225,7 +330,7 @@ def simulate_geo(name: str, seed: int | None = None, lift_channels: list[str] | 
             **{ch: contrib[:, :, i].sum(axis=1).tolist() for i, ch in enumerate(names)},
         },
     }
-    tests = _lift_tests(lift_channels or [], names, spend, typical, alpha, half, roas, geos, dates, rng)
+    tests = _lift_tests(lift_channels or [], names, spend, typical, w.alpha, w.half, roas, geos, dates, w.rng)
     if tests:
         truth["lift_tests"] = tests
     config = {
