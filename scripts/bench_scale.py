@@ -103,12 +103,29 @@ def set_sampler(config: Path, draws: str, tune: int, chains: int, backend: str) 
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
 
 
-def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run `cmd` with its output in `log`; its wall seconds and peak resident memory (GiB, the largest process)."""
+class StoppedError(Exception):
+    """A run stopped at its time limit: how long it ran (seconds) and its peak memory so far (GiB)."""
+
+    def __init__(self, wall: float, peak: float):
+        super().__init__(f"stopped after {wall:.0f} s")
+        self.wall, self.peak = wall, peak
+
+
+def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, limit: float | None = None) -> tuple[float, float]:
+    """Run `cmd` with its output in `log`; its wall seconds and peak resident memory (GiB, the largest process).
+    Past `limit` seconds it is stopped and `StoppedError` raised."""
     start = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if limit is not None and time.perf_counter() - start > limit:
+                proc.kill()
+                _, status, usage = os.wait4(proc.pid, 0)
+                raise StoppedError(time.perf_counter() - start, usage.ru_maxrss * 1024 / GIB)
+            time.sleep(0.5)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -203,22 +220,23 @@ def fit_meridian(shape: Shape, paths: dict[str, Path], work: Path, args: argpars
     }
     (work / "meridian_job.json").write_text(json.dumps(job))
     runner = ROOT / "scripts" / "bench_scale_meridian.py"
-    wall, peak = run_measured([str(exe), str(runner), str(work / "meridian_job.json")], work / "meridian.log")
+    base = {"shape": shape.label, "draws": f"{args.chains} x {draws}", "draws_per_chain": draws, "install_seconds": install}
+    try:
+        wall, peak = run_measured([str(exe), str(runner), str(work / "meridian_job.json")], work / "meridian.log", limit=args.peer_limit)
+    except StoppedError as stop:
+        return {**base, "tool": "Meridian (stopped)", "wall_seconds": stop.wall, "peak_gib": stop.peak, "stopped": True}
     m = json.loads((work / "meridian.json").read_text())
     row: dict[str, Any] = {
-        "shape": shape.label,
+        **base,
         "tool": f"Meridian {m['version']}",
         "wall_seconds": wall,
         "build_seconds": wall - m["sample_seconds"],
         "compile_seconds": None,  # Meridian compiles inside sample_posterior: counted in sample
         "sample_seconds": m["sample_seconds"],
-        "draws": f"{args.chains} x {draws}",
-        "draws_per_chain": draws,
         "max_rhat": m["max_rhat"],
         "divergences": m["divergences"],
         "converged": m["max_rhat"] <= 1.01 and m["divergences"] == 0,
         "peak_gib": peak,
-        "install_seconds": install,
         "settings": {k: job[k] for k in ("chains", "n_adapt", "n_burnin", "n_keep", "seed")},
     }
     scored(row, m["roi"], m.get("geo_roi") or {}, json.loads(paths["truth"].read_text()))
@@ -246,6 +264,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-peer", action="store_true", help="leave Meridian out")
     ap.add_argument("--peer-burnin", type=int, default=500, help="Meridian's burn-in steps after adaptation (its documented example: 500)")
     ap.add_argument("--peer-min-draws", type=int, default=1000, help="Meridian keeps as many draws as mmm kept, at least this many")
+    ap.add_argument(
+        "--peer-limit", type=float, default=None, help="stop Meridian after this many seconds (its ratio is then a lower bound)"
+    )
     ap.add_argument("--json", type=Path, help="also write every figure here")
     args = ap.parse_args(argv)
     if args.draws != "auto" and not args.draws.isdigit():
@@ -272,10 +293,21 @@ def main(argv: list[str] | None = None) -> None:
             if not args.skip_peer:
                 draws = max(row["draws_per_chain"] or 0, args.peer_min_draws) if args.draws == "auto" else int(args.draws)
                 print(f"{shape.label}: fitting with Meridian ({args.chains} chains x {draws} kept draws)...", flush=True)
-                peer = fit_meridian(shape, paths, work, args, draws)
+                try:
+                    peer = fit_meridian(shape, paths, work, args, draws)
+                except RuntimeError as exc:  # its figures are missing, mmm's still count
+                    print(f"{shape.label}: Meridian failed: {exc}", flush=True)
+                    continue
                 peer["ratio_to_mmm"] = peer["wall_seconds"] / row["wall_seconds"]
                 results["rows"].append(peer)
-                print(f"{shape.label}: Meridian wall / mmm wall = {peer['ratio_to_mmm']:.2f}x (target >= 3x)", flush=True)
+                if peer.get("stopped"):  # it had not finished: the ratio is at least this
+                    print(
+                        f"{shape.label}: Meridian had not finished after {peer['wall_seconds']:.0f} s and was stopped: "
+                        f"Meridian wall / mmm wall >= {peer['ratio_to_mmm']:.2f}x (target >= 3x)",
+                        flush=True,
+                    )
+                else:
+                    print(f"{shape.label}: Meridian wall / mmm wall = {peer['ratio_to_mmm']:.2f}x (target >= 3x)", flush=True)
     print()
     print(table(results["rows"]))
     print(

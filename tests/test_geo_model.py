@@ -6,6 +6,8 @@ per-geo ROAS; the rest checks the formulas on a synthetic posterior.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,12 +17,15 @@ import yaml
 from mmm.analysis.summary import fit_summary
 from mmm.config import parse_config
 from mmm.core.constants import CHANNEL, DATE, GEO, SAMPLE
+from mmm.core.errors import MMMError
 from mmm.data.dataset import ModelData
 from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
 from mmm.model.geo import geo_features, geo_levels, geo_scaling, spend_shares, spread
+from mmm.model.geo_fit import geo_share_array
 from mmm.model.likelihood import log_density, simulate
 from mmm.model.selection import pointwise_log_likelihood
+from mmm.planning.bounds import channel_bounds
 from mmm.planning.forecast import forecast_plan
 from mmm.planning.response import ConstantPlanResponse
 from mmm.planning.test_design import DETECT, plan_tests
@@ -252,3 +257,22 @@ def test_plan_test_designs_a_geo_test_balanced_on_the_regions_history(geo_fit_su
         assert d.spend_change < 0 and 0 < d.geo_share < 1 and d.expected_lift_se > 0
         assert d.min_detectable_lift == pytest.approx(DETECT * d.expected_lift_se)
     assert "treated regions" in format_test_plan(plan, "USD")
+
+
+def _with_region_bounds(model: MarketingMixModel, bounds: dict) -> MarketingMixModel:
+    spec = yaml.safe_load(yaml.safe_dump(geo_config().model_dump(mode="json", exclude_none=True)))
+    spec["channels"][0]["geo_bounds"] = bounds
+    bounded = copy.copy(model)
+    bounded.config = parse_config(yaml.safe_dump(spec, sort_keys=False))
+    return bounded
+
+
+def test_region_limits_bound_the_channel_total_through_the_regions_share(synthetic):
+    share = float(geo_share_array(synthetic).sel({GEO: "south", CHANNEL: "search"}))
+    bounded = _with_region_bounds(synthetic, {"south": {"max_weekly_spend": 400.0, "min_weekly_spend": 40.0}})
+    limits = channel_bounds(bounded)
+    assert limits.high[0] == pytest.approx(400.0 / share) and limits.low[0] == pytest.approx(40.0 / share)
+    assert "south" in limits.source[0]
+    assert limits.high[1] == channel_bounds(synthetic).high[1]  # other channels keep theirs
+    with pytest.raises(MMMError, match=r"channels\[search\]\.geo_bounds.*'atlantis'.*north, south, east"):
+        channel_bounds(_with_region_bounds(synthetic, {"atlantis": {"max_weekly_spend": 1.0}}))

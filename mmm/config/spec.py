@@ -118,6 +118,13 @@ class CostLine(_Strict):
         return float(self.amount or 0.0)
 
 
+class RegionBound(_Strict):
+    """Weekly spend limits of a channel in one region (data by geo), currency per period."""
+
+    min_weekly_spend: float | None = Field(default=None, ge=0)
+    max_weekly_spend: float | None = Field(default=None, ge=0)
+
+
 class ChannelSpec(_Strict):
     name: str
     spend_column: str
@@ -133,6 +140,11 @@ class ChannelSpec(_Strict):
     national: bool = Field(
         default=False,
         description="Bought nationally (data by geo): its column holds the national total per date, split to geos by population.",
+    )
+    geo_bounds: dict[str, RegionBound] = Field(
+        default_factory=dict,
+        description="Data by geo: optimiser limits in named regions, {region: {min_weekly_spend, max_weekly_spend}}; "
+        "a plan holds each region's share of the channel, so they limit the channel's total.",
     )
 
     def cost_lines(self) -> list[CostLine]:

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmm.config.spec import RegionBound
 from mmm.core.constants import CHANNEL, DEFAULT_MAX_FACTOR, GEO
 from mmm.core.errors import ArgumentError, MMMError
+from mmm.model import geo_fit
 from mmm.model.estimator import MarketingMixModel
 
 
@@ -39,12 +41,39 @@ def channel_bounds(model: MarketingMixModel, overrides: dict[str, tuple[float | 
             src.append("your bound")
         else:
             src.append(f"{DEFAULT_MAX_FACTOR:g}x the highest weekly spend in the data (the curve is not measured beyond it)")
+        for geo, limit in ch.geo_bounds.items():
+            low, high, src[-1] = _region_limits(model, ch.name, geo, limit, low, high, src[-1])
         if low > high:
-            why = "" if o_hi is not None or ch.max_weekly_spend is not None else f" (the default cap, {src[-1]})"
+            why = "" if o_hi is not None or ch.max_weekly_spend is not None or ch.geo_bounds else f" (the default cap, {src[-1]})"
             raise MMMError(f"channel '{ch.name}': min weekly spend {low:,.2f} is above its max {high:,.2f}{why}; fix the bounds")
         lo.append(low)
         hi.append(high)
     return Bounds(np.array(lo, float), np.array(hi, float), src)
+
+
+def _region_limits(
+    model: MarketingMixModel, channel: str, geo: str, limit: RegionBound, low: float, high: float, source: str
+) -> tuple[float, float, str]:
+    """The channel's weekly limits (low, high, where the cap came from) tightened by its limits in one region:
+    a plan spreads the channel over the regions by their share of its recent spend (`geo_fit.geo_share_array`)."""
+    key = f"channels[{channel}].geo_bounds"
+    if not model.is_geo:
+        raise MMMError(f"config key {key}: the model is national (no data.geo_column), so it has no regions to bound; drop the key")
+    shares = geo_fit.geo_share_array(model)
+    if geo not in shares[GEO].values:
+        raise MMMError(f"config key {key}: no region named '{geo}'; the data's regions are {', '.join(map(str, shares[GEO].values))}")
+    share = float(shares.sel({GEO: geo, CHANNEL: channel}))
+    if limit.max_weekly_spend is not None and share > 0 and limit.max_weekly_spend / share < high:
+        high = limit.max_weekly_spend / share
+        source = f"your cap in {geo}, which gets {share:.0%} of its spend"
+    if limit.min_weekly_spend:
+        if share == 0:
+            raise MMMError(
+                f"config key {key}: '{geo}' got none of {channel}'s spend in the last periods, so a plan that keeps each region's "
+                "share cannot give it a floor; drop its min_weekly_spend"
+            )
+        low = max(low, limit.min_weekly_spend / share)
+    return low, high, source
 
 
 def project(v: np.ndarray, total: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
