@@ -30,6 +30,7 @@ from mmm.planning.forecast import forecast_plan
 from mmm.planning.response import ConstantPlanResponse
 from mmm.planning.test_design import DETECT, plan_tests
 from mmm.planning.weekly_response import WeeklyPlanResponse
+from mmm.report.build import build_report
 from mmm.report.experiment_tables import format_test_plan
 
 GEOS = ["north", "south", "east"]
@@ -276,3 +277,12 @@ def test_region_limits_bound_the_channel_total_through_the_regions_share(synthet
     assert limits.high[1] == channel_bounds(synthetic).high[1]  # other channels keep theirs
     with pytest.raises(MMMError, match=r"channels\[search\]\.geo_bounds.*'atlantis'.*north, south, east"):
         channel_bounds(_with_region_bounds(synthetic, {"atlantis": {"max_weekly_spend": 1.0}}))
+
+
+def test_report_shows_totals_then_each_geos_returns_in_small_multiples(geo_fit_summary):
+    _, summary, _ = geo_fit_summary
+    report = build_report(summary)
+    chart = report.images["geo_returns.png"]
+    assert chart.startswith(b"\x89PNG") and len(chart) > 10_000
+    html = report.html
+    assert html.index("returns.png") < html.index("By geo") < html.index("geo_returns.png")

@@ -12,7 +12,7 @@ import numpy as np
 
 from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.core.outcome import outcome_for
-from mmm.report import appendix_plots, budget_plot, plan_plots, plots
+from mmm.report import appendix_plots, budget_plot, geo_plots, plan_plots, plots
 from mmm.report.chart_style import CONTROLS_LINE, TREND
 from mmm.report.plots import Layer, ResponsePanel
 from mmm.report.prose import unit_of
@@ -58,6 +58,8 @@ def draw_charts(
         images["fit.png"] = plots.fit_chart(summary.timeline, words, cur, unit)
         images["contributions.png"] = plots.contributions_chart(summary.timeline, moves, colors, words, cur, unit)
     images["returns.png"] = plots.returns_chart(summary.by_cpa() if words.has_cpa else summary.by_roas(), words)
+    if summary.geos:
+        images["geo_returns.png"] = geo_plots.geo_returns_chart(summary.geos, summary.channels, words)
     panels = response_panels(summary, optimization, colors)
     if panels:
         images["response_curves.png"] = plots.response_curves_chart(panels, words, cur, unit)
