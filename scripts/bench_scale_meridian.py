@@ -6,7 +6,8 @@ writes the output JSON: Meridian's version, sampling seconds, max R-hat over its
 divergences, and each channel's ROI (posterior mean and 90% interval) over all regions and, with a
 geo column, per region. Spend is used as the media exposure (the data hold no impressions); a channel
 bought nationally (its national total on every region's row) is split to the regions by population
-share, as mmm does. Model: `ModelSpec()` defaults (ROI prior, Hill after adstock, knots by default).
+share, as mmm does. Model: `ModelSpec()` defaults (ROI prior, Hill after adstock, knots by default; with a nationally
+bought channel on geo data one knot fewer than periods, the smallest change Meridian accepts).
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ def main(job_path: str) -> None:
     if geo and job["population_column"]:
         builder = builder.with_population(df, population_col=job["population_column"])
     data = builder.build()
-    mmm = model.Meridian(input_data=data, model_spec=spec.ModelSpec())
+    # Meridian's default for geo data is one knot per period, which it refuses when a channel is bought nationally
+    # (the same in every geo, so collinear with time): one knot fewer is the smallest change it accepts
+    knots = len(data.time) - 1 if geo and job["national_channels"] else None
+    mmm = model.Meridian(input_data=data, model_spec=spec.ModelSpec(knots=knots))
     start = time.perf_counter()
     mmm.sample_posterior(n_chains=job["chains"], n_adapt=job["n_adapt"], n_burnin=job["n_burnin"], n_keep=job["n_keep"], seed=job["seed"])
     sample_seconds = time.perf_counter() - start

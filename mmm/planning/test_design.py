@@ -110,7 +110,7 @@ def _geo(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
         if weeks < MIN_TEST_WEEKS:
             return None, f"{name}: no geo test, switching it off in its treated regions withholds more than the test tiers' budget"
         split = geo_split(model, name, weeks + model.media.l_max - 1)
-        assert split is not None  # the same regions, fewer weeks
+        assert split is not None  # the data allowed a split above; fewer weeks change only its error
     return Candidate("geo", c, weeks, -u, split.spend_share, split.treated, split.lift_se), None
 
 
