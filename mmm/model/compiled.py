@@ -10,6 +10,7 @@ loads them in a fraction of a second, and any change to the model compiles afres
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from hashlib import sha256
 from typing import Any
@@ -143,7 +144,10 @@ def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, n_dim: int
         global_env={"__name__": __name__, "numba": numba, "np": np, "inner": inner, "n_dim": n_dim, "n_expanded": n_expanded},
         cache_key=key,
     )
-    return numba.cfunc(signature, cache=True)(raw)
+    with warnings.catch_warnings():
+        # a graph holding large constant arrays (lift-test designs) cannot be cached: it is compiled each time, as before
+        warnings.filterwarnings("ignore", message=".*Cannot cache compiled function", category=numba.NumbaWarning)
+        return numba.cfunc(signature, cache=True)(raw)
 
 
 def _logp_signature() -> Any:

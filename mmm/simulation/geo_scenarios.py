@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 
 from mmm.core.errors import MMMError
+from mmm.simulation.geo_lifts import lift_tests
 from mmm.simulation.scenarios import (
     L_MAX,
-    LIFT_RELATIVE_SE,
-    LIFT_WEEKS,
     TRUE_SATURATION,
     Scenario,
     TrueChannel,
@@ -330,7 +329,7 @@ def simulate_geo(name: str, seed: int | None = None, lift_channels: list[str] | 
             **{ch: contrib[:, :, i].sum(axis=1).tolist() for i, ch in enumerate(names)},
         },
     }
-    tests = _lift_tests(lift_channels or [], names, spend, typical, w.alpha, w.half, roas, geos, dates, w.rng)
+    tests = lift_tests(lift_channels or [], names, spend, typical, w.alpha, w.half, roas, geos, dates, w.rng)
     if tests:
         truth["lift_tests"] = tests
     config = {
@@ -357,53 +356,6 @@ def _description(shape: GeoShape) -> str:
         f"{shape.geos} regions of different sizes, {shape.weeks} weeks, {shape.channels} channels "
         f"({'tv bought nationally, ' if shape.channels > 2 else ''}regional ROAS spread around the national one)"
     )
-
-
-def _lift_tests(
-    lift_channels: list[str],
-    names: list[str],
-    spend: np.ndarray,
-    typical: np.ndarray,
-    alpha: np.ndarray,
-    half: np.ndarray,
-    roas: np.ndarray,
-    geos: list[str],
-    dates: pd.DatetimeIndex,
-    rng: np.random.Generator,
-) -> list[dict[str, Any]]:
-    """One test per named channel in the median-sized region: its typical weekly spend added for LIFT_WEEKS weeks
-    mid-way through the channel's active weeks; the true lift counts the carry-over."""
-    unknown = sorted(set(lift_channels) - set(names))
-    if unknown:
-        raise MMMError(f"--lifts: unknown channel(s) {', '.join(unknown)}; this scenario has {', '.join(names)}")
-    g = len(geos) // 2
-    weeks = spend.shape[0]
-    tests = []
-    for ch in lift_channels:
-        i = names.index(ch)
-        x = spend[:, g, :]
-        active = np.flatnonzero(x[:, i] > 0)
-        start = min(int(active[len(active) // 2]), weeks - LIFT_WEEKS - L_MAX)
-        treated = x.copy()
-        treated[start : start + LIFT_WEEKS, i] += typical[g, i]
-        window = slice(start, min(start + LIFT_WEEKS + L_MAX - 1, weeks))
-        base = _true_response(x / typical[g], alpha, half)
-        coef = roas[g, i] * x[:, i].sum() / base[:, i].sum()
-        lift = float(coef * (_true_response(treated / typical[g], alpha, half)[window, i] - base[window, i]).sum())
-        se = LIFT_RELATIVE_SE * abs(lift)
-        tests.append(
-            {
-                "channel": ch,
-                "geo": geos[g],
-                "start": str(dates[start].date()),
-                "end": str(dates[start + LIFT_WEEKS - 1].date()),
-                "spend_change": round(float(typical[g, i] * LIFT_WEEKS), 2),
-                "lift": round(lift + float(rng.normal(0, se)), 2),
-                "lift_se": round(se, 2),
-                "true_lift": lift,
-            }
-        )
-    return tests
 
 
 def write_geo_scenario(name: str, out: str | Path, seed: int | None = None, lift_channels: list[str] | None = None) -> dict[str, Path]:
