@@ -25,6 +25,7 @@ from mmm.data.dataset import ModelData
 from mmm.model.estimator import MarketingMixModel
 from mmm.model.features import Scaling, build_features, channel_coefficients
 from mmm.model.sampling import Diagnostics
+from mmm.model.selection import pointwise_log_likelihood
 from mmm.planning.bounds import Bounds, channel_bounds
 from mmm.planning.forecast import current_plan, forecast_plan
 from mmm.planning.optimizer import optimize_budget
@@ -677,3 +678,5 @@ def test_analysis_reads_at_most_its_draw_limit_evenly_spaced():
     np.testing.assert_array_equal(kept[0], everything[0])
     np.testing.assert_array_equal(kept[-1], everything[-1])
     assert synthetic_model([2.0, 1.0], n_draws=50).posterior_params()["roas"].shape[0] == 50  # fewer draws: all of them
+    # model choice scores the same thinned draws, chain by chain
+    assert pointwise_log_likelihood(model).shape == (1, ANALYSIS_DRAWS, model.n_train)

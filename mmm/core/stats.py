@@ -89,3 +89,12 @@ def accuracy(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
         "mape": float(np.mean(np.abs(resid[nonzero] / actual[nonzero]))) if nonzero.any() else float("nan"),
         "nrmse": float(np.sqrt(np.mean(resid**2)) / span) if span > 0 else float("nan"),
     }
+
+
+def thin_draws(posterior: Any, limit: int) -> Any:
+    """A (chain, draw) posterior with at most `limit` draws in all, kept evenly spaced within each chain
+    (first and last included), so the chains stay whole for convergence and LOO."""
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    if chains * draws <= limit:
+        return posterior
+    return posterior.isel(draw=np.linspace(0, draws - 1, max(limit // chains, 1)).round().astype(int))

@@ -20,6 +20,7 @@ import xarray as xr
 from mmm.config import Config, parse_config
 from mmm.core.constants import ANALYSIS_DRAWS, CHANNEL, DATE, GEO, SAMPLE
 from mmm.core.errors import ArgumentError, MMMError
+from mmm.core.stats import thin_draws
 from mmm.data.dataset import MIN_PERIODS, ModelData
 from mmm.data.lifts import LiftTest
 from mmm.data.loading import load_data
@@ -323,11 +324,11 @@ class MarketingMixModel:
 
     def draws(self) -> xr.Dataset:
         """The posterior with chains and draws stacked into one `sample` dimension (first), at most
-        ANALYSIS_DRAWS of them evenly spaced: more would not sharpen an interval, only cost memory and time."""
+        ANALYSIS_DRAWS of them (`thin_draws`): more would not sharpen an interval, only cost memory and time."""
         self._require_fit()
         assert self.idata is not None
         # contiguous copies: the same draws give bit-identical results however they were loaded
-        stacked = _stack(self.idata.posterior, ANALYSIS_DRAWS)
+        stacked = _stack(thin_draws(self.idata.posterior, ANALYSIS_DRAWS))
         return stacked.copy(data={k: np.ascontiguousarray(v.values) for k, v in stacked.data_vars.items()})
 
     def predict_components(
@@ -390,9 +391,7 @@ class MarketingMixModel:
         return m.copy(data=simulate(params, m.values, np.random.default_rng(seed), self.scales.target))
 
 
-def _stack(ds: Any, limit: int | None = None) -> Any:
-    """Chains and draws stacked into one plain `sample` dimension, placed first; at most `limit`, evenly spaced."""
+def _stack(ds: Any) -> Any:
+    """Chains and draws stacked into one plain `sample` dimension, placed first."""
     stacked = ds.stack({SAMPLE: ("chain", "draw")}).transpose(SAMPLE, ...)
-    n = stacked.sizes[SAMPLE]
-    keep = np.linspace(0, n - 1, limit).round().astype(int) if limit is not None and n > limit else np.arange(n)
-    return stacked.drop_vars([SAMPLE, "chain", "draw"]).isel({SAMPLE: keep}).assign_coords({SAMPLE: np.arange(len(keep))})
+    return stacked.drop_vars([SAMPLE, "chain", "draw"]).assign_coords({SAMPLE: np.arange(stacked.sizes[SAMPLE])})

@@ -25,8 +25,8 @@ import xarray as xr
 
 from mmm.config.loading import with_overrides
 from mmm.config.spec import Config
-from mmm.core.constants import DATE, GEO, SAMPLE
-from mmm.core.stats import accuracy
+from mmm.core.constants import ANALYSIS_DRAWS, DATE, GEO, SAMPLE
+from mmm.core.stats import accuracy, thin_draws
 from mmm.model.choice import CandidateScore, ModelChoice
 from mmm.model.likelihood import log_density
 
@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 
 TIE_SE = 2.0  # a LOO gap within this many standard errors is not decisive
 BAD_K = 0.7  # Pareto k above this: that period's LOO estimate is unreliable
+
+
+def analysis_posterior(model: MarketingMixModel) -> xr.Dataset:
+    """The posterior draws the analysis reads (`MarketingMixModel.draws`), with their chains."""
+    assert model.idata is not None
+    return thin_draws(model.idata.posterior, ANALYSIS_DRAWS)
 
 
 def pointwise_log_likelihood(model: MarketingMixModel, mean: xr.DataArray | None = None) -> np.ndarray:
@@ -50,7 +56,7 @@ def pointwise_log_likelihood(model: MarketingMixModel, mean: xr.DataArray | None
     assert model.idata is not None
     params = model.posterior_params()
     mean = model.in_sample_components(params)["mean"] if mean is None else mean
-    sizes = model.idata.posterior.sizes
+    sizes = analysis_posterior(model).sizes  # the draws `params` hold, chain by chain
     n = model.n_train
     if model.is_geo:
         geo_scale = np.asarray(model.scales.geo_target, dtype=float)
@@ -70,7 +76,7 @@ def _scores(model: MarketingMixModel) -> tuple[az.ELPDData, float | None]:
     mean = model.in_sample_components()["mean"]
     dims = ("chain", "draw", DATE, GEO) if model.is_geo else ("chain", "draw", DATE)
     ll = xr.Dataset({"obs": (dims, pointwise_log_likelihood(model, mean))})
-    loo = az.loo(az.InferenceData(posterior=model.idata.posterior, log_likelihood=ll), pointwise=True)
+    loo = az.loo(az.InferenceData(posterior=analysis_posterior(model), log_likelihood=ll), pointwise=True)
     return loo, _holdout_mape(model, mean)
 
 
