@@ -22,7 +22,7 @@ import pandas as pd
 from mmm.core.did import did_lift
 from mmm.core.errors import MMMError
 from mmm.simulation.experiments import BAU_WEEKS, REALISE_SEED_OFFSET, schedule
-from mmm.simulation.geo_scenarios import SEED, geo_world, long_table, simulate_geo
+from mmm.simulation.geo_scenarios import SEED, geo_tables, geo_world, long_table
 
 
 def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
@@ -32,7 +32,7 @@ def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = Non
             f"scenario '{name}' holds regions: run a geo design on it (`mmm plan-test` on its fit gives them), not a {design['kind']}"
         )
     world = geo_world(name, seed)
-    df, truth, _ = simulate_geo(name, seed)
+    df, truth, _ = geo_tables(world)
     channel = design["channel"]
     if channel not in world.names:
         raise MMMError(f"the design tests '{channel}', which scenario '{name}' does not have ({', '.join(world.names)})")
@@ -58,14 +58,16 @@ def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = Non
     window = np.arange(weeks + first - 1, weeks + first - 1 + test_weeks)  # the test's weeks in the extended arrays
     with_test = usual.copy()
     with_test[np.ix_(window, np.flatnonzero(treated), np.array([c]))] = 0.0
-    lift_by_week = world.contributions(with_test)[:, :, c] - world.contributions(usual)[:, :, c]
+    contribution = world.contributions(with_test)
+    lift_by_week = contribution[:, :, c] - world.contributions(usual)[:, :, c]
 
     n_geos = len(world.geos)
     price = np.round(
         world.price[-1] + np.cumsum(rng.normal(0, 0.6, extra))[:, None] + np.cumsum(rng.normal(0, 0.2, (extra, n_geos)), axis=0), 2
     )
-    contribution = world.contributions(with_test)[weeks:].sum(axis=2)
-    revenue = np.round(world.baseline(new_dates, price) + contribution + rng.normal(0, 1, (extra, n_geos)) * world.noise_sd, 2)
+    revenue = np.round(
+        world.baseline(new_dates, price) + contribution[weeks:].sum(axis=2) + rng.normal(0, 1, (extra, n_geos)) * world.noise_sd, 2
+    )
     budget = np.repeat(world.budget[-BAU_WEEKS:].mean(axis=0)[None], extra, axis=0)
     new = long_table(world, new_dates, revenue, with_test[weeks:], budget, price)
     extended = pd.concat([df, new[df.columns]], ignore_index=True).sort_values(["geo", "date"], kind="stable", ignore_index=True)

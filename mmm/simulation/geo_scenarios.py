@@ -267,7 +267,11 @@ def simulate_geo(name: str, seed: int | None = None, lift_channels: list[str] | 
     With lift_channels, truth also holds one simulated lift test per channel, run in one mid-sized region
     (key "lift_tests", each with its `geo`), measured with LIFT_RELATIVE_SE relative noise.
     """
-    w = geo_world(name, seed)
+    return geo_tables(geo_world(name, seed), lift_channels)
+
+
+def geo_tables(w: GeoWorld, lift_channels: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
+    """The data table, truth and config of a drawn geo scenario (see `simulate_geo`)."""
     shape, channels, national, geos, population, share, dates = w.shape, w.channels, w.national, w.geos, w.population, w.share, w.dates
     names, spend, contrib, typical, roas, base, revenue, noise_sd = (
         w.names,
