@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
     from mmm.core.review import ReviewVerdict
     from mmm.model.estimator import MarketingMixModel
-    from mmm.planning.results import PlanForecast
+    from mmm.planning.results import PlanForecast, RegionPlan
     from mmm.planning.weekly_results import WeeklyPlan
 
 
@@ -75,15 +75,22 @@ def plan_file_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def write_plan_files(
-    plan: WeeklyPlan, forecast: PlanForecast, currency: str, title: str, output_csv: str | None, output_xlsx: str | None
+    plan: WeeklyPlan,
+    forecast: PlanForecast,
+    currency: str,
+    title: str,
+    output_csv: str | None,
+    output_xlsx: str | None,
+    geos: dict[str, RegionPlan] | None = None,
 ) -> list[str]:
-    """Write --output-csv and --output-xlsx when asked and say where; the paths written (logged with the plan's run)."""
+    """Write --output-csv and --output-xlsx when asked and say where; the paths written (logged with the plan's run).
+    geos: a geo plan per region and channel (the workbook's sheet "By region")."""
     from mmm.report.spreadsheet import write_plan_csv, write_plan_xlsx
 
     if output_csv:
         write_plan_csv(output_csv, plan)
     if output_xlsx:
-        write_plan_xlsx(output_xlsx, plan, forecast, currency, title)
+        write_plan_xlsx(output_xlsx, plan, forecast, currency, title, geos)
     written = [path for path in (output_csv, output_xlsx) if path]
     for path in written:
         click.echo(f"Plan by week written to {path}")
@@ -134,6 +141,13 @@ def write_plan_files(
     help="Plan spend per channel per week, moving it into the weeks where media earns more (needs model.media_seasonality); "
     "--flat: the same spend every week. Default: the config's optimizer.by_week (flat).",
 )
+@click.option(
+    "--geo-allocation",
+    type=click.Choice(["cells", "shares"]),
+    default=None,
+    help="Data by geo: cells chooses each region's spend on each channel; shares plans channel totals and keeps each region's "
+    "recent share of them. Default: the config's optimizer.geo_allocation (cells).",
+)
 @click.option("--name", default=None, help="Name of the MLflow run (default: optimize <budget>).")
 @click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
 @plan_file_options
@@ -152,6 +166,7 @@ def optimize(
     strict_tiers: bool,
     risk: float,
     by_week: bool | None,
+    geo_allocation: Literal["cells", "shares"] | None,
     name: str | None,
     output_json: str | None,
     output_csv: str | None,
@@ -186,6 +201,7 @@ def optimize(
         target_mroas=target_mroas,
         target_cpa=target_cpa,
         by_week=by_week,
+        geo_allocation=geo_allocation,
     )
     result = result.model_copy(update={"run_id": run_id, "review": verdict})
     click.echo(format_optimize_table(result, model.config.currency))
@@ -201,15 +217,16 @@ def optimize(
         "risk": risk,
         "bounds": bounds_file or "default",
         "by_week": result.by_week is not None,
+        **({"geo_allocation": result.geo_allocation} if result.geo_allocation else {}),
         **review_params(verdict),
         **{k: v for k, v in chosen_by.items() if v is not None},
     }
     run_name = name or (f"optimize auto {result.budget:,.0f}" if budget == "auto" else f"optimize {budget:,.0f}")
     assert result.weekly_plan is not None  # the optimiser lays its plan out by week
-    files = write_plan_files(result.weekly_plan, result.forecast, model.config.currency, run_name, output_csv, output_xlsx)
+    files = write_plan_files(result.weekly_plan, result.forecast, model.config.currency, run_name, output_csv, output_xlsx, result.geos)
     with tempfile.TemporaryDirectory() as tmp:  # the budget curve's chart and numbers go with the run
         files += write_budget_curve(result, model.config.currency, unit_of(fit_result), tmp)
-        child = log_plan_run(run_id, "optimize", run_name, result.forecast, params, result.to_json(), tracking_uri, files)
+        child = log_plan_run(run_id, "optimize", run_name, result.forecast, params, result.to_json(), tracking_uri, files, result.geos)
     finish_child(result.model_copy(update={"tracking_run_id": child}).to_json(), run_id, output_json)
 
 
@@ -241,12 +258,12 @@ def scenario(
     from mmm.tracking.runs import log_plan_run
 
     model, _, verdict = load_for_planning(run_id, tracking_uri, force)
-    plan = read_plan(plan_file, model.channels, model.train.control_names, name)
+    plan = read_plan(plan_file, model.channels, model.train.control_names, name, model.observed.geos)
     forecast, draws = forecast_plan(model, plan.spend, plan.controls)
     result = ScenarioResult(**forecast.model_dump(), run_id=run_id, name=plan.name, plan_file=str(plan_file), review=verdict)
     click.echo(format_scenario_table(result, model.config.currency))
     params = {"plan": plan_file, "weeks": plan.spend.shape[0], **review_params(verdict)}
-    by_week = weekly_plan(plan.spend, draws, model.config.tiers, forecast.outcome)
+    by_week = weekly_plan(plan.channel_spend, draws, model.config.tiers, forecast.outcome)
     files = write_plan_files(by_week, result, model.config.currency, plan.name, output_csv, output_xlsx)
     child = log_plan_run(run_id, "scenario", plan.name, result, params, result.to_json(), tracking_uri, files)
     finish_child(result.model_copy(update={"tracking_run_id": child}).to_json(), run_id, output_json)

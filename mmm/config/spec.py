@@ -268,6 +268,11 @@ def parse_policy(text: str) -> dict[str, float]:
 class OptimizerSpec(_Strict):
     policy: str = Field(default=DEFAULT_POLICY, description="Budget shares of the proven/test/experimental tiers.")
     by_week: bool = Field(default=False, description="Plan spend per channel per week (moves spend into the weeks where media earns more).")
+    geo_allocation: Literal["cells", "shares"] = Field(
+        default="cells",
+        description="Data by geo: cells plans each region's spend on each channel; shares plans channel totals, each region "
+        "keeping its share of the channel's recent spend.",
+    )
 
     @field_validator("policy")
     @classmethod

@@ -1,7 +1,9 @@
 """Read spend-plan and bounds files (CSV or YAML) and check them against a model's channels.
 
 Plan CSV: a `week` column (1, 2, ... with none missing) and one spend column per channel
-(currency per period); optional columns named after the model's controls.
+(currency per period); optional columns named after the model's controls. For a geo model it may
+also have a `geo` column: then each row is one region's spend in one week (every week and region once),
+and the plan sets each region's spend instead of spreading channel totals by the regions' shares.
 Plan YAML: {weeks: 13, spend: {channel: amount per week | [one amount per week]}, controls: {...}}.
 Bounds CSV: header `channel,min,max` (weekly spend, currency; leave a cell empty for no bound);
 bounds YAML: {channel: {min: ..., max: ...}}.
@@ -27,8 +29,13 @@ class SpendPlan:
     """Spend per future period and channel (currency), in the model's channel order."""
 
     name: str
-    spend: np.ndarray  # (period, channel)
+    spend: np.ndarray  # (period, channel), or (period, geo, channel) for a plan by region
     controls: np.ndarray | None  # (period, control), None: held at their recent mean
+
+    @property
+    def channel_spend(self) -> np.ndarray:
+        """(period, channel) spend summed over the regions."""
+        return self.spend.sum(axis=1) if self.spend.ndim == 3 else self.spend
 
 
 def _read_any(path: Path) -> pd.DataFrame | dict:
@@ -52,17 +59,20 @@ def _read_any(path: Path) -> pd.DataFrame | dict:
 
 def _numeric(path: Path | str, column: str, values: pd.Series, allow_blank: bool = False) -> np.ndarray:
     out = pd.to_numeric(values, errors="coerce")
-    bad = np.flatnonzero(out.isna().to_numpy() & (values.notna().to_numpy() | (not allow_blank))) + 1
+    rows = np.asarray(values.index, dtype=int) + 1  # the file's data rows, whatever order the plan was sorted into
+    bad = rows[np.flatnonzero(out.isna().to_numpy() & (values.notna().to_numpy() | (not allow_blank)))]
     if len(bad):
-        raise MMMError(f"{path}, column '{column}': {format_rows(bad)} must hold a number (currency per period)")
-    neg = np.flatnonzero((out < 0).to_numpy()) + 1
+        raise MMMError(f"{path}, column '{column}': {format_rows(np.sort(bad))} must hold a number (currency per period)")
+    neg = rows[np.flatnonzero((out < 0).to_numpy())]
     if len(neg):
-        raise MMMError(f"{path}, column '{column}': negative spend in {format_rows(neg)}; spend must be 0 or more")
+        raise MMMError(f"{path}, column '{column}': negative spend in {format_rows(np.sort(neg))}; spend must be 0 or more")
     return out.to_numpy(dtype=float)
 
 
-def read_plan(path: str | Path, channels: list[str], control_names: list[str], name: str | None = None) -> SpendPlan:
-    """A validated spend plan; errors name the file, column and rows."""
+def read_plan(
+    path: str | Path, channels: list[str], control_names: list[str], name: str | None = None, geos: list[str] | None = None
+) -> SpendPlan:
+    """A validated spend plan; errors name the file, column and rows. geos: a geo model's regions (a CSV may plan each)."""
     path = Path(path)
     raw = _read_any(path)
     if isinstance(raw, dict):
@@ -88,7 +98,30 @@ def read_plan(path: str | Path, channels: list[str], control_names: list[str], n
         name = name or raw.get("name")
     else:
         df = raw
+    if "geo" in df.columns:
+        return _plan_by_region(df, channels, control_names, str(path), name or path.stem, geos)
     return plan_from_frame(df, channels, control_names, str(path), name or path.stem)
+
+
+def _plan_by_region(
+    df: pd.DataFrame, channels: list[str], control_names: list[str], label: str, name: str, geos: list[str] | None
+) -> SpendPlan:
+    """A plan with a `geo` column: one row per week and region; spend (period, geo, channel)."""
+    if not geos or len(geos) < 2:
+        raise MMMError(f"{label}, column 'geo': the model is national (fitted without data.geo_column); drop the column")
+    regions = df["geo"].astype(str)
+    unknown = sorted(set(regions) - set(geos))
+    if unknown:
+        rows = np.flatnonzero(regions.isin(unknown).to_numpy()) + 1
+        raise MMMError(
+            f"{label}, column 'geo': unknown region(s) {', '.join(unknown)} in {format_rows(rows)}; the model's regions are {', '.join(geos)}"
+        )
+    parts = [plan_from_frame(df[regions == g].drop(columns="geo"), channels, control_names, f"{label} (geo {g})") for g in geos]
+    lengths = {len(p.spend) for p in parts}
+    if len(lengths) > 1:
+        counts = ", ".join(f"{g} {len(p.spend)}" for g, p in zip(geos, parts))
+        raise MMMError(f"{label}: every region needs a row for every week of the plan, but they have {counts} weeks; add the missing rows")
+    return SpendPlan(name, np.stack([p.spend for p in parts], axis=1), parts[0].controls)
 
 
 def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[str], label: str, name: str | None = None) -> SpendPlan:
@@ -102,7 +135,7 @@ def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[s
         missing = [int(w) for w in range(1, int(np.nanmax(weeks_col.to_numpy(dtype=float), initial=0)) + 1) if w not in have]
         detail = f"missing week(s) {', '.join(map(str, missing[:10]))}" if missing else "weeks must run 1, 2, 3, ... once each"
         raise MMMError(f"{label}, column 'week': {detail}; give every week of the plan a row")
-    df = df.assign(week=weeks_col).sort_values("week").reset_index(drop=True)
+    df = df.assign(week=weeks_col).sort_values("week")
     known = set(channels) | set(control_names) | {"week"}
     unknown = [c for c in df.columns if c not in known]
     if unknown:

@@ -1,9 +1,11 @@
 """Where a plan's spend lands in a fitted model: its media "cells", one per channel (national) or per geo and channel.
 
-Plans, response curves and the optimiser speak channel totals (currency per period). A geo model
+A plan decides spend per "unit" (currency per period). By default a unit is a channel: a geo model
 spreads each channel's total over the geos by their share of the channel's recent spend
-(`geo.spend_shares`: the last SHARE_PERIODS periods) and adds up what each geo earns; a national
-model has one cell per channel and every formula here returns its input unchanged.
+(`geo.spend_shares`: the last SHARE_PERIODS periods), or by a split given, and adds up what each
+geo earns; a national model has one cell per channel and every formula here returns its input
+unchanged. A plan region by region (`by_cell`) has one unit per geo and channel, except that a
+channel bought nationally stays one unit, spread by its fixed (population) split.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class PlanCells:
     """The cells of a fitted model. channel: (cell,) index of each cell's channel; share: (cell,)
-    share of the channel's spend landing in it; spend_scale: (cell,) its typical spend (currency per period)."""
+    share of its unit's spend landing in it; spend_scale: (cell,) its typical spend (currency per period);
+    unit: (cell,) index of the unit (decision) its spend comes from; unit_geo: (unit,) index of each
+    unit's geo, -1 for a unit spread over all geos (a channel)."""
 
     channel: np.ndarray
     share: np.ndarray
@@ -34,10 +38,36 @@ class PlanCells:
     n_channels: int
     n_geos: int
     geos: list[str]
+    unit: np.ndarray
+    unit_geo: np.ndarray
 
     @property
     def is_geo(self) -> bool:
         return self.n_geos > 1
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_geo)
+
+    @property
+    def by_cell(self) -> bool:
+        """Whether units are regions' cells rather than channels."""
+        return bool((self.unit_geo >= 0).any())
+
+    @property
+    def unit_channel(self) -> np.ndarray:
+        """(unit,) index of each unit's channel."""
+        out = np.zeros(self.n_units, dtype=int)
+        out[self.unit] = self.channel
+        return out
+
+    def unit_names(self, channels: list[str]) -> list[str]:
+        """A label per unit: the channel, or 'geo/channel' for one region's cell."""
+        return [channels[c] if g < 0 else f"{self.geos[g]}/{channels[c]}" for g, c in zip(self.unit_geo, self.unit_channel)]
+
+    def _membership(self) -> np.ndarray:
+        """(cell, unit) 1 where the cell belongs to the unit."""
+        return (self.unit[:, None] == np.arange(self.n_units)[None, :]).astype(float)
 
     def params(self, params: dict[str, np.ndarray], model: MarketingMixModel) -> dict[str, np.ndarray]:
         """The transform parameters per cell (shared per-channel parameters repeated for every geo)."""
@@ -48,16 +78,28 @@ class PlanCells:
         return cells(params["channel_coef"]) * self.target_scale if self.is_geo else params["channel_coef"] * self.target_scale
 
     def expand(self, spend: np.ndarray) -> np.ndarray:
-        """Channel totals (..., channel) -> spend in each cell (..., cell)."""
-        return spend[..., self.channel] * self.share if self.is_geo else spend
+        """Unit totals (..., unit) -> spend in each cell (..., cell)."""
+        return spend[..., self.unit] * self.share if self.is_geo else spend
 
     def per_cell(self, values: np.ndarray) -> np.ndarray:
-        """A per-channel value (..., channel) repeated for each of its cells (..., cell)."""
-        return values[..., self.channel] if self.is_geo else values
+        """A per-unit value (..., unit) repeated for each of its cells (..., cell)."""
+        return values[..., self.unit] if self.is_geo else values
 
     def collapse(self, values: np.ndarray) -> np.ndarray:
-        """Per cell (..., cell) -> per channel (..., channel), summed over geos."""
-        return values.reshape(*values.shape[:-1], self.n_geos, self.n_channels).sum(axis=-2) if self.is_geo else values
+        """Per cell (..., cell) -> per unit (..., unit), summed over the unit's geos."""
+        if not self.is_geo:
+            return values
+        if not self.by_cell:
+            return values.reshape(*values.shape[:-1], self.n_geos, self.n_channels).sum(axis=-2)
+        return values @ self._membership()
+
+    def units_of(self, cell_spend: np.ndarray) -> np.ndarray:
+        """Spend per cell (..., cell) -> per unit (..., unit): what each unit spends to put it there."""
+        return self.collapse(cell_spend) if self.is_geo else cell_spend
+
+    def cell_grid(self, values: np.ndarray) -> np.ndarray:
+        """Per cell (..., cell) -> (..., geo, channel)."""
+        return values.reshape(*values.shape[:-1], self.n_geos, self.n_channels)
 
     def carry(self, lagged_spend: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Carried-over spend (..., period, cell); for many cells an einsum, so no draws x lags array is held."""
@@ -71,24 +113,38 @@ class PlanCells:
         return values.reshape(values.shape[0], -1) / self.spend_scale
 
 
-def plan_cells(model: MarketingMixModel, periods: int = SHARE_PERIODS) -> PlanCells:
-    """The cells of a fitted model; a geo model's shares are those of the last `periods` periods."""
+def plan_cells(model: MarketingMixModel, periods: int = SHARE_PERIODS, split: np.ndarray | None = None, by_cell: bool = False) -> PlanCells:
+    """The cells of a fitted model. A geo model spreads each channel by `split` (geo, channel), else by the
+    geos' shares of the last `periods` periods; with `by_cell` each geo's cell of a channel bought by
+    region is a unit of its own (a channel bought nationally stays one unit, spread by its split)."""
     channels = model.channels
     scales = model.scales
+    c = len(channels)
     if not model.is_geo:
-        c = len(channels)
-        return PlanCells(np.arange(c), np.ones(c), np.asarray(scales.spend), scales.target, c, 1, model.observed.geos)
+        index = np.arange(c)
+        return PlanCells(index, np.ones(c), np.asarray(scales.spend), scales.target, c, 1, model.observed.geos, index, np.full(c, -1))
     geos = model.observed.geos
-    shares = spend_shares(model.observed, periods)
-    target = np.asarray(scales.geo_target, dtype=float)
+    shares = spend_shares(model.observed, periods) if split is None else np.asarray(split, dtype=float)
+    channel = np.tile(np.arange(c), len(geos))
+    geo = np.repeat(np.arange(len(geos)), c)
+    unit, unit_geo = channel, np.full(c, -1)
+    if by_cell:
+        national = {ch.name for ch in model.config.channels if ch.national}
+        keys = [(-1 if channels[k] in national else int(g), int(k)) for g, k in zip(geo, channel)]
+        order = list(dict.fromkeys(keys))  # one unit per key, in the order the cells first name it
+        unit = np.array([order.index(key) for key in keys])
+        unit_geo = np.array([g for g, _ in order])
+        shares = np.where(unit_geo[unit].reshape(len(geos), c) >= 0, 1.0, shares)
     return PlanCells(
-        channel=np.tile(np.arange(len(channels)), len(geos)),
+        channel=channel,
         share=shares.reshape(-1),
         spend_scale=np.asarray(scales.geo_spend, dtype=float).reshape(-1),
-        target_scale=np.repeat(target, len(channels)),
-        n_channels=len(channels),
+        target_scale=np.repeat(np.asarray(scales.geo_target, dtype=float), c),
+        n_channels=c,
         n_geos=len(geos),
         geos=geos,
+        unit=unit,
+        unit_geo=unit_geo,
     )
 
 

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmm.config.spec import RegionBound
+from mmm.config.spec import ChannelSpec, RegionBound
 from mmm.core.constants import CHANNEL, DEFAULT_MAX_FACTOR, GEO
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.model import geo_fit
 from mmm.model.estimator import MarketingMixModel
+
+DEFAULT_CAP_NOTE = f"{DEFAULT_MAX_FACTOR:g}x the highest weekly spend in the data (the curve is not measured beyond it)"
 
 
 @dataclass
@@ -22,8 +24,20 @@ class Bounds:
     source: list[str]
 
 
-def channel_bounds(model: MarketingMixModel, overrides: dict[str, tuple[float | None, float | None]] | None = None) -> Bounds:
-    """Bounds from --bounds overrides, else the config, else 0 to 1.5x the highest weekly spend seen."""
+def yours(ch: ChannelSpec, overrides: dict[str, tuple[float | None, float | None]]) -> tuple[float | None, float | None]:
+    """A channel's weekly limits (low, high) that you set: --bounds first, then the config; None where none is set."""
+    o_lo, o_hi = overrides.get(ch.name, (None, None))
+    return (o_lo if o_lo is not None else ch.min_weekly_spend), (o_hi if o_hi is not None else ch.max_weekly_spend)
+
+
+def channel_bounds(
+    model: MarketingMixModel, overrides: dict[str, tuple[float | None, float | None]] | None = None, by_cell: bool = False
+) -> Bounds:
+    """Bounds from --bounds overrides, else the config, else 0 to 1.5x the highest weekly spend seen.
+
+    A channel's limits in named regions (`geo_bounds`) limit its total through the regions' shares of
+    it, except under `by_cell` for a channel bought by region, whose cells carry them themselves.
+    """
     overrides = overrides or {}
     unknown = sorted(set(overrides) - set(model.channels))
     if unknown:
@@ -34,21 +48,28 @@ def channel_bounds(model: MarketingMixModel, overrides: dict[str, tuple[float | 
     spend_seen = model.observed.spend.sum(GEO)
     for ch in model.config.channels:
         cap = DEFAULT_MAX_FACTOR * float(spend_seen.sel({CHANNEL: ch.name}).max())
-        o_lo, o_hi = overrides.get(ch.name, (None, None))
-        low = next(v for v in (o_lo, ch.min_weekly_spend, 0.0) if v is not None)
-        high = next(v for v in (o_hi, ch.max_weekly_spend, cap) if v is not None)
-        if o_hi is not None or ch.max_weekly_spend is not None:
-            src.append("your bound")
-        else:
-            src.append(f"{DEFAULT_MAX_FACTOR:g}x the highest weekly spend in the data (the curve is not measured beyond it)")
+        mine_lo, mine_hi = yours(ch, overrides)
+        low = mine_lo if mine_lo is not None else 0.0
+        high = mine_hi if mine_hi is not None else cap
+        src.append("your bound" if mine_hi is not None else DEFAULT_CAP_NOTE)
         for geo, limit in ch.geo_bounds.items():
-            low, high, src[-1] = _region_limits(model, ch.name, geo, limit, low, high, src[-1])
+            if not by_cell or ch.national:
+                low, high, src[-1] = _region_limits(model, ch.name, geo, limit, low, high, src[-1])
         if low > high:
-            why = "" if o_hi is not None or ch.max_weekly_spend is not None or ch.geo_bounds else f" (the default cap, {src[-1]})"
+            why = "" if mine_hi is not None or ch.geo_bounds else f" (the default cap, {src[-1]})"
             raise MMMError(f"channel '{ch.name}': min weekly spend {low:,.2f} is above its max {high:,.2f}{why}; fix the bounds")
         lo.append(low)
         hi.append(high)
     return Bounds(np.array(lo, float), np.array(hi, float), src)
+
+
+def check_region(model: MarketingMixModel, channel: str, geo: str) -> None:
+    """MMMError when a channel's `geo_bounds` name a region the model does not have (or the model is national)."""
+    key = f"channels[{channel}].geo_bounds"
+    if not model.is_geo:
+        raise MMMError(f"config key {key}: the model is national (no data.geo_column), so it has no regions to bound; drop the key")
+    if geo not in model.observed.geos:
+        raise MMMError(f"config key {key}: no region named '{geo}'; the data's regions are {', '.join(model.observed.geos)}")
 
 
 def _region_limits(
@@ -56,21 +77,17 @@ def _region_limits(
 ) -> tuple[float, float, str]:
     """The channel's weekly limits (low, high, where the cap came from) tightened by its limits in one region:
     a plan spreads the channel over the regions by their share of its recent spend (`geo_fit.geo_share_array`)."""
-    key = f"channels[{channel}].geo_bounds"
-    if not model.is_geo:
-        raise MMMError(f"config key {key}: the model is national (no data.geo_column), so it has no regions to bound; drop the key")
-    shares = geo_fit.geo_share_array(model)
-    if geo not in shares[GEO].values:
-        raise MMMError(f"config key {key}: no region named '{geo}'; the data's regions are {', '.join(map(str, shares[GEO].values))}")
-    share = float(shares.sel({GEO: geo, CHANNEL: channel}))
+    check_region(model, channel, geo)
+    share = float(geo_fit.geo_share_array(model).sel({GEO: geo, CHANNEL: channel}))
     if limit.max_weekly_spend is not None and share > 0 and limit.max_weekly_spend / share < high:
         high = limit.max_weekly_spend / share
         source = f"your cap in {geo}, which gets {share:.0%} of its spend"
     if limit.min_weekly_spend:
         if share == 0:
             raise MMMError(
-                f"config key {key}: '{geo}' got none of {channel}'s spend in the last periods, so a plan that keeps each region's "
-                "share cannot give it a floor; drop its min_weekly_spend"
+                f"config key channels[{channel}].geo_bounds: '{geo}' got none of {channel}'s spend in the last periods, so a plan "
+                "that keeps each region's share cannot give it a floor; drop its min_weekly_spend, or plan region by region "
+                "(optimizer.geo_allocation: cells)"
             )
         low = max(low, limit.min_weekly_spend / share)
     return low, high, source

@@ -23,9 +23,11 @@ from scipy.optimize import minimize
 
 from mmm.core.errors import ArgumentError
 from mmm.core.stats import Interval
+from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds, project, round_to_cents
 from mmm.planning.forecast import Horizon
+from mmm.planning.geo_plan import RegionPlanning, planned_split
 from mmm.planning.optimizer import plan_result, tier_budgets
 from mmm.planning.results import OptimizationResult
 from mmm.planning.timing_results import SpendTiming
@@ -89,7 +91,11 @@ def optimize_by_week(
 
     channels = model.channels
     lo, hi, groups, tier_totals, funded = tier_budgets(channels, budget, weeks, shares, tiers, bounds)
-    response = WeeklyPlanResponse(model, weeks, n_draws=n_draws, seed=seed, continuation=flat_plan[0])
+    regions, cells = None, None
+    if flat.geo_allocation == "cells" and flat.geos is not None:  # each region keeps its part of the flat plan's channels
+        regions = RegionPlanning("cells", planned_split(model, flat.geos))
+        cells = plan_cells(model, split=regions.split)
+    response = WeeklyPlanResponse(model, weeks, n_draws=n_draws, seed=seed, continuation=flat_plan[0], cells=cells)
     plan, starts = _solve(response, flat_plan, means, budget, weeks, funded, lo, hi, risk)
     flat_value = response.value_and_gradient(flat_plan, risk)[0]
     if response.value_and_gradient(plan, risk)[0] <= flat_value + MIN_GAIN * abs(flat_value):
@@ -108,7 +114,7 @@ def optimize_by_week(
         "flat_plan_objective": flat_value,
     }
     applied = Bounds(lo, hi, bounds.source)
-    result = plan_result(model, budget, plan, totals, mroas, current, shares, tiers, applied, risk, seed, solver, start_clock)
+    result = plan_result(model, budget, plan, totals, mroas, current, shares, tiers, applied, risk, seed, solver, start_clock, regions)
     gain = Interval.of(response.plan_draws(plan) - response.plan_draws(flat_plan))
     moved = not np.allclose(plan, plan.mean(axis=0), atol=0.01)
     best, worst = int(np.argmax(means)), int(np.argmin(means))

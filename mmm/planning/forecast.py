@@ -18,9 +18,12 @@ from mmm.core.errors import MMMError
 from mmm.core.results import SeriesBand
 from mmm.core.stats import Interval, band_of
 from mmm.data.dataset import PERIOD_DAYS
+from mmm.model import geo_fit
 from mmm.model.cells import share_note
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.results import PlanForecast
+
+REGION_NOTE = "The plan sets each region's spend on each channel (see geos); the current mix keeps each region's recent share."
 
 
 def thin(params: dict[str, np.ndarray], n_draws: int | None, seed: int) -> dict[str, np.ndarray]:
@@ -94,17 +97,21 @@ def forecast_plan(
 ) -> tuple[PlanForecast, PlanDraws]:
     """Week-by-week forecast of the outcome under a spend plan, and the draws behind its totals.
 
-    spend: (date, channel) in currency; an array is read as (period, channel) in the model's
-    channel order for the periods right after the data. The forecast has the expected outcome
+    spend: (date, channel) in currency, or (date, geo, channel) on a geo model planned region by
+    region; an array is read as (period, channel), or (period, geo, channel), in the model's order
+    for the periods right after the data. The forecast has the expected outcome
     per period (mean and 90% interval, noise included), the incremental outcome per channel and
     in total, the plan's ROAS, and the probability that it beats the current mix at the same budget.
     """
     horizon_len = spend.sizes[DATE] if isinstance(spend, xr.DataArray) else np.asarray(spend).shape[0]
     horizon = Horizon.after(model, horizon_len, controls)
     if not isinstance(spend, xr.DataArray):
-        spend = xr.DataArray(
-            np.asarray(spend, dtype=float), dims=(DATE, CHANNEL), coords={DATE: horizon.dates.values, CHANNEL: model.channels}
-        )
+        values = np.asarray(spend, dtype=float)
+        dims: tuple[str, ...] = (DATE, CHANNEL)
+        coords = {DATE: horizon.dates.values, CHANNEL: model.channels}
+        if values.ndim == 3:  # (period, geo, channel): a plan by region
+            dims, coords = (DATE, GEO, CHANNEL), coords | {GEO: model.observed.geos}
+        spend = xr.DataArray(values, dims=dims, coords=coords)
     spend = spend.assign_coords({DATE: horizon.dates.values})
     dates, ctrl = horizon.with_tail(model)
     params = model.posterior_params()
@@ -122,7 +129,10 @@ def forecast_plan(
     current_total = None
     if budget > 0:
         # the current mix at the same budget and length, on the same draws, is the comparator
-        now = current_plan(model, budget, horizon_len).broadcast_like(spend)
+        now = current_plan(model, budget, horizon_len)
+        if GEO in spend.dims:
+            now = now * geo_fit.geo_share_array(model)  # the current mix keeps each region's recent share
+        now = now.broadcast_like(spend)
         current_total = (media(now)["media"] - without).sum([DATE, GEO, CHANNEL])
     mean_path = with_plan["mean"].isel({DATE: slice(0, horizon_len)})
     observed = model.sample_observations(mean_path, seed, params).sum(GEO)  # each geo's noise, then the total
@@ -139,7 +149,7 @@ def forecast_plan(
         expected=Interval.of(observed.sum(DATE), SAMPLE),
         current_incremental=Interval.of(current_total, SAMPLE) if current_total is not None else None,
         prob_better_than_current=float((total > current_total).mean()) if current_total is not None else None,
-        geo_split=share_note(model),
+        geo_split=REGION_NOTE if GEO in spend.dims else share_note(model),
     )
     draws = PlanDraws(total.transpose(SAMPLE).values, None if current_total is None else current_total.transpose(SAMPLE).values, by_week)
     return forecast, draws

@@ -1,8 +1,9 @@
 """Reallocate a budget across channels under the 70/20/10 rule, from a fitted model.
 
-Decision: spend per channel per period (held for the horizon). Constraints: each tier gets
-exactly its share of the budget (so the total is the budget), each channel stays within its
-bounds. Objective: expected incremental outcome over the horizon (with carry-in and
+Decision: spend per channel per period (held for the horizon); on a geo model planned by cells
+(`mmm.planning.geo_plan`), spend per region and channel. Constraints: each tier gets
+exactly its share of the budget (so the total is the budget), each channel (each region's cell)
+stays within its bounds, and a channel's total over the regions within yours. Objective: expected incremental outcome over the horizon (with carry-in and
 carry-over), averaged over posterior draws; with risk k, mean minus k standard deviations.
 Solved with SLSQP on exact gradients from several starts; the answer is checked for
 optimality (equal marginal ROAS across a tier's unbound channels).
@@ -11,17 +12,22 @@ optimality (equal marginal ROAS across a tier's unbound channels).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import xarray as xr
 from scipy.optimize import minimize
 
+from mmm.core.constants import CHANNEL, DATE, GEO
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.core.results import Histogram
 from mmm.core.stats import Interval
+from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds, project, round_to_cents, split_cents
 from mmm.planning.forecast import current_plan, forecast_plan
+from mmm.planning.geo_plan import CellBounds, RegionPlanning, channel_mroas, region_planning, region_plans, region_warnings, unit_current
 from mmm.planning.objectives import MeanMinusRisk, Objective
 from mmm.planning.response import ConstantPlanResponse
 from mmm.planning.results import Allocation, OptimizationResult, PlanOutcomes, TierOptimality
@@ -69,12 +75,14 @@ def solve_split(
     lo: np.ndarray,
     hi: np.ndarray,
     starts: dict[str, np.ndarray],
+    limits: list[tuple[np.ndarray, float, float]] | None = None,
 ) -> tuple[np.ndarray, str, list[dict]]:
-    """The weekly spend per channel (currency per period) that maximises `goal`, from each start in turn.
+    """The weekly spend per decision (channel, or region's cell; currency per period) that maximises `goal`, from each start in turn.
 
-    funded: (channel indices, weekly spend) of each tier that spends; lo, hi: weekly bounds. Each start
-    (a weekly plan, rescaled to every tier's spend) runs SLSQP on exact gradients; the best feasible
-    end point wins. Returns (best plan, the start it came from, per start its objective and convergence).
+    funded: (decision indices, weekly spend) of each tier that spends; lo, hi: weekly bounds; limits:
+    (decision indices, low, high) weekly limits on sums of decisions (a channel's total over its regions).
+    Each start (a weekly plan, rescaled to every tier's spend) runs SLSQP on exact gradients; the best
+    feasible end point wins. Returns (best plan, the start it came from, per start its objective and convergence).
     """
     n = len(lo)
     scale = np.maximum(hi, budget / weeks / n)  # decision variables near 1 for SLSQP
@@ -91,6 +99,11 @@ def solve_split(
         }
         for idx, w in funded
     ]
+    for idx, low, high in limits or []:
+        mask = np.isin(np.arange(n), idx) * scale / budget
+        constraints.append({"type": "ineq", "fun": (lambda x, m=mask, low=low: x @ m - low / budget), "jac": (lambda x, m=mask: m)})
+        if np.isfinite(high):
+            constraints.append({"type": "ineq", "fun": (lambda x, m=mask, high=high: high / budget - x @ m), "jac": (lambda x, m=mask: -m)})
     best, best_val, best_name, solutions = None, np.inf, "", []
     for name, raw in starts.items():
         x0 = np.zeros(n)
@@ -144,23 +157,65 @@ def optimize_budget(
         raise ArgumentError("risk", f"must be 0 or more, not {risk:g}")
     channels = model.channels
     lo, hi, groups, tier_totals, funded = tier_budgets(channels, budget, weeks, shares, tiers, bounds)
-    response = ConstantPlanResponse(model, weeks, n_draws=n_draws, seed=seed)
+    cells = bounds.cells if isinstance(bounds, CellBounds) else None
+    current = current_plan(model, budget, weeks).sel({CHANNEL: channels}).values
+    start = current
+    if isinstance(bounds, CellBounds):  # region by region: the decisions are cells, each tier's share checked on channels above
+        names = bounds.cells.unit_names(channels)
+        unit_tiers = {name: tiers[channels[c]] for name, c in zip(names, bounds.cells.unit_channel)}
+        lo, hi, groups, tier_totals, funded = tier_budgets(names, budget, weeks, shares, unit_tiers, bounds.units)
+        start = unit_current(model, bounds.cells, current)
+    response = ConstantPlanResponse(model, weeks, n_draws=n_draws, seed=seed, cells=cells)
     goal = objective if objective is not None else MeanMinusRisk(risk)
-    current = response.vector(current_plan(model, budget, weeks))
     rng = np.random.default_rng(seed)
-    starts = {"even split": np.ones(len(channels)), "current plan": current.copy()}
+    starts = {"even split": np.ones(len(lo)), "current plan": start.copy()}
     for k in range(N_RANDOM_STARTS):
-        starts[f"random {k + 1}"] = rng.dirichlet(np.ones(len(channels))) * budget / weeks
-    best, best_name, solutions = solve_split(response, goal, budget, weeks, funded, lo, hi, starts)
+        starts[f"random {k + 1}"] = rng.dirichlet(np.ones(len(lo))) * budget / weeks
+    limits = bounds.limits if isinstance(bounds, CellBounds) else None
+    best, best_name, solutions = solve_split(response, goal, budget, weeks, funded, lo, hi, starts, limits)
     totals = round_to_cents(best, weeks, groups, tier_totals, lo, hi)
-    weekly = totals / weeks
     # one more unit per period costs `weeks` units in all: mROAS is per unit of total spend
-    mroas = response.gradient_draws(weekly).mean(axis=0) / weeks
+    mroas = response.gradient_draws(totals / weeks).mean(axis=0) / weeks
     solver = {"method": "SLSQP, exact gradients", "starts": solutions, "best_start": best_name, "draws": int(response.coef.shape[0])}
-    plan = np.tile(weekly, (weeks, 1))
-    return plan_result(
-        model, budget, plan, totals, mroas, current, shares, tiers, Bounds(lo, hi, bounds.source), risk, seed, solver, start_clock
-    )
+    regions = None
+    applied: Bounds = Bounds(lo, hi, bounds.source)
+    if isinstance(bounds, CellBounds):
+        default_split = plan_cells(model).cell_grid(plan_cells(model).share)
+        regions = region_planning(bounds.cells, totals, mroas, bounds.units, default_split)
+        regions = replace(regions, optimality=tier_optimality(names, unit_tiers, mroas, lo, hi, totals / weeks, shares, risk))
+        totals = np.round(np.bincount(bounds.cells.unit_channel, weights=totals, minlength=len(channels)), 2)
+        mroas = channel_mroas(regions)
+        applied = bounds
+    plan = np.tile(totals / weeks, (weeks, 1))
+    return plan_result(model, budget, plan, totals, mroas, current, shares, tiers, applied, risk, seed, solver, start_clock, regions)
+
+
+def _at_bound(weekly: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str | None]:
+    """Per decision: 'max' or 'min' where its weekly spend sits at that bound (a minimum of 0 included), else None."""
+    at_hi = weekly >= hi * (1 - BOUND_TOL) - 1e-9
+    at_lo = weekly <= lo * (1 + BOUND_TOL) + 1e-9
+    return ["max" if h else ("min" if low else None) for h, low in zip(at_hi, at_lo)]
+
+
+def tier_optimality(
+    names: list[str],
+    tiers: dict[str, str],
+    mroas: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    weekly: np.ndarray,
+    shares: dict[str, float],
+    risk: float,
+) -> dict[str, TierOptimality]:
+    """Per tier: its decisions off their bounds, and whether their marginal ROAS agree (within 1%, as an optimum's must)."""
+    free = [name for name, b in zip(names, _at_bound(weekly, lo, hi)) if b is None]
+    out = {}
+    for t in shares:
+        mine = [n for n in free if tiers[n] == t]
+        m = [float(mroas[names.index(n)]) for n in mine]
+        spread = (max(m) - min(m)) / max(abs(float(np.mean(m))), 1e-12) if len(m) > 1 else 0.0
+        out[t] = TierOptimality(unbound_channels=mine, mroas_spread=float(spread), equal_mroas=bool(spread < 0.01 or risk > 0))
+    return out
 
 
 def plan_result(
@@ -177,24 +232,24 @@ def plan_result(
     seed: int,
     solver: dict[str, Any],
     start_clock: float,
+    regions: RegionPlanning | None = None,
 ) -> OptimizationResult:
     """The answer for an optimised plan: allocation against the current mix, bound warnings, optimality check, forecast.
 
     plan: (period, channel) spend in currency; totals: its channel totals in whole cents, each
     tier's exact; mroas: extra outcome per extra unit of each channel's total; current: the
-    current mix per period (channel,); bounds: the weekly limits the optimiser applied.
+    current mix per period (channel,); bounds: the weekly limits the optimiser applied (per channel);
+    regions: on a geo model, how each channel's spend lands in the regions (default: their recent shares).
     """
     channels, weeks = model.channels, plan.shape[0]
     lo, hi = bounds.low, bounds.high
     groups = [np.array([i for i, c in enumerate(channels) if tiers[c] == t]) for t in shares]
     weekly = totals / weeks
     warnings, allocation = [], {}
-    for i, ch in enumerate(channels):
-        at_hi = weekly[i] >= hi[i] * (1 - BOUND_TOL) - 1e-9
-        at_lo = weekly[i] <= lo[i] * (1 + BOUND_TOL) + 1e-9
-        if at_hi:
+    for i, (ch, bound) in enumerate(zip(channels, _at_bound(weekly, lo, hi))):
+        if bound == "max":
             warnings.append(f"'{ch}' is held at its maximum of {hi[i]:,.2f} per period ({bounds.source[i]}); it would take more otherwise")
-        elif at_lo and lo[i] > 0:
+        elif bound == "min" and lo[i] > 0:
             warnings.append(f"'{ch}' is held at its minimum of {lo[i]:,.2f} per period (your bound); it would take less otherwise")
         allocation[ch] = Allocation(
             total=float(totals[i]),
@@ -207,16 +262,23 @@ def plan_result(
             change_pct=float(totals[i] / (current[i] * weeks) - 1) if current[i] > 0 else None,
             min_weekly=float(lo[i]),
             max_weekly=float(hi[i]),
-            bound="max" if at_hi else ("min" if at_lo else None),
+            bound=bound,
         )
-    optimality = {}
-    for t, idx in zip(shares, groups):
-        free = [channels[i] for i in idx if allocation[channels[i]].bound is None]
-        m: list[float] = [allocation[c].mroas for c in free]
-        spread = (max(m) - min(m)) / max(abs(float(np.mean(m))), 1e-12) if len(m) > 1 else 0.0
-        optimality[t] = TierOptimality(unbound_channels=free, mroas_spread=float(spread), equal_mroas=bool(spread < 0.01 or risk > 0))
-
-    forecast, draws = forecast_plan(model, plan, seed=seed)
+    optimality = tier_optimality(channels, tiers, mroas, lo, hi, weekly, shares, risk)
+    geos = None
+    spend: np.ndarray | xr.DataArray = plan
+    if model.is_geo:
+        if regions is None:  # each region keeps its recent share of every channel
+            now = plan_cells(model)
+            regions = RegionPlanning("shares", now.cell_grid(now.share))
+        elif regions.mode == "cells":
+            optimality = regions.optimality or optimality
+            spend = xr.DataArray(
+                plan[:, None, :] * regions.split[None], dims=(DATE, GEO, CHANNEL), coords={GEO: model.observed.geos, CHANNEL: channels}
+            )
+        geos = region_plans(model, totals, current, weeks, regions, BOUND_TOL)
+        warnings += region_warnings(geos, regions)
+    forecast, draws = forecast_plan(model, spend, seed=seed)
     assert draws.current is not None
     edges = np.linspace(float(min(draws.plan.min(), draws.current.min())), float(max(draws.plan.max(), draws.current.max())), 50)
     diff = draws.plan - draws.current
@@ -237,5 +299,7 @@ def plan_result(
             difference=Histogram.of(diff, np.linspace(float(diff.min()), float(diff.max()), 50)),
         ),
         weekly_plan=weekly_plan(plan, draws, tiers, model.config.data.kpi),
+        geo_allocation=regions.mode if regions is not None else None,
+        geos=geos,
         solver={**solver, "seconds": time.perf_counter() - start_clock},
     )

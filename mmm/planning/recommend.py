@@ -9,9 +9,9 @@ from mmm.config import parse_policy
 from mmm.core.constants import DATE, GEO
 from mmm.core.errors import ArgumentError
 from mmm.model.estimator import MarketingMixModel
-from mmm.planning.bounds import channel_bounds
 from mmm.planning.budget import budget_mode, choose_budget, unit_value, with_profit
 from mmm.planning.by_week import check_by_week, optimize_by_week
+from mmm.planning.geo_plan import GeoAllocation, plan_bounds
 from mmm.planning.optimizer import optimize_budget
 from mmm.planning.policy import auto_tiers as propose_tiers
 from mmm.planning.policy import tier_shares
@@ -33,6 +33,7 @@ def recommend_budget(
     target_mroas: float | None = None,
     target_cpa: float | None = None,
     by_week: bool | None = None,
+    geo_allocation: GeoAllocation | None = None,
 ) -> OptimizationResult:
     """Split `budget` (currency over `weeks` periods) under the policy's tier shares and the bounds.
 
@@ -43,7 +44,9 @@ def recommend_budget(
     `mmm.planning.budget`); a margin with a fixed budget adds the plan's
     expected profit. The forecast of the plan carries the same quantities a scenario reports, so
     both compare side by side. by_week (default: the config's `optimizer.by_week`) plans spend per
-    channel per week (`mmm.planning.by_week`) instead of the same spend every week.
+    channel per week (`mmm.planning.by_week`) instead of the same spend every week. geo_allocation
+    (default: the config's `optimizer.geo_allocation`), on a geo model: plan each region's spend per
+    channel (cells) or channel totals that keep the regions' shares (shares); see `mmm.planning.geo_plan`.
     """
     budget_mode(budget, margin, target_mroas, risk, target_cpa)  # the arguments are checked before any work
     unit = unit_value(model, weeks, margin, target_mroas, target_cpa)  # currency per unit of outcome, for profit
@@ -63,7 +66,7 @@ def recommend_budget(
     else:
         tiers = model.config.tiers
     shares, notes = tier_shares(shares_wanted, tiers, strict_tiers)
-    bounds = channel_bounds(model, bounds_overrides)
+    bounds = plan_bounds(model, bounds_overrides, geo_allocation or model.config.optimizer.geo_allocation)
     if isinstance(budget, str):
         result = choose_budget(model, weeks, shares, tiers, bounds, margin, target_mroas, seed, target_cpa)
     else:

@@ -99,6 +99,28 @@ class Allocation(Result):
     bound: str | None
 
 
+class CellAllocation(Result):
+    """One region's spend on one channel in a plan (currency over the horizon and per period) against the current mix."""
+
+    total: float
+    weekly: float
+    share: float = Field(description="The region's share of the channel's total.")
+    mroas: float | None = Field(description="Extra outcome per extra unit of this region's spend on the channel; null when not a decision.")
+    current_total: float
+    change: float
+    change_pct: float | None
+    min_weekly: float | None
+    max_weekly: float | None
+    bound: str | None
+
+
+class RegionPlan(Result):
+    """A region's part of a plan: its total and its spend per channel."""
+
+    total: float
+    channels: dict[str, CellAllocation]
+
+
 class TierOptimality(Result):
     """Within a tier, unbound channels should end with equal marginal ROAS."""
 
@@ -146,6 +168,10 @@ class OptimizationResult(Result):
     expected_profit: Interval | None = Field(default=None, description="margin x incremental outcome - spend, currency.")
     budget_curve: BudgetCurve | None = None
     by_week: SpendTiming | None = Field(default=None, description="Under --by-week: spend per channel per week and why it moves.")
+    geo_allocation: str | None = Field(
+        default=None, description="Data by geo: cells (each region's spend per channel chosen) or shares (regions keep their shares)."
+    )
+    geos: dict[str, RegionPlan] | None = Field(default=None, description="Data by geo: the plan per region and channel.")
 
     @classmethod
     def optional_keys(cls) -> tuple[str, ...]:
@@ -161,6 +187,8 @@ class OptimizationResult(Result):
             "expected_profit",
             "budget_curve",
             "by_week",
+            "geo_allocation",
+            "geos",
         )
 
     @property

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmm.model.cells import PlanCells
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.response import ConstantPlanResponse
 from mmm.transforms import lagged
@@ -26,9 +27,15 @@ class WeeklyPlanResponse(ConstantPlanResponse):
     """Posterior draws of the incremental outcome of a plan (period, channel) over `periods` periods, and gradients."""
 
     def __init__(
-        self, model: MarketingMixModel, periods: int, n_draws: int | None = None, seed: int = 0, continuation: np.ndarray | None = None
+        self,
+        model: MarketingMixModel,
+        periods: int,
+        n_draws: int | None = None,
+        seed: int = 0,
+        continuation: np.ndarray | None = None,
+        cells: PlanCells | None = None,
     ):
-        super().__init__(model, periods, n_draws=n_draws, seed=seed)
+        super().__init__(model, periods, n_draws=n_draws, seed=seed, cells=cells)
         self.periods = periods
         self.l_max = model.media.l_max
         self.scale = self.cells.spend_scale  # (cell,): a geo model's cells get each channel's spend by geo share

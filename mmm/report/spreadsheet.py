@@ -20,7 +20,7 @@ from typing import Any
 from mmm.core.constants import TIERS
 from mmm.core.errors import MMMError
 from mmm.core.outcome import Outcome, outcome_for
-from mmm.planning.results import PlanForecast
+from mmm.planning.results import PlanForecast, RegionPlan
 from mmm.planning.weekly_results import PlanLine, WeeklyPlan
 
 ALL = "all"  # the channel of a line that adds up every channel
@@ -28,6 +28,18 @@ PLAN, AFTER, TOTAL = "plan", "after plan", "total"  # values of the `phase` colu
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 SHEETS = ("Plan by week", "By month", "Expected by week", "Summary")
+REGION_SHEET = "By region"  # a geo plan's sheet: spend per region and channel over the horizon
+REGION_HEADER = [
+    "region",
+    "channel",
+    "spend",
+    "weekly spend",
+    "share of the channel",
+    "current spend",
+    "change",
+    "marginal",
+    "limit reached",
+]
 
 
 def _stats(stem: str) -> list[str]:
@@ -198,8 +210,20 @@ def _summary(book: Any, plan: WeeklyPlan, forecast: PlanForecast, currency: str,
     sheet.column_dimensions["A"].width = 48
 
 
-def write_plan_xlsx(path: str | Path, plan: WeeklyPlan, forecast: PlanForecast, currency: str, title: str) -> None:
-    """The plan as a workbook: sheets "Plan by week" (as the CSV), "By month", "Expected by week" and "Summary".
+def region_rows(geos: dict[str, RegionPlan]) -> list[list[Any]]:
+    """One row per region and channel (REGION_HEADER): spend over the horizon and per week, against the current mix."""
+    return [
+        [geo, ch, a.total, a.weekly, a.share, a.current_total, a.change, a.mroas, a.bound or ""]
+        for geo, region in geos.items()
+        for ch, a in region.channels.items()
+    ]
+
+
+def write_plan_xlsx(
+    path: str | Path, plan: WeeklyPlan, forecast: PlanForecast, currency: str, title: str, geos: dict[str, RegionPlan] | None = None
+) -> None:
+    """The plan as a workbook: sheets "Plan by week" (as the CSV), "By month", "Expected by week" and "Summary",
+    and "By region" for a geo plan (`geos`: its spend per region and channel).
 
     forecast: the same plan's forecast (the expected outcome per week, ROAS, comparison with the
     current mix); title: what the plan is, for the summary ("recommended plan", the scenario's name).
@@ -215,4 +239,10 @@ def write_plan_xlsx(path: str | Path, plan: WeeklyPlan, forecast: PlanForecast, 
     expected = [[dt.date.fromisoformat(d), k + 1, band.mean[k], band.low[k], band.high[k]] for k, d in enumerate(forecast.dates)]
     _sheet(book, SHEETS[2], ["date", "week", *_stats(o.expected)], expected)
     _summary(book, plan, forecast, currency, title)
+    if geos:
+        _sheet(book, REGION_SHEET, REGION_HEADER, region_rows(geos))
+        for row in book[REGION_SHEET].iter_rows(min_row=2):
+            for cell in row[2:4] + row[5:7]:
+                cell.number_format = MONEY_FORMAT
+            row[4].number_format = "0.0%"
     _write_atomically(path, book.save)

@@ -23,7 +23,7 @@ from mmm.core.constants import INTERVAL_STATS
 from mmm.core.errors import MMMError, RunNotFoundError
 from mmm.core.outcome import outcome_for
 from mmm.model.estimator import MarketingMixModel
-from mmm.planning.results import PlanForecast
+from mmm.planning.results import PlanForecast, RegionPlan
 from mmm.tracking.access import redact, refusals
 from mmm.tracking.metrics import fit_metrics, plan_metrics
 from mmm.tracking.store import store_lock
@@ -256,9 +256,13 @@ def log_plan_run(
     payload: dict[str, Any],
     tracking_uri: str | None = None,
     artifacts: list[str] | None = None,
+    geos: dict[str, RegionPlan] | None = None,
 ) -> str:
-    """Record an optimise or scenario as a run nested under the model's fit run (with the plan's files); returns its id."""
-    return log_child_run(parent_run_id, kind, name, params, plan_metrics(forecast), payload, tracking_uri, artifacts)
+    """Record an optimise or scenario as a run nested under the model's fit run (with the plan's files); returns its id.
+
+    geos: a geo plan's spend per region and channel, logged as `spend.<geo>.<channel>`."""
+    metrics = plan_metrics(forecast) | {f"spend.{g}.{ch}": a.total for g, plan in (geos or {}).items() for ch, a in plan.channels.items()}
+    return log_child_run(parent_run_id, kind, name, params, metrics, payload, tracking_uri, artifacts)
 
 
 def log_child_run(
