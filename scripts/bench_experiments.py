@@ -10,7 +10,7 @@ of the plan) / true revenue of the true optimum, under the same tiers, shares an
 optimum from `bench_decision`'s exact KKT solver, starting from the data each plan follows).
 Targets: the tested channel's ROAS error and the plan's true regret at least halved, coverage >= 80%.
 
-Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--draws 500 --tune 500 --chains 4] [--json PATH]
+Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--test-weeks 6|auto] [--draws 500 --tune 500 --chains 4] [--json PATH]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import json
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from bench_decision import TrueResponse, carried_over, equalise_marginal_roas
@@ -58,7 +59,7 @@ def true_regret(model: MarketingMixModel, truth: dict, original_spend: np.ndarra
     return (resp.total(best) - resp.total(ours)) / resp.total(best)
 
 
-def run(scenario: str, seed: int, sampler: dict, workdir: Path) -> dict:
+def run(scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int | Literal["auto"] = 6) -> dict:
     folder = workdir / f"{scenario}-{seed}"
     paths = write_scenario(scenario, folder / "before", seed=seed or None)
     truth = json.loads(paths["truth"].read_text())
@@ -67,7 +68,7 @@ def run(scenario: str, seed: int, sampler: dict, workdir: Path) -> dict:
     data = load_data(cfg)
     before = MarketingMixModel(cfg).fit(data)
     budget = float(round(float(data.tail(WEEKS).spend.sum()), 2))
-    plan = plan_tests(before, budget, WEEKS)
+    plan = plan_tests(before, budget, WEEKS, test_weeks)
     if not plan.designs:
         return {"scenario": scenario, "seed": seed, "design": None, "notes": plan.notes}
     design = plan.designs[0]
@@ -85,6 +86,7 @@ def run(scenario: str, seed: int, sampler: dict, workdir: Path) -> dict:
         "seed": seed,
         "design": design.to_json(),
         "plan_test_seconds": plan.seconds,
+        "test_weeks": plan.channels[design.channel].tests[design.kind].weeks,
         "lift_row": json.loads(realised["truth"].read_text())["test"]["result"],
         "tested": tested,
         "tested_error": {"before": s_before["channels"][tested]["ape"], "after": s_after["channels"][tested]["ape"]},
@@ -104,6 +106,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=None)
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--chains", type=int, default=None)
+    ap.add_argument("--test-weeks", default="6", help="periods each test runs, or auto (each design as long as pays most)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     sampler = {k: v for k, v in {"draws": args.draws, "tune": args.tune, "chains": args.chains}.items() if v is not None}
@@ -112,7 +115,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for scenario in args.scenarios.split(","):
             for seed in seeds:
-                r = run(scenario, seed, sampler, Path(tmp))
+                test_weeks: int | Literal["auto"] = "auto" if args.test_weeks == "auto" else int(args.test_weeks)
+                r = run(scenario, seed, sampler, Path(tmp), test_weeks)
                 results.append(r)
                 print(f"\n{scenario}, seed {seed or 'default'}:")
                 if r["design"] is None:
@@ -120,7 +124,7 @@ def main() -> None:
                     continue
                 d = r["design"]
                 print(
-                    f"  best design: {d['channel']} {d['kind']} {d['start']} to {d['end']}, spend change {d['spend_change']:+,.0f}, "
+                    f"  best design: {d['channel']} {d['kind']} {d['start']} to {d['end']} ({r['test_weeks']} weeks), spend change {d['spend_change']:+,.0f}, "
                     f"stated se {d['expected_lift_se']:,.0f}; measured lift {r['lift_row']['lift']:+,.0f} (true {r['lift_row']['true_lift']:+,.0f})"
                 )
                 pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731

@@ -213,9 +213,26 @@ def test_within_tiers_keeps_tests_in_the_test_budget(cli):
     assert all(abs(d["spend_change"]) <= cap + 0.01 for d in json.loads(out.read_text())["designs"])
 
 
+def test_auto_test_weeks_runs_each_design_as_long_as_pays_most(cli):
+    out = cli.root / "auto.json"
+    result = invoke(*cli.common, "--budget", BUDGET, "--weeks", 13, "--test-weeks", "auto", "--output-json", out)
+    assert result.exit_code == 0, result.output
+    auto = json.loads(out.read_text())
+    assert auto["test_weeks_auto"] is True and "each test as long as pays most" in result.output
+    fixed = {(d["channel"], d["kind"]): d["value"] for d in cli.raw["designs"]}
+    for d in auto["designs"]:
+        weeks = auto["channels"][d["channel"]]["tests"][d["kind"]]["weeks"]
+        assert weeks in (4, 6, 8, 10, 13)
+        assert (pd.Timestamp(d["end"]) - pd.Timestamp(d["start"])).days == 7 * (weeks - 1)
+        assert d["value"] >= fixed[(d["channel"], d["kind"])] - 1e-6  # 6 weeks was one of the lengths tried
+    assert auto["test_weeks"] == auto["channels"][auto["designs"][0]["channel"]]["tests"][auto["designs"][0]["kind"]]["weeks"]
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [
+        (["--budget", "78000", "--test-weeks", "six"], "'six' is neither a whole number of periods"),
+        (["--budget", "78000", "--weeks", "1", "--test-weeks", "auto"], "--test-weeks auto does not fit"),
         (["--budget", "78000", "--channels", "ch0,tv"], "--channels names tv, which this model does not have"),
         (["--budget", "78000", "--weeks", "0"], "--weeks must be at least 1"),
         (["--budget", "78000", "--weeks", "4", "--test-weeks", "6"], "--test-weeks 6 does not fit"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import click
 
 from mmm.cli.common import finish_child, save_json, with_tracking
@@ -13,11 +15,27 @@ def _names(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _test_weeks(ctx: click.Context, param: click.Parameter, value: str) -> int | Literal["auto"]:
+    """--test-weeks: a whole number of periods or 'auto'."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a whole number of periods (e.g. 6) nor 'auto'") from None
+
+
 @click.command("plan-test")
 @click.option("--run-id", required=True, help="The fitted model's run id (from `mmm fit` or `mmm runs`).")
 @click.option("--budget", type=float, required=True, help="Next quarter's total budget, currency over --weeks.")
 @click.option("--weeks", type=int, default=13, show_default=True, help="Horizon of the plan the tests inform, in periods.")
-@click.option("--test-weeks", type=int, default=6, show_default=True, help="How many periods each test runs (at most --weeks).")
+@click.option(
+    "--test-weeks",
+    default="6",
+    show_default=True,
+    callback=_test_weeks,
+    help="How many periods each test runs (2 to --weeks), or `auto`: each design as long as pays most (4, 6, 8, 10 or 13 periods).",
+)
 @click.option(
     "--within-tiers", is_flag=True, help="Keep each test's spend change within the test (20%) and experimental (10%) tier budgets."
 )
@@ -33,7 +51,7 @@ def plan_test(
     run_id: str,
     budget: float,
     weeks: int,
-    test_weeks: int,
+    test_weeks: int | Literal["auto"],
     within_tiers: bool,
     channels: str | None,
     top: int,

@@ -181,6 +181,7 @@ def optimize(
     from mmm.report.budget_plot import write_budget_curve
     from mmm.report.formatting import format_optimize_table
     from mmm.report.prose import unit_of
+    from mmm.report.region_text import format_regions
     from mmm.report.timing_text import format_by_week
     from mmm.tracking.runs import log_plan_run
 
@@ -205,9 +206,9 @@ def optimize(
     )
     result = result.model_copy(update={"run_id": run_id, "review": verdict})
     click.echo(format_optimize_table(result, model.config.currency))
-    timing = format_by_week(result, model.config.currency)
-    if timing:
-        click.echo("\n" + timing)
+    for extra in (format_regions(result), format_by_week(result, model.config.currency)):
+        if extra:
+            click.echo("\n" + extra)
     chosen_by = {"margin": margin, "target_mroas": target_mroas, "target_cpa": target_cpa, "chosen_budget": result.chosen_budget}
     params = {
         "budget": budget,

@@ -28,7 +28,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 from scipy.stats import norm
@@ -47,6 +48,7 @@ from mmm.planning.test_results import ChannelInformation, TestDesign, TestEconom
 from mmm.planning.voi import N_DRAWS, PlanProblem, perfect_information, sample_information, weighted_width
 
 MIN_TEST_WEEKS = 2
+AUTO_TEST_WEEKS = (4, 6, 8, 10, 13)  # durations tried under test_weeks "auto" (those within the horizon)
 TEST_TIERS = ("test", "experimental")  # the tiers whose budget pays for testing under --within-tiers
 DETECT = float(norm.ppf(0.975) + norm.ppf(0.80))  # standard errors a lift must reach: 5% level, 80% power
 
@@ -141,7 +143,7 @@ def plan_tests(
     model: MarketingMixModel,
     budget: float,
     weeks: int,
-    test_weeks: int = 6,
+    test_weeks: int | Literal["auto"] = 6,
     within_tiers: bool = False,
     channels: list[str] | None = None,
     top: int = 3,
@@ -152,15 +154,17 @@ def plan_tests(
     """Value of information per channel and test designs for the `top` channels by it, ranked by value.
 
     budget: currency over `weeks` periods (the quarter the information improves); test_weeks: periods
-    each test runs, right after the data (at least 2, at most `weeks`); channels: restrict the designs
-    to these; policy: tier shares like '70/20/10' (default: the config's).
+    each test runs, right after the data (at least 2, at most `weeks`), or "auto": each design runs as
+    long as pays most (`test_durations`); channels: restrict the designs to these; policy: tier shares
+    like '70/20/10' (default: the config's).
     """
     clock = time.perf_counter()
     if weeks < 1:
         raise ArgumentError("weeks", f"must be at least 1, not {weeks}")
     if not budget > 0:
         raise ArgumentError("budget", f"must be a positive amount, not {budget:g}")
-    if not MIN_TEST_WEEKS <= test_weeks <= weeks:
+    durations = test_durations(weeks) if test_weeks == "auto" else [test_weeks]
+    if not durations or not MIN_TEST_WEEKS <= durations[-1] <= weeks:
         raise ArgumentError(
             "test_weeks",
             f"{{arg}} {test_weeks} does not fit: a test runs at least {MIN_TEST_WEEKS} periods and at most the horizon "
@@ -185,7 +189,7 @@ def plan_tests(
     cap = sum(shares.get(t, 0.0) for t in TEST_TIERS) * budget if within_tiers else None
     if cap == 0:
         notes.append("no channel is in the test or experimental tier, so the 70/20/10 plan sets no money aside for tests")
-    ctx = Context(problem, test_weeks, cap, np.asarray(model.scales.spend, dtype=float))
+    ctx = Context(problem, durations[0], cap, np.asarray(model.scales.spend, dtype=float))
     sigma = residual_noise(model, problem.response.params)
     mroas = problem.marginal_roas()
 
@@ -201,15 +205,21 @@ def plan_tests(
     for name in chosen:
         c = model.channels.index(name)
         for kind in kinds:
-            cand, why = DESIGN_KINDS[kind](ctx, c)
-            if cand is None:
+            best: tuple[TestDesign, TestEconomics] | None = None
+            for length in durations:
+                cand, why = DESIGN_KINDS[kind](replace(ctx, test_weeks=length), c)
+                if cand is None:
+                    continue
+                if cand.weeks not in responses:
+                    responses[cand.weeks] = ConstantPlanResponse(model, cand.weeks, n_draws=n_draws, seed=seed)
+                valued = _value(problem, cand, responses[cand.weeks], sigma, mroas)
+                if best is None or valued[0].value > best[0].value:
+                    best = valued
+            if best is None:
                 notes.append(str(why))
                 continue
-            if cand.weeks not in responses:
-                responses[cand.weeks] = ConstantPlanResponse(model, cand.weeks, n_draws=n_draws, seed=seed)
-            design, econ = _value(problem, cand, responses[cand.weeks], sigma, mroas)
-            designs.append(design)
-            economics[name][kind] = econ
+            designs.append(best[0])
+            economics[name][kind] = best[1]
     designs.sort(key=lambda d: -d.value)
     info = {}
     uniform = np.full(problem.size, 1.0 / problem.size)
@@ -227,7 +237,8 @@ def plan_tests(
     return TestPlan(
         budget=float(budget),
         weeks=weeks,
-        test_weeks=test_weeks,
+        test_weeks=economics[designs[0].channel][designs[0].kind].weeks if designs and test_weeks == "auto" else durations[-1],
+        test_weeks_auto=test_weeks == "auto",
         within_tiers=within_tiers,
         draws=problem.size,
         marginal_roas=mroas,
@@ -237,6 +248,11 @@ def plan_tests(
         notes=notes,
         seconds=time.perf_counter() - clock,
     )
+
+
+def test_durations(weeks: int) -> list[int]:
+    """The test lengths (periods) tried under test_weeks "auto": AUTO_TEST_WEEKS within the horizon, else the horizon itself."""
+    return [w for w in AUTO_TEST_WEEKS if w <= weeks] or ([weeks] if weeks >= MIN_TEST_WEEKS else [])
 
 
 def residual_noise(model: MarketingMixModel, params: dict[str, np.ndarray]) -> float:

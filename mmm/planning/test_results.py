@@ -71,7 +71,8 @@ class TestPlan(Result):
     run_id: str | None = None
     budget: float
     weeks: int
-    test_weeks: int
+    test_weeks: int  # periods each test runs; under "auto" the best design's
+    test_weeks_auto: bool = False  # each design ran as long as paid most (--test-weeks auto)
     within_tiers: bool
     draws: int  # posterior draws the analysis ran on
     marginal_roas: float  # of the plan chosen now: what a unit of budget moved by a test earns elsewhere

@@ -10,8 +10,9 @@ KIND_WORDS = {"holdout": "switch off", "scale_up": "raise spend", "geo": "geo te
 def format_test_plan(plan: TestPlan, currency: str) -> str:
     """Per channel what knowing its ROAS is worth, then the designs best first, in plain words."""
     lines = [
-        f"Which test to run next: budget {currency} {plan.budget:,.0f} over {plan.weeks} weeks, tests of {plan.test_weeks} weeks"
-        f"{' paid from the test and experimental tiers' if plan.within_tiers else ''} ({plan.draws} posterior draws, {plan.seconds:.1f} s)",
+        f"Which test to run next: budget {currency} {plan.budget:,.0f} over {plan.weeks} weeks, "
+        + ("each test as long as pays most" if plan.test_weeks_auto else f"tests of {plan.test_weeks} weeks")
+        + f"{' paid from the test and experimental tiers' if plan.within_tiers else ''} ({plan.draws} posterior draws, {plan.seconds:.1f} s)",
         "",
         "What knowing each channel's ROAS would add to next quarter's expected revenue:",
         f"  {'channel':<14}{'tier':<14}{'ROAS now (90% interval)':<26}{'known exactly':>15}{'best test':>15}",

@@ -281,7 +281,6 @@ def format_optimize_table(optimization: OptimizationResult, currency: str) -> st
         )
     lines += table(["channel", "tier", "current", "recommended", "per period", "change", words.marginal_label(), "at bound"], rows, left=2)
     lines += ["", "Tier totals: " + ", ".join(f"{t} {amount(v)}" for t, v in result["tier_totals"].items()) + "."]
-    lines += region_lines(optimization)
     exp = result["expected"]
     lines += [
         "",
@@ -305,29 +304,6 @@ def format_optimize_table(optimization: OptimizationResult, currency: str) -> st
             items = result[key].items() if isinstance(result[key], dict) else [(None, v) for v in result[key]]
             lines += ["", title] + [f"  - {k + ': ' if k else ''}{v}" for k, v in items]
     return "\n".join(lines)
-
-
-def region_lines(optimization: OptimizationResult) -> list[str]:
-    """A geo plan's spend per region and channel over the horizon, with its change on the current mix; none for a national plan."""
-    if not optimization.geos:
-        return []
-    channels = list(optimization.allocation)
-    how = (
-        "chosen region by region"
-        if optimization.geo_allocation == "cells"
-        else "each channel split by the regions' shares of its recent spend"
-    )
-    rows = []
-    for geo, plan in sorted(optimization.geos.items(), key=lambda kv: -kv[1].total):
-        cells = [plan.channels[ch] for ch in channels]
-        rows.append(
-            [geo, amount(plan.total)]
-            + [
-                amount(c.total) + (f" ({c.change_pct:+.0%})" if c.change_pct is not None else "") + (" max" if c.bound == "max" else "")
-                for c in cells
-            ]
-        )
-    return ["", f"By region ({how}; change on the current mix):", *table(["region", "total", *channels], rows, left=1)]
 
 
 def format_scenario_table(scenario: ScenarioResult, currency: str) -> str:
