@@ -15,6 +15,7 @@ from test_geo_model import CHANNELS, GEOS, geo_config, synthetic_geo_model
 from mmm.config import parse_config
 from mmm.core.constants import CHANNEL, DATE, GEO
 from mmm.core.errors import MMMError
+from mmm.data.plans import read_bounds, read_region_bounds
 from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.forecast import forecast_plan
@@ -158,3 +159,46 @@ def test_bad_region_limits_say_what_to_fix(synthetic):
     unknown = configured(synthetic, lambda s: s["channels"][0].update(geo_bounds={"atlantis": {"max_weekly_spend": 1.0}}))
     with pytest.raises(MMMError, match=r"no region named 'atlantis'"):
         plan_bounds(unknown, None, "cells")
+
+
+def test_a_bounds_file_limits_channels_in_regions(synthetic, tmp_path):
+    free = plan(synthetic)
+    cap = round(0.5 * free.geos["south"].channels["tv"].weekly, 2)
+    csv = tmp_path / "bounds.csv"
+    csv.write_text(f"channel,geo,min,max\nsearch,,,20000\ntv,south,,{cap}\n")
+    assert read_bounds(csv) == {"search": (None, 20000.0)}
+    regions = read_region_bounds(csv, CHANNELS, GEOS)
+    assert regions == {"tv": {"south": (None, cap)}}
+    result = optimize_budget(synthetic, BUDGET, WEEKS, SHARES, TIERS, plan_bounds(synthetic, read_bounds(csv), "cells", regions))
+    assert result.geos["south"].channels["tv"].weekly <= cap + 0.01 and result.geos["south"].channels["tv"].bound == "max"
+    yaml_file = tmp_path / "bounds.yaml"
+    yaml_file.write_text(yaml.safe_dump({"tv": {"max": 50000, "geos": {"south": {"max": cap}}}}))
+    assert read_region_bounds(yaml_file, CHANNELS, GEOS) == regions
+    shares = plan_bounds(synthetic, None, "shares", regions)  # by shares a region's cap limits the channel's total
+    south = plan_cells(synthetic).cell_grid(plan_cells(synthetic).share)[GEOS.index("south"), 1]
+    assert shares.high[1] == pytest.approx(cap / south)
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        (
+            "channel,geo,min,max\ntv,atlantis,,5\n",
+            r"bounds.csv, row 1: no region named 'atlantis'; the model's regions are north, south, east",
+        ),
+        ("channel,geo,min,max\nsearch,north,,5\nradio,north,,5\n", r"bounds.csv, row 2: unknown channel 'radio'"),
+        ("channel,region,min,max\ntv,north,,5\n", r"the header must be exactly channel,min,max .* or channel,geo,min,max"),
+    ],
+)
+def test_a_bounds_file_with_bad_regions_says_where(tmp_path, text, needle):
+    path = tmp_path / "bounds.csv"
+    path.write_text(text)
+    with pytest.raises(MMMError, match=needle):
+        read_region_bounds(path, CHANNELS, GEOS)
+
+
+def test_region_limits_on_a_national_model_are_refused(tmp_path):
+    path = tmp_path / "bounds.csv"
+    path.write_text("channel,geo,min,max\ntv,north,,5\n")
+    with pytest.raises(MMMError, match="row 1: limits channel 'tv' in region 'north', but the model is national"):
+        read_region_bounds(path, CHANNELS, ["national"])

@@ -122,7 +122,9 @@ def write_plan_files(
     help="Conversions KPI, with --budget auto: spend until an extra conversion costs this much (marginal CPA, currency).",
 )
 @click.option("--weeks", type=int, default=13, show_default=True, help="Horizon in periods (13 weeks = a quarter).")
-@click.option("--bounds", "bounds_file", type=click.Path(), help="CSV `channel,min,max` or YAML of weekly spend limits.")
+@click.option(
+    "--bounds", "bounds_file", type=click.Path(), help="CSV `channel,min,max` (or `channel,geo,min,max`) or YAML of weekly spend limits."
+)
 @click.option("--policy", default=None, help="Tier shares proven/test/experimental, e.g. 60/30/10 (default: config, 70/20/10).")
 @click.option(
     "--tiers",
@@ -176,7 +178,7 @@ def optimize(
     experiment: str | None,
 ) -> None:
     """Recommend a budget split under the 70/20/10 rule, from a fitted model (no refit)."""
-    from mmm.data.plans import read_bounds
+    from mmm.data.plans import read_bounds, read_region_bounds
     from mmm.planning.recommend import recommend_budget
     from mmm.report.budget_plot import write_budget_curve
     from mmm.report.formatting import format_optimize_table
@@ -187,6 +189,7 @@ def optimize(
 
     model, fit_result, verdict = load_for_planning(run_id, tracking_uri, force)
     overrides = read_bounds(bounds_file) if bounds_file else None
+    regions = read_region_bounds(bounds_file, model.channels, model.observed.geos) if bounds_file else None
     auto_tiers = tiers_mode == "auto"
     result = recommend_budget(
         model,
@@ -203,6 +206,7 @@ def optimize(
         target_cpa=target_cpa,
         by_week=by_week,
         geo_allocation=geo_allocation,
+        region_bounds=regions,
     )
     result = result.model_copy(update={"run_id": run_id, "review": verdict})
     click.echo(format_optimize_table(result, model.config.currency))

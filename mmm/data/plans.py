@@ -5,8 +5,9 @@ Plan CSV: a `week` column (1, 2, ... with none missing) and one spend column per
 also have a `geo` column: then each row is one region's spend in one week (every week and region once),
 and the plan sets each region's spend instead of spreading channel totals by the regions' shares.
 Plan YAML: {weeks: 13, spend: {channel: amount per week | [one amount per week]}, controls: {...}}.
-Bounds CSV: header `channel,min,max` (weekly spend, currency; leave a cell empty for no bound);
-bounds YAML: {channel: {min: ..., max: ...}}.
+Bounds CSV: header `channel,min,max` (weekly spend, currency; leave a cell empty for no bound), or
+`channel,geo,min,max` where a row naming a geo limits the channel in that region (a geo model);
+bounds YAML: {channel: {min: ..., max: ..., geos: {region: {min: ..., max: ...}}}}.
 CSV files may use comma, semicolon or tab and either decimal mark (sniffed by `read_delimited`).
 """
 
@@ -150,23 +151,65 @@ def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[s
     return SpendPlan(name or label, spend, controls)
 
 
-def read_bounds(path: str | Path) -> dict[str, tuple[float | None, float | None]]:
-    """channel -> (min, max) weekly spend in currency; None where no bound is given."""
-    path = Path(path)
+Limits = tuple[float | None, float | None]  # (min, max) weekly spend, currency; None where not given
+
+
+def _bounds_file(path: Path) -> tuple[dict[str, Limits], dict[str, dict[str, Limits]], dict[tuple[str, str], int]]:
+    """(channel -> limits, channel -> region -> limits, (channel, region) -> its row (0 for YAML)) of a bounds file."""
     raw = _read_any(path)
+    channels: dict[str, Limits] = {}
+    regions: dict[str, dict[str, Limits]] = {}
+    rows: dict[tuple[str, str], int] = {}
+
+    def pair(where: str, b: object, keys: set[str]) -> Limits:
+        if not isinstance(b, dict) or not set(b) <= keys:
+            raise MMMError(f"{path}: '{where}' must be a mapping with 'min' and/or 'max' (weekly spend)")
+        low, high = (None if b.get(k) is None else float(b[k]) for k in ("min", "max"))
+        return low, high
+
     if isinstance(raw, dict):
-        out = {}
         for ch, b in raw.items():
-            if not isinstance(b, dict) or not set(b) <= {"min", "max"}:
-                raise MMMError(f"{path}: '{ch}' must be a mapping with 'min' and/or 'max' (weekly spend)")
-            low, high = (None if b.get(k) is None else float(b[k]) for k in ("min", "max"))
-            out[str(ch)] = (low, high)
-        return out
-    if list(raw.columns) != ["channel", "min", "max"]:
-        raise MMMError(f"{path}: the header must be exactly channel,min,max (weekly spend in currency)")
+            channels[str(ch)] = pair(str(ch), b, {"min", "max", "geos"})
+            for geo, gb in (b.get("geos") or {}).items():
+                regions.setdefault(str(ch), {})[str(geo)] = pair(f"{ch}.geos.{geo}", gb, {"min", "max"})
+                rows[(str(ch), str(geo))] = 0
+        return channels, regions, rows
+    if list(raw.columns) not in (["channel", "min", "max"], ["channel", "geo", "min", "max"]):
+        raise MMMError(
+            f"{path}: the header must be exactly channel,min,max (weekly spend in currency), or channel,geo,min,max to limit "
+            "channels in named regions"
+        )
     lows = _numeric(path, "min", raw["min"], allow_blank=True)
     highs = _numeric(path, "max", raw["max"], allow_blank=True)
-    return {
-        str(ch): (None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi))
-        for ch, lo, hi in zip(raw["channel"], lows, highs)
-    }
+    geos = raw["geo"] if "geo" in raw.columns else pd.Series([None] * len(raw))
+    for row, (ch, geo, lo, hi) in enumerate(zip(raw["channel"], geos, lows, highs), start=1):
+        limits = (None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi))
+        if geo is None or pd.isna(geo) or str(geo).strip() == "":
+            channels[str(ch)] = limits
+        else:
+            regions.setdefault(str(ch), {})[str(geo)] = limits
+            rows[(str(ch), str(geo))] = row
+    return channels, regions, rows
+
+
+def read_bounds(path: str | Path) -> dict[str, Limits]:
+    """channel -> (min, max) weekly spend in currency; None where no bound is given (rows naming a region left out)."""
+    return _bounds_file(Path(path))[0]
+
+
+def read_region_bounds(path: str | Path, channels: list[str], geos: list[str]) -> dict[str, dict[str, Limits]]:
+    """channel -> region -> (min, max) weekly spend in currency from a bounds file's rows that name a region;
+    errors name the file, the row and the unknown channel or region (or say the model has no regions)."""
+    path = Path(path)
+    _, regions, rows = _bounds_file(path)
+    for (ch, geo), row in rows.items():
+        where = f"{path}{f', row {row}' if row else ''}"
+        if len(geos) < 2:
+            raise MMMError(
+                f"{where}: limits channel '{ch}' in region '{geo}', but the model is national (no data.geo_column); drop the region limits"
+            )
+        if ch not in channels:
+            raise MMMError(f"{where}: unknown channel '{ch}'; the model's channels are {', '.join(channels)}")
+        if geo not in geos:
+            raise MMMError(f"{where}: no region named '{geo}'; the model's regions are {', '.join(geos)}")
+    return regions

@@ -30,13 +30,26 @@ def yours(ch: ChannelSpec, overrides: dict[str, tuple[float | None, float | None
     return (o_lo if o_lo is not None else ch.min_weekly_spend), (o_hi if o_hi is not None else ch.max_weekly_spend)
 
 
+RegionLimits = dict[str, dict[str, tuple[float | None, float | None]]]  # channel -> region -> (min, max) weekly spend
+
+
+def region_limits(ch: ChannelSpec, regions: RegionLimits | None) -> dict[str, RegionBound]:
+    """A channel's limits per region: the config's `geo_bounds`, each replaced by the --bounds file's limits for that region."""
+    given = {g: RegionBound(min_weekly_spend=lo, max_weekly_spend=hi) for g, (lo, hi) in (regions or {}).get(ch.name, {}).items()}
+    return {**ch.geo_bounds, **given}
+
+
 def channel_bounds(
-    model: MarketingMixModel, overrides: dict[str, tuple[float | None, float | None]] | None = None, by_cell: bool = False
+    model: MarketingMixModel,
+    overrides: dict[str, tuple[float | None, float | None]] | None = None,
+    by_cell: bool = False,
+    regions: RegionLimits | None = None,
 ) -> Bounds:
     """Bounds from --bounds overrides, else the config, else 0 to 1.5x the highest weekly spend seen.
 
-    A channel's limits in named regions (`geo_bounds`) limit its total through the regions' shares of
-    it, except under `by_cell` for a channel bought by region, whose cells carry them themselves.
+    A channel's limits in named regions (`geo_bounds`, or `regions` from the --bounds file) limit its total
+    through the regions' shares of it, except under `by_cell` for a channel bought by region, whose cells
+    carry them themselves.
     """
     overrides = overrides or {}
     unknown = sorted(set(overrides) - set(model.channels))
@@ -52,11 +65,12 @@ def channel_bounds(
         low = mine_lo if mine_lo is not None else 0.0
         high = mine_hi if mine_hi is not None else cap
         src.append("your bound" if mine_hi is not None else DEFAULT_CAP_NOTE)
-        for geo, limit in ch.geo_bounds.items():
+        in_regions = region_limits(ch, regions)
+        for geo, limit in in_regions.items():
             if not by_cell or ch.national:
                 low, high, src[-1] = _region_limits(model, ch.name, geo, limit, low, high, src[-1])
         if low > high:
-            why = "" if mine_hi is not None or ch.geo_bounds else f" (the default cap, {src[-1]})"
+            why = "" if mine_hi is not None or in_regions else f" (the default cap, {src[-1]})"
             raise MMMError(f"channel '{ch.name}': min weekly spend {low:,.2f} is above its max {high:,.2f}{why}; fix the bounds")
         lo.append(low)
         hi.append(high)

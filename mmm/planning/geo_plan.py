@@ -22,7 +22,7 @@ from mmm.core.constants import CHANNEL, DATE, DEFAULT_MAX_FACTOR, GEO
 from mmm.core.errors import MMMError
 from mmm.model.cells import PlanCells, plan_cells
 from mmm.model.estimator import MarketingMixModel
-from mmm.planning.bounds import Bounds, channel_bounds, check_region, yours
+from mmm.planning.bounds import Bounds, RegionLimits, channel_bounds, check_region, region_limits, yours
 from mmm.planning.results import CellAllocation, RegionPlan, TierOptimality
 
 GeoAllocation = Literal["cells", "shares"]
@@ -57,17 +57,22 @@ class RegionPlanning:
 
 
 def plan_bounds(
-    model: MarketingMixModel, overrides: dict[str, tuple[float | None, float | None]] | None, geo_allocation: GeoAllocation
+    model: MarketingMixModel,
+    overrides: dict[str, tuple[float | None, float | None]] | None,
+    geo_allocation: GeoAllocation,
+    regions: RegionLimits | None = None,
 ) -> Bounds:
-    """The limits a plan works under: per channel (`channel_bounds`), or `CellBounds` for a geo model planned by cells."""
+    """The limits a plan works under: per channel (`channel_bounds`), or `CellBounds` for a geo model planned by cells.
+    regions: limits per channel and region from the --bounds file (they replace the config's `geo_bounds` there)."""
     if not model.is_geo or geo_allocation == "shares":
-        return channel_bounds(model, overrides)
+        return channel_bounds(model, overrides, regions=regions)
     overrides = overrides or {}
-    channel = channel_bounds(model, overrides, by_cell=True)
+    channel = channel_bounds(model, overrides, by_cell=True, regions=regions)
     cells = plan_cells(model, by_cell=True)
     specs = model.config.channels
-    for spec in specs:
-        for geo in spec.geo_bounds:
+    in_regions = [region_limits(spec, regions) for spec in specs]
+    for spec, named in zip(specs, in_regions):
+        for geo in named:
             check_region(model, spec.name, geo)
     seen = model.observed.spend.max(DATE).sel({GEO: cells.geos, CHANNEL: model.channels}).transpose(GEO, CHANNEL).values
     n = cells.n_units
@@ -77,7 +82,7 @@ def plan_bounds(
             lo[u], hi[u], src[u] = channel.low[c], channel.high[c], channel.source[c]
             continue
         geo, name = cells.geos[g], specs[c].name
-        limit = specs[c].geo_bounds.get(geo, RegionBound())
+        limit = in_regions[c].get(geo, RegionBound())
         lo[u] = limit.min_weekly_spend or 0.0
         if limit.max_weekly_spend is not None:
             hi[u], src[u] = limit.max_weekly_spend, f"your cap in {geo}"

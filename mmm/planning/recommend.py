@@ -9,6 +9,7 @@ from mmm.config import parse_policy
 from mmm.core.constants import DATE, GEO
 from mmm.core.errors import ArgumentError
 from mmm.model.estimator import MarketingMixModel
+from mmm.planning.bounds import RegionLimits
 from mmm.planning.budget import budget_mode, choose_budget, unit_value, with_profit
 from mmm.planning.by_week import check_by_week, optimize_by_week
 from mmm.planning.geo_plan import GeoAllocation, plan_bounds
@@ -34,6 +35,7 @@ def recommend_budget(
     target_cpa: float | None = None,
     by_week: bool | None = None,
     geo_allocation: GeoAllocation | None = None,
+    region_bounds: RegionLimits | None = None,
 ) -> OptimizationResult:
     """Split `budget` (currency over `weeks` periods) under the policy's tier shares and the bounds.
 
@@ -47,6 +49,8 @@ def recommend_budget(
     channel per week (`mmm.planning.by_week`) instead of the same spend every week. geo_allocation
     (default: the config's `optimizer.geo_allocation`), on a geo model: plan each region's spend per
     channel (cells) or channel totals that keep the regions' shares (shares); see `mmm.planning.geo_plan`.
+    region_bounds: weekly limits per channel and region (channel -> region -> (min, max)), replacing the
+    config's `geo_bounds` there.
     """
     budget_mode(budget, margin, target_mroas, risk, target_cpa)  # the arguments are checked before any work
     unit = unit_value(model, weeks, margin, target_mroas, target_cpa)  # currency per unit of outcome, for profit
@@ -66,7 +70,7 @@ def recommend_budget(
     else:
         tiers = model.config.tiers
     shares, notes = tier_shares(shares_wanted, tiers, strict_tiers)
-    bounds = plan_bounds(model, bounds_overrides, geo_allocation or model.config.optimizer.geo_allocation)
+    bounds = plan_bounds(model, bounds_overrides, geo_allocation or model.config.optimizer.geo_allocation, region_bounds)
     if isinstance(budget, str):
         result = choose_budget(model, weeks, shares, tiers, bounds, margin, target_mroas, seed, target_cpa)
     else:
