@@ -120,3 +120,19 @@ def test_report_shows_the_plan_by_region(fitted):
     assert "The plan by region" in html
     regions = sorted(pd.read_csv(root / "sim" / "data.csv")["geo"].unique())
     assert all(f"<td>{g}</td>" in html for g in regions)
+
+
+def test_a_bounds_file_caps_a_channel_in_one_region(fitted):
+    root, _, common, _ = fitted
+    regions = sorted(pd.read_csv(root / "sim" / "data.csv")["geo"].unique())
+    free = load(root, "cells.json")["geos"][regions[0]]["channels"]["search"]["weekly"]
+    cap = round(free / 2, 2)
+    bounds = root / "region_bounds.csv"
+    bounds.write_text(f"channel,geo,min,max\nsearch,{regions[0]},,{cap}\n")
+    ok("optimize", *common, "--budget", "900000", "--weeks", WEEKS, "--bounds", bounds, "--output-json", root / "capped.json")
+    cell = load(root, "capped.json")["geos"][regions[0]]["channels"]["search"]
+    assert cell["weekly"] <= cap + 0.01 and cell["bound"] == "max"
+    bad = root / "bad_bounds.csv"
+    bad.write_text("channel,geo,min,max\nsearch,atlantis,,5\n")
+    text = assert_clean_exit_2(invoke("optimize", *common, "--budget", "900000", "--bounds", bad))
+    assert "bad_bounds.csv, row 1: no region named 'atlantis'" in text
