@@ -10,7 +10,7 @@ of the plan) / true revenue of the true optimum, under the same tiers, shares an
 optimum from `bench_decision`'s exact KKT solver, starting from the data each plan follows).
 Targets: the tested channel's ROAS error and the plan's true regret at least halved, coverage >= 80%.
 
-Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--test-weeks 6|auto] [--draws 500 --tune 500 --chains 4] [--json PATH]
+Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--test-weeks auto|N] [--draws 500 --tune 500 --chains 4] [--json PATH]
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=None)
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--chains", type=int, default=None)
-    ap.add_argument("--test-weeks", default="6", help="periods each test runs, or auto (each design as long as pays most)")
+    ap.add_argument("--test-weeks", default="auto", help="periods each test runs, or auto (default: each design as long as pays most)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     sampler = {k: v for k, v in {"draws": args.draws, "tune": args.tune, "chains": args.chains}.items() if v is not None}
@@ -138,10 +138,15 @@ def main() -> None:
     done = [r for r in results if r["design"] is not None]
     if done:
         mean = lambda key, when: float(np.mean([r[key][when] for r in done]))  # noqa: E731
+        median = lambda key, when: float(np.median([r[key][when] for r in done]))  # noqa: E731
         print(
             f"\nOver {len(done)} runs: tested ROAS error {100 * mean('tested_error', 'before'):.1f}% -> {100 * mean('tested_error', 'after'):.1f}%, "
             f"regret {100 * mean('regret', 'before'):.2f}% -> {100 * mean('regret', 'after'):.2f}%, "
             f"coverage {100 * mean('coverage', 'before'):.0f}% -> {100 * mean('coverage', 'after'):.0f}%"
+        )
+        print(
+            f"Medians: tested ROAS error {100 * median('tested_error', 'before'):.1f}% -> {100 * median('tested_error', 'after'):.1f}%, "
+            f"regret {100 * median('regret', 'before'):.2f}% -> {100 * median('regret', 'after'):.2f}%"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
