@@ -157,22 +157,28 @@ def optimize_budget(
         raise ArgumentError("risk", f"must be 0 or more, not {risk:g}")
     channels = model.channels
     lo, hi, groups, tier_totals, funded = tier_budgets(channels, budget, weeks, shares, tiers, bounds)
-    cells = bounds.cells if isinstance(bounds, CellBounds) else None
     current = current_plan(model, budget, weeks).sel({CHANNEL: channels}).values
-    start = current
-    if isinstance(bounds, CellBounds):  # region by region: the decisions are cells, each tier's share checked on channels above
-        names = bounds.cells.unit_names(channels)
-        unit_tiers = {name: tiers[channels[c]] for name, c in zip(names, bounds.cells.unit_channel)}
-        lo, hi, groups, tier_totals, funded = tier_budgets(names, budget, weeks, shares, unit_tiers, bounds.units)
-        start = unit_current(model, bounds.cells, current)
-    response = ConstantPlanResponse(model, weeks, n_draws=n_draws, seed=seed, cells=cells)
     goal = objective if objective is not None else MeanMinusRisk(risk)
     rng = np.random.default_rng(seed)
-    starts = {"even split": np.ones(len(lo)), "current plan": start.copy()}
+    starts = {"even split": np.ones(len(channels)), "current plan": current.copy()}
     for k in range(N_RANDOM_STARTS):
-        starts[f"random {k + 1}"] = rng.dirichlet(np.ones(len(lo))) * budget / weeks
-    limits = bounds.limits if isinstance(bounds, CellBounds) else None
-    best, best_name, solutions = solve_split(response, goal, budget, weeks, funded, lo, hi, starts, limits)
+        starts[f"random {k + 1}"] = rng.dirichlet(np.ones(len(channels))) * budget / weeks
+    response = ConstantPlanResponse(model, weeks, n_draws=n_draws, seed=seed)
+    best, best_name, solutions = solve_split(response, goal, budget, weeks, funded, lo, hi, starts)
+    if isinstance(bounds, CellBounds):
+        # region by region: the decisions are cells (each tier's share was checked on channels above); the best plan
+        # by channel, each region at its share, starts the search, so its many decisions need few starts
+        cells = bounds.cells
+        names = cells.unit_names(channels)
+        unit_tiers = {name: tiers[channels[c]] for name, c in zip(names, cells.unit_channel)}
+        lo, hi, groups, tier_totals, funded = tier_budgets(names, budget, weeks, shares, unit_tiers, bounds.units)
+        starts = {
+            "best plan by channel, regions at their shares": unit_current(model, cells, best),
+            "current plan": unit_current(model, cells, current),
+            "even split": np.ones(len(lo)),
+        }
+        response = ConstantPlanResponse(model, weeks, n_draws=n_draws, seed=seed, cells=cells)
+        best, best_name, solutions = solve_split(response, goal, budget, weeks, funded, lo, hi, starts, bounds.limits)
     totals = round_to_cents(best, weeks, groups, tier_totals, lo, hi)
     # one more unit per period costs `weeks` units in all: mROAS is per unit of total spend
     mroas = response.gradient_draws(totals / weeks).mean(axis=0) / weeks
