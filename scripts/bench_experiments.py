@@ -9,6 +9,9 @@ channels, and the true regret of the quarter plan: (true revenue of the true opt
 of the plan) / true revenue of the true optimum, under the same tiers, shares and bounds (the true
 optimum from `bench_decision`'s exact KKT solver, starting from the data each plan follows).
 Targets: the tested channel's ROAS error and the plan's true regret at least halved, coverage >= 80%.
+A geo scenario (`--scenarios geo`, or geo_GxWxC) runs the best geo design (treated regions against the
+others, measured by difference-in-differences) and reports errors and coverage; its regret is not
+computed (the true optimum solver is national).
 
 Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--test-weeks auto|N] [--draws 500 --tune 500 --chains 4] [--json PATH]
 """
@@ -35,6 +38,7 @@ from mmm.planning.optimizer import optimize_budget
 from mmm.planning.policy import tier_shares
 from mmm.planning.test_design import plan_tests
 from mmm.simulation.experiments import write_realised
+from mmm.simulation.geo_scenarios import is_geo_scenario, write_geo_scenario
 from mmm.simulation.scenarios import write_scenario
 
 warnings.filterwarnings("ignore")
@@ -61,7 +65,8 @@ def true_regret(model: MarketingMixModel, truth: dict, original_spend: np.ndarra
 
 def run(scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int | Literal["auto"] = 6) -> dict:
     folder = workdir / f"{scenario}-{seed}"
-    paths = write_scenario(scenario, folder / "before", seed=seed or None)
+    geo = is_geo_scenario(scenario)
+    paths = (write_geo_scenario if geo else write_scenario)(scenario, folder / "before", seed=seed or None)
     truth = json.loads(paths["truth"].read_text())
     true_roas = {k: v["roas"] for k, v in truth["channels"].items()}
     cfg = with_overrides(load_config(paths["config"]), {f"sampler.{k}": v for k, v in sampler.items()})
@@ -69,18 +74,19 @@ def run(scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int 
     before = MarketingMixModel(cfg).fit(data)
     budget = float(round(float(data.tail(WEEKS).spend.sum()), 2))
     plan = plan_tests(before, budget, WEEKS, test_weeks)
-    if not plan.designs:
+    designs = [d for d in plan.designs if d.kind == "geo"] if geo else plan.designs  # a geo world runs geo tests
+    if not designs:
         return {"scenario": scenario, "seed": seed, "design": None, "notes": plan.notes}
-    design = plan.designs[0]
+    design = designs[0]
     design_path = folder / "design.json"
-    design_path.write_text(json.dumps(plan.to_json()))
+    design_path.write_text(json.dumps(design.to_json()))
     realised = write_realised(scenario, folder / "after", design_path, seed=seed or None)
     cfg_after = with_overrides(load_config(realised["config"]), {f"sampler.{k}": v for k, v in sampler.items()})
     data_after = load_data(cfg_after)
     after = MarketingMixModel(cfg_after).fit(data_after, lifts=read_lifts(realised["lifts"], data_after))
     s_before, s_after = score(before, true_roas), score(after, true_roas)
     tested = design.channel
-    spend = data.spend_matrix()
+    spend = None if geo else data.spend_matrix()
     return {
         "scenario": scenario,
         "seed": seed,
@@ -93,7 +99,7 @@ def run(scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int 
         "tested_covered": {"before": s_before["channels"][tested]["covered"], "after": s_after["channels"][tested]["covered"]},
         "all_error": {"before": s_before["roas_mape"], "after": s_after["roas_mape"]},
         "coverage": {"before": s_before["coverage"], "after": s_after["coverage"]},
-        "regret": {"before": true_regret(before, truth, spend, budget), "after": true_regret(after, truth, spend, budget)},
+        "regret": None if geo else {"before": true_regret(before, truth, spend, budget), "after": true_regret(after, truth, spend, budget)},
         "converged": {"before": before.diagnostics.converged, "after": after.diagnostics.converged},
         "channels": {"before": s_before["channels"], "after": s_after["channels"]},
     }
@@ -134,19 +140,29 @@ def main() -> None:
                 )
                 print(f"  all channels' ROAS error:    {pct(r['all_error']['before'])} -> {pct(r['all_error']['after'])}")
                 print(f"  90% coverage, all channels:  {pct(r['coverage']['before'])} -> {pct(r['coverage']['after'])}")
-                print(f"  true regret of the quarter:  {pct(r['regret']['before'])} -> {pct(r['regret']['after'])}", flush=True)
+                if r["regret"] is not None:
+                    print(f"  true regret of the quarter:  {pct(r['regret']['before'])} -> {pct(r['regret']['after'])}", flush=True)
     done = [r for r in results if r["design"] is not None]
     if done:
-        mean = lambda key, when: float(np.mean([r[key][when] for r in done]))  # noqa: E731
-        median = lambda key, when: float(np.median([r[key][when] for r in done]))  # noqa: E731
-        print(
-            f"\nOver {len(done)} runs: tested ROAS error {100 * mean('tested_error', 'before'):.1f}% -> {100 * mean('tested_error', 'after'):.1f}%, "
-            f"regret {100 * mean('regret', 'before'):.2f}% -> {100 * mean('regret', 'after'):.2f}%, "
-            f"coverage {100 * mean('coverage', 'before'):.0f}% -> {100 * mean('coverage', 'after'):.0f}%"
+        mean = lambda key, when, rs=done: float(np.mean([r[key][when] for r in rs]))  # noqa: E731
+        median = lambda key, when, rs=done: float(np.median([r[key][when] for r in rs]))  # noqa: E731
+        national = [r for r in done if r["regret"] is not None]
+        regret = (
+            f", regret {100 * mean('regret', 'before', national):.2f}% -> {100 * mean('regret', 'after', national):.2f}%"
+            if national
+            else ""
         )
         print(
-            f"Medians: tested ROAS error {100 * median('tested_error', 'before'):.1f}% -> {100 * median('tested_error', 'after'):.1f}%, "
-            f"regret {100 * median('regret', 'before'):.2f}% -> {100 * median('regret', 'after'):.2f}%"
+            f"\nOver {len(done)} runs: tested ROAS error {100 * mean('tested_error', 'before'):.1f}% -> {100 * mean('tested_error', 'after'):.1f}%"
+            f"{regret}, coverage {100 * mean('coverage', 'before'):.0f}% -> {100 * mean('coverage', 'after'):.0f}%"
+        )
+        regret = (
+            f", regret {100 * median('regret', 'before', national):.2f}% -> {100 * median('regret', 'after', national):.2f}%"
+            if national
+            else ""
+        )
+        print(
+            f"Medians: tested ROAS error {100 * median('tested_error', 'before'):.1f}% -> {100 * median('tested_error', 'after'):.1f}%{regret}"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))

@@ -186,8 +186,8 @@ def optimize_budget(
     regions = None
     applied: Bounds = Bounds(lo, hi, bounds.source)
     if isinstance(bounds, CellBounds):
-        default_split = plan_cells(model).cell_grid(plan_cells(model).share)
-        regions = region_planning(bounds.cells, totals, mroas, bounds.units, default_split)
+        now = plan_cells(model)
+        regions = region_planning(bounds.cells, totals, mroas, bounds.units, now.cell_grid(now.share))
         regions = replace(regions, optimality=tier_optimality(names, unit_tiers, mroas, lo, hi, totals / weeks, shares, risk))
         totals = np.round(np.bincount(bounds.cells.unit_channel, weights=totals, minlength=len(channels)), 2)
         mroas = channel_mroas(regions)
