@@ -18,6 +18,7 @@ from mmm.core.errors import MMMError
 from mmm.data.plans import read_bounds, read_region_bounds
 from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
+from mmm.planning.by_week import optimize_by_week
 from mmm.planning.forecast import forecast_plan
 from mmm.planning.geo_plan import CellBounds, plan_bounds
 from mmm.planning.objectives import MeanMinusRisk
@@ -202,3 +203,19 @@ def test_region_limits_on_a_national_model_are_refused(tmp_path):
     path.write_text("channel,geo,min,max\ntv,north,,5\n")
     with pytest.raises(MMMError, match="row 1: limits channel 'tv' in region 'north', but the model is national"):
         read_region_bounds(path, CHANNELS, ["national"])
+
+
+def test_a_plan_by_week_keeps_each_regions_part_of_the_flat_plan(synthetic, monkeypatch):
+    model = copy.copy(synthetic)
+    n_draws = len(model.posterior_params()["roas"])
+
+    def seasonal(dates, params=None):  # media that earns 30% more in some weeks than others
+        return np.tile(1 + 0.3 * np.sin(np.arange(len(dates)) / 3), (n_draws, 1))
+
+    monkeypatch.setattr(model, "media_multiplier", seasonal, raising=False)
+    flat = plan(model)
+    weekly = optimize_by_week(model, flat, SHARES, TIERS, plan_bounds(model, None, "cells"))
+    assert weekly.by_week is not None and weekly.by_week.moves
+    assert weekly.geo_allocation == "cells"
+    np.testing.assert_allclose(cell_totals(weekly) / cell_totals(weekly).sum(axis=0), cell_totals(flat) / cell_totals(flat).sum(axis=0))
+    assert round(cell_totals(weekly).sum(), 2) == BUDGET and weekly.forecast.spend == pytest.approx(BUDGET)
