@@ -94,10 +94,12 @@ def simulate(shape: Shape, seed: int, out: Path) -> dict[str, Path]:
     return {"data": out / "data.csv", "truth": out / "truth.json", "config": out / "config.yaml"}
 
 
-def set_sampler(config: Path, draws: str, tune: int, chains: int, backend: str) -> None:
-    """Rewrite the simulated config's sampler block with the benchmark's settings."""
+def set_sampler(config: Path, draws: str, tune: int, chains: int, backend: str, target_accept: float | None = None) -> None:
+    """Rewrite the simulated config's sampler block with the benchmark's settings (target_accept: mmm's default when None)."""
     raw = yaml.safe_load(config.read_text())
     raw["sampler"] = {**raw.get("sampler", {}), "draws": draws if draws == "auto" else int(draws), "tune": tune, "chains": chains}
+    if target_accept is not None:
+        raw["sampler"]["target_accept"] = target_accept
     raw["sampler"]["backend"] = backend
     raw["sampler"]["progress"] = False
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -260,6 +262,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (Meridian: adaptation steps)")
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--backend", default="nutpie", choices=["nutpie", "numba", "jax", "pymc"], help="mmm's sampler.backend")
+    ap.add_argument("--target-accept", type=float, default=None, help="mmm's sampler.target_accept (default: the config's default)")
     ap.add_argument("--seed", type=int, default=1, help="simulation seed (and Meridian's sampling seed)")
     ap.add_argument("--skip-peer", action="store_true", help="leave Meridian out")
     ap.add_argument("--peer-burnin", type=int, default=500, help="Meridian's burn-in steps after adaptation (its documented example: 500)")
@@ -285,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         for shape in args.shape_list:
             work = Path(tmp) / shape.label
             paths = simulate(shape, args.seed, work / "data")
-            set_sampler(paths["config"], args.draws, args.tune, args.chains, args.backend)
+            set_sampler(paths["config"], args.draws, args.tune, args.chains, args.backend, args.target_accept)
             env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTENSOR_FLAGS": f"base_compiledir={work / 'cache'}"}
             print(f"{shape.label}: fitting with mmm ({args.backend}, {args.chains} chains, draws {args.draws})...", flush=True)
             row = fit_mmm(shape, paths, work, env)
