@@ -137,6 +137,14 @@ def test_components_have_geo_dims_and_each_geos_roas(synthetic):
     np.testing.assert_allclose(total.values, comps["mean"].values, rtol=1e-9)
 
 
+def test_per_geo_coefficients_derived_a_few_draws_at_a_time_are_the_same(synthetic, monkeypatch):
+    from mmm.model import geo_fit
+
+    monkeypatch.setattr(geo_fit, "DERIVE_DRAWS", 4)  # the synthetic posterior's 6 draws in two uneven parts
+    again = synthetic_geo_model()
+    np.testing.assert_array_equal(again.idata.posterior["channel_coef"].values, synthetic.idata.posterior["channel_coef"].values)
+
+
 def test_geo_levels_are_national_times_pooled_deviation(synthetic):
     params = synthetic.posterior_params()
     levels = geo_levels(params, np)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from mmm.model.estimator import MarketingMixModel
 
+DERIVE_DRAWS = 250  # draws per chain handled at once when deriving per-geo coefficients after sampling
 # Per-geo quantities derived after sampling (kept out of the sampler), with their dims after (chain, draw)
 DERIVED_DIMS = {
     "roas_geo": (GEO, CHANNEL),
@@ -85,12 +86,22 @@ def add_derived(model: MarketingMixModel, feats: dict[str, np.ndarray], train: M
     r2c = roas_to_coefficient(_spend(train.spend, train.geos, train.channels), model.scales)
     derived = {
         **{k: v for k, v in params.items() if k in ("roas_geo", "trend_geo", "season_geo")},
-        "channel_coef": geo_coefficients(params, feats["lagged"], r2c, model.media, np, n_geos, feats.get("media_season")),
+        "channel_coef": _by_draws(
+            lambda part: geo_coefficients(part, feats["lagged"], r2c, model.media, np, n_geos, feats.get("media_season")), params
+        ),
         "intercept": baseline_level(params["level_geo"], params["roas_geo"], r2c, _target_mean(model, train), train.n_periods),
     }
     for name, values in derived.items():
         post[name] = (("chain", "draw", *DERIVED_DIMS[name]), values)
     post.coords[GEO] = train.geos
+
+
+def _by_draws(compute: Any, params: dict[str, np.ndarray]) -> np.ndarray:
+    """compute(params) over (chain, draw, ...) arrays, DERIVE_DRAWS draws of each chain at a time: its (date x cell)
+    intermediates then take the same memory however many draws the sampler kept."""
+    n_draws = next(iter(params.values())).shape[1]
+    parts = [compute({k: v[:, i : i + DERIVE_DRAWS] for k, v in params.items()}) for i in range(0, n_draws, DERIVE_DRAWS)]
+    return np.concatenate(parts, axis=1)
 
 
 def predict(
