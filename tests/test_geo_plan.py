@@ -98,7 +98,7 @@ def test_choosing_regions_earns_at_least_what_holding_their_shares_does(syntheti
     assert cells.forecast.current_incremental == shares.forecast.current_incremental  # the same current mix to beat
     now = plan_cells(synthetic)
     held = cell_totals(shares) / cell_totals(shares).sum(axis=0)
-    np.testing.assert_allclose(held, now.cell_grid(now.share), rtol=1e-9)
+    np.testing.assert_allclose(held, now.split, rtol=1e-9)
     assert all(a.mroas is None for p in shares.geos.values() for a in p.channels.values())
 
 
@@ -147,7 +147,7 @@ def test_a_channel_bought_nationally_keeps_its_split_across_regions(synthetic):
     result = plan(national)
     now = plan_cells(national)
     tv = [result.geos[g].channels["tv"].share for g in GEOS]
-    np.testing.assert_allclose(tv, now.cell_grid(now.share)[:, 1], rtol=1e-9)
+    np.testing.assert_allclose(tv, now.split[:, 1], rtol=1e-9)
     assert len({round(result.geos[g].channels["tv"].mroas, 9) for g in GEOS}) == 1  # one decision, one marginal return
 
 
@@ -176,7 +176,7 @@ def test_a_bounds_file_limits_channels_in_regions(synthetic, tmp_path):
     yaml_file.write_text(yaml.safe_dump({"tv": {"max": 50000, "geos": {"south": {"max": cap}}}}))
     assert read_region_bounds(yaml_file, CHANNELS, GEOS) == regions
     shares = plan_bounds(synthetic, None, "shares", regions)  # by shares a region's cap limits the channel's total
-    south = plan_cells(synthetic).cell_grid(plan_cells(synthetic).share)[GEOS.index("south"), 1]
+    south = plan_cells(synthetic).split[GEOS.index("south"), 1]
     assert shares.high[1] == pytest.approx(cap / south)
 
 

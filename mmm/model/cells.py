@@ -93,13 +93,14 @@ class PlanCells:
             return values.reshape(*values.shape[:-1], self.n_geos, self.n_channels).sum(axis=-2)
         return values @ self._membership()
 
-    def units_of(self, cell_spend: np.ndarray) -> np.ndarray:
-        """Spend per cell (..., cell) -> per unit (..., unit): what each unit spends to put it there."""
-        return self.collapse(cell_spend) if self.is_geo else cell_spend
-
     def cell_grid(self, values: np.ndarray) -> np.ndarray:
         """Per cell (..., cell) -> (..., geo, channel)."""
         return values.reshape(*values.shape[:-1], self.n_geos, self.n_channels)
+
+    @property
+    def split(self) -> np.ndarray:
+        """(geo, channel) each cell's share of its unit's spend: by channel, each geo's share of the channel."""
+        return self.cell_grid(self.share)
 
     def carry(self, lagged_spend: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Carried-over spend (..., period, cell); for many cells an einsum, so no draws x lags array is held."""

@@ -12,6 +12,7 @@ from mmm.core.errors import ArgumentError, MMMError
 from mmm.model import geo_fit
 from mmm.model.estimator import MarketingMixModel
 
+BOUND_TOL = 1e-6  # relative distance to a bound that counts as binding
 DEFAULT_CAP_NOTE = f"{DEFAULT_MAX_FACTOR:g}x the highest weekly spend in the data (the curve is not measured beyond it)"
 
 
@@ -105,6 +106,13 @@ def _region_limits(
             )
         low = max(low, limit.min_weekly_spend / share)
     return low, high, source
+
+
+def at_bound(weekly: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str | None]:
+    """Per decision: 'max' or 'min' where its weekly spend sits at that bound (a minimum of 0 included), else None."""
+    at_hi = weekly >= hi * (1 - BOUND_TOL) - 1e-9
+    at_lo = weekly <= lo * (1 + BOUND_TOL) + 1e-9
+    return ["max" if h else ("min" if low else None) for h, low in zip(at_hi, at_lo)]
 
 
 def project(v: np.ndarray, total: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from mmm.core.constants import CHANNEL, DATE, DEFAULT_MAX_FACTOR, GEO
 from mmm.core.errors import MMMError
 from mmm.model.cells import PlanCells, plan_cells
 from mmm.model.estimator import MarketingMixModel
-from mmm.planning.bounds import Bounds, RegionLimits, channel_bounds, check_region, region_limits, yours
+from mmm.planning.bounds import Bounds, RegionLimits, at_bound, channel_bounds, check_region, region_limits, yours
 from mmm.planning.results import CellAllocation, RegionPlan, TierOptimality
 
 GeoAllocation = Literal["cells", "shares"]
@@ -115,7 +115,7 @@ def plan_bounds(
 
 def unit_current(model: MarketingMixModel, cells: PlanCells, current: np.ndarray) -> np.ndarray:
     """The current mix (weekly spend per channel, spread over the regions by their recent shares) per decision of `cells`."""
-    return cells.units_of(plan_cells(model).expand(current))
+    return cells.collapse(plan_cells(model).expand(current))
 
 
 def region_planning(cells: PlanCells, totals: np.ndarray, mroas: np.ndarray, units: Bounds, default_split: np.ndarray) -> RegionPlanning:
@@ -128,7 +128,7 @@ def region_planning(cells: PlanCells, totals: np.ndarray, mroas: np.ndarray, uni
     def per_cell(values: np.ndarray) -> np.ndarray:
         return cells.cell_grid(cells.per_cell(values))
 
-    share = cells.cell_grid(cells.share)  # a nationally bought channel's limits reach each region by its split
+    share = cells.split  # a nationally bought channel's limits reach each region by its split
     caps = [units.source[u] if cells.unit_geo[u] >= 0 else None for u in cells.unit]
     per_geo = [caps[g * cells.n_channels : (g + 1) * cells.n_channels] for g in range(cells.n_geos)]
     return RegionPlanning("cells", split, per_cell(mroas), per_cell(units.low) * share, per_cell(units.high) * share, caps=per_geo)
@@ -141,37 +141,34 @@ def channel_mroas(planning: RegionPlanning) -> np.ndarray:
 
 
 def region_plans(
-    model: MarketingMixModel, totals: np.ndarray, current: np.ndarray, weeks: int, planning: RegionPlanning, tol: float
+    model: MarketingMixModel, totals: np.ndarray, current: np.ndarray, weeks: int, planning: RegionPlanning
 ) -> dict[str, RegionPlan]:
     """The plan per region and channel. totals: channel totals over the horizon (currency); current: the current
-    mix per week (channel,), whose regions keep their recent shares; tol: relative distance to a limit that binds."""
-    now = plan_cells(model)
-    now_split = now.cell_grid(now.share)
+    mix per week (channel,), whose regions keep their recent shares."""
+    now_split = plan_cells(model).split
+    spend = totals * planning.split  # (geo, channel) over the horizon
+    bounds = np.full(spend.shape, None, dtype=object)
+    if planning.low is not None and planning.high is not None:
+        flags = at_bound((spend / weeks).ravel(), planning.low.ravel(), planning.high.ravel())
+        bounds = np.array(flags, dtype=object).reshape(spend.shape)
+        bounds[(bounds == "min") & (planning.low <= 0)] = None  # a floor of 0 is no limit a region is held at
     out = {}
     for g, geo in enumerate(model.observed.geos):
         channels = {}
         for c, ch in enumerate(model.channels):
-            total = float(totals[c] * planning.split[g, c])
+            total = float(spend[g, c])
             was = float(current[c] * now_split[g, c] * weeks)
-            weekly = total / weeks
-            low = None if planning.low is None else float(planning.low[g, c])
-            high = None if planning.high is None else float(planning.high[g, c])
-            bound = None
-            if high is not None and weekly >= high * (1 - tol) - 1e-9:
-                bound = "max"
-            elif low is not None and low > 0 and weekly <= low * (1 + tol) + 1e-9:
-                bound = "min"
             channels[ch] = CellAllocation(
                 total=total,
-                weekly=weekly,
+                weekly=total / weeks,
                 share=float(planning.split[g, c]),
                 mroas=None if planning.mroas is None else float(planning.mroas[g, c]),
                 current_total=was,
                 change=total - was,
                 change_pct=total / was - 1 if was > 0 else None,
-                min_weekly=low,
-                max_weekly=high,
-                bound=bound,
+                min_weekly=None if planning.low is None else float(planning.low[g, c]),
+                max_weekly=None if planning.high is None else float(planning.high[g, c]),
+                bound=bounds[g, c],
             )
         out[str(geo)] = RegionPlan(total=float(sum(a.total for a in channels.values())), channels=channels)
     return out

@@ -25,7 +25,7 @@ from mmm.core.results import Histogram
 from mmm.core.stats import Interval
 from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
-from mmm.planning.bounds import Bounds, project, round_to_cents, split_cents
+from mmm.planning.bounds import Bounds, at_bound, project, round_to_cents, split_cents
 from mmm.planning.forecast import current_plan, forecast_plan
 from mmm.planning.geo_plan import CellBounds, RegionPlanning, channel_mroas, region_planning, region_plans, region_warnings, unit_current
 from mmm.planning.objectives import MeanMinusRisk, Objective
@@ -34,7 +34,6 @@ from mmm.planning.results import Allocation, OptimizationResult, PlanOutcomes, T
 from mmm.planning.weekly import weekly_plan
 
 N_RANDOM_STARTS = 4
-BOUND_TOL = 1e-6  # relative distance to a bound that counts as binding
 
 
 def tier_budgets(
@@ -186,21 +185,13 @@ def optimize_budget(
     regions = None
     applied: Bounds = Bounds(lo, hi, bounds.source)
     if isinstance(bounds, CellBounds):
-        now = plan_cells(model)
-        regions = region_planning(bounds.cells, totals, mroas, bounds.units, now.cell_grid(now.share))
+        regions = region_planning(bounds.cells, totals, mroas, bounds.units, plan_cells(model).split)
         regions = replace(regions, optimality=tier_optimality(names, unit_tiers, mroas, lo, hi, totals / weeks, shares, risk))
         totals = np.round(np.bincount(bounds.cells.unit_channel, weights=totals, minlength=len(channels)), 2)
         mroas = channel_mroas(regions)
         applied = bounds
     plan = np.tile(totals / weeks, (weeks, 1))
     return plan_result(model, budget, plan, totals, mroas, current, shares, tiers, applied, risk, seed, solver, start_clock, regions)
-
-
-def _at_bound(weekly: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str | None]:
-    """Per decision: 'max' or 'min' where its weekly spend sits at that bound (a minimum of 0 included), else None."""
-    at_hi = weekly >= hi * (1 - BOUND_TOL) - 1e-9
-    at_lo = weekly <= lo * (1 + BOUND_TOL) + 1e-9
-    return ["max" if h else ("min" if low else None) for h, low in zip(at_hi, at_lo)]
 
 
 def tier_optimality(
@@ -214,7 +205,7 @@ def tier_optimality(
     risk: float,
 ) -> dict[str, TierOptimality]:
     """Per tier: its decisions off their bounds, and whether their marginal ROAS agree (within 1%, as an optimum's must)."""
-    free = [name for name, b in zip(names, _at_bound(weekly, lo, hi)) if b is None]
+    free = [name for name, b in zip(names, at_bound(weekly, lo, hi)) if b is None]
     out = {}
     for t in shares:
         mine = [n for n in free if tiers[n] == t]
@@ -252,7 +243,7 @@ def plan_result(
     groups = [np.array([i for i, c in enumerate(channels) if tiers[c] == t]) for t in shares]
     weekly = totals / weeks
     warnings, allocation = [], {}
-    for i, (ch, bound) in enumerate(zip(channels, _at_bound(weekly, lo, hi))):
+    for i, (ch, bound) in enumerate(zip(channels, at_bound(weekly, lo, hi))):
         if bound == "max":
             warnings.append(f"'{ch}' is held at its maximum of {hi[i]:,.2f} per period ({bounds.source[i]}); it would take more otherwise")
         elif bound == "min" and lo[i] > 0:
@@ -275,14 +266,13 @@ def plan_result(
     spend: np.ndarray | xr.DataArray = plan
     if model.is_geo:
         if regions is None:  # each region keeps its recent share of every channel
-            now = plan_cells(model)
-            regions = RegionPlanning("shares", now.cell_grid(now.share))
+            regions = RegionPlanning("shares", plan_cells(model).split)
         elif regions.mode == "cells":
             optimality = regions.optimality or optimality
             spend = xr.DataArray(
                 plan[:, None, :] * regions.split[None], dims=(DATE, GEO, CHANNEL), coords={GEO: model.observed.geos, CHANNEL: channels}
             )
-        geos = region_plans(model, totals, current, weeks, regions, BOUND_TOL)
+        geos = region_plans(model, totals, current, weeks, regions)
         warnings += region_warnings(geos, regions)
     forecast, draws = forecast_plan(model, spend, seed=seed)
     assert draws.current is not None
