@@ -28,8 +28,24 @@ def _trace(rho: float, seed: int = 0) -> np.ndarray:
     return x
 
 
+class ArrayTrace:
+    """The draws of `x` finished so far, as the sampler's Trace."""
+
+    def __init__(self, x: np.ndarray):
+        self.x = x
+
+    def complete_draws(self) -> int:
+        return self.x.shape[1]
+
+    def posterior(self, names: list[str], draws: int) -> dict[str, np.ndarray]:
+        return {name: self.x[:, :draws] for name in names}
+
+    def to_idata(self, draws: int | None = None) -> az.InferenceData:
+        return az.from_dict(posterior={"x": self.x[:, :draws]})
+
+
 class FakeSampler:
-    """A background sampler whose chains advance `step` draws between polls (NaN beyond)."""
+    """A background sampler whose chains advance `step` draws between polls."""
 
     def __init__(self, draws: np.ndarray, step: int):
         self.draws, self.step, self.done, self.cancelled = draws, step, 0, False
@@ -38,17 +54,19 @@ class FakeSampler:
     def is_finished(self) -> bool:
         return self.done >= self.draws.shape[1]
 
-    def inspect(self) -> az.InferenceData:
+    def inspect(self) -> np.ndarray:
         self.done = min(self.done + self.step, self.draws.shape[1])
-        x = np.full_like(self.draws, np.nan)
-        x[:, : self.done] = self.draws[:, : self.done]
-        return az.from_dict(posterior={"x": x})
+        return self.draws[:, : self.done]
 
-    def wait(self) -> az.InferenceData:
-        return az.from_dict(posterior={"x": self.draws})
+    def wait(self) -> np.ndarray:
+        return self.draws
 
     def cancel(self) -> None:
         self.cancelled = True
+
+
+def until_converged(sampler: FakeSampler) -> az.InferenceData:
+    return _sample_until_converged(sampler, ["x"], ArrayTrace)
 
 
 @pytest.fixture(autouse=True)
@@ -66,15 +84,15 @@ def checkpoints() -> list[int]:
 
 def test_well_mixing_chains_stop_at_the_first_checkpoint():
     sampler = FakeSampler(_trace(0.0), step=150)
-    trace = _sample_until_converged(sampler, ["x"])
+    trace = until_converged(sampler)
     assert trace.posterior.sizes["draw"] == AUTO_FIRST_CHECK
     assert sampler.cancelled
 
 
 def test_slow_chains_stop_where_the_targets_are_first_met_whatever_the_polling():
     draws = _trace(0.9)
-    fast = _sample_until_converged(FakeSampler(draws, step=37), ["x"])
-    slow = _sample_until_converged(FakeSampler(draws, step=1500), ["x"])
+    fast = until_converged(FakeSampler(draws, step=37))
+    slow = until_converged(FakeSampler(draws, step=1500))
     n = fast.posterior.sizes["draw"]
     assert n == slow.posterior.sizes["draw"] and n in checkpoints() and n > AUTO_FIRST_CHECK
     np.testing.assert_array_equal(fast.posterior["x"].values, slow.posterior["x"].values)
@@ -87,7 +105,7 @@ def test_slow_chains_stop_where_the_targets_are_first_met_whatever_the_polling()
 
 def test_chains_that_never_converge_run_to_the_ceiling():
     stuck = _trace(0.999)
-    trace = _sample_until_converged(FakeSampler(stuck, step=500), ["x"])
+    trace = until_converged(FakeSampler(stuck, step=500))
     assert trace.posterior.sizes["draw"] == CEILING
 
 

@@ -18,6 +18,7 @@ from mmm.cli.model_commands import check, fit, review, simulate, validate, valid
 from mmm.cli.plan_commands import optimize, scenario
 from mmm.cli.refit_command import refit
 from mmm.cli.store_commands import report, runs, ui
+from mmm.cli.warm_command import warm
 
 
 @click.group(cls=Group)
@@ -43,17 +44,22 @@ for command in (
     report,
     plan_test,
     analyze_test,
+    warm,
 ):
     main.add_command(command)
 
 
 def run() -> None:
-    """The `mmm` console command: `main`, then an exit that skips tearing down every imported module.
+    """The `mmm` console command: on a warm server when one serves it (`mmm warm`), else here."""
+    from mmm.cli.warm_server import run_on_server
 
-    After a fit that teardown takes seconds (PyTensor and numba hold large object graphs) and
-    does nothing a user needs: output is flushed and exit handlers (MLflow, temporary folders) run first.
-    An error click does not handle propagates as usual.
-    """
+    args = sys.argv[1:]
+    code = None if args[:1] == ["warm"] else run_on_server(args)
+    exit_now(invoke() if code is None else code)
+
+
+def invoke() -> int:
+    """Run `main` on `sys.argv` and the exit handlers (MLflow, temporary folders); the exit status."""
     try:
         main()
         code = 0
@@ -64,6 +70,16 @@ def run() -> None:
             click.echo(stop.code, err=True)
             code = 1
     atexit._run_exitfuncs()
+    return code
+
+
+def exit_now(code: int) -> None:
+    """Exit with `code` without tearing down every imported module.
+
+    After a fit that teardown takes seconds (PyTensor and numba hold large object graphs) and
+    does nothing a user needs: output is flushed and exit handlers have run. An error click
+    does not handle propagates as usual.
+    """
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.util import find_spec
 from typing import Any
 
@@ -17,10 +19,11 @@ from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.core.errors import ConfigError
 from mmm.model.compiled import compile_model
 from mmm.model.diagnostics import Diagnostics, ParameterCheck
+from mmm.model.trace import ArrowTrace, Trace
 
 AUTO_FIRST_CHECK = 200  # draws per chain before draws: auto first judges convergence
 AUTO_GROWTH = 1.5  # each later checkpoint has 1.5x the draws of the one before (rounded to 50)
-POLL_SECONDS = 1.0  # reading the running trace costs a few tenths of a second: not too often
+POLL_SECONDS = 0.2  # counting the running trace's draws costs milliseconds
 PYMC_AUTO_DRAWS = 1000  # the pymc backend cannot stop early: draws: auto means this many
 
 
@@ -60,11 +63,17 @@ def sample_posterior(
             "target_accept": spec.target_accept,
             "progress_bar": progress,
             "save_warmup": False,
+            "blocking": False,
+            "return_raw_trace": True,  # read by ArrowTrace: polling nutpie's converted trace costs more than sampling
         }
+
+        def read(raw: Any) -> Trace:
+            return ArrowTrace(raw, compiled.coords)
+
         if spec.draws == "auto":
-            idata = _sample_until_converged(nutpie.sample(compiled, draws=spec.max_draws, blocking=False, **options), names)
+            idata = _sample_until_converged(nutpie.sample(compiled, draws=spec.max_draws, **options), names, read)
         else:
-            idata = _wait_for_all(nutpie.sample(compiled, draws=spec.draws, blocking=False, **options))
+            idata = _wait_for_all(nutpie.sample(compiled, draws=spec.draws, **options), read)
         timings["sample_seconds"] = time.perf_counter() - start
         return idata
     with model:
@@ -96,32 +105,34 @@ def compile_backend(spec: SamplerSpec) -> dict[str, str]:
     return {"backend": "jax", "gradient_backend": "jax"}
 
 
-def _sample_until_converged(sampler: Any, names: list[str]) -> az.InferenceData:
-    """Poll a background nutpie sampler; stop at the first checkpoint where the draws meet the targets."""
+def _sample_until_converged(sampler: Any, names: list[str], read: Callable[[Any], Trace]) -> az.InferenceData:
+    """Poll a background nutpie sampler; stop at the first checkpoint where the draws meet the targets.
+
+    `read` turns what the sampler returns into a Trace.
+    """
     next_check = AUTO_FIRST_CHECK
     try:
         while True:
             finished = _is_finished(sampler)
-            trace = sampler.inspect()
-            while next_check <= _complete_draws(trace, names[0]):
-                head = trace.isel(draw=slice(0, next_check))
-                if _meets_targets(head, names):
+            trace = read(sampler.inspect())
+            while next_check <= trace.complete_draws():
+                if _meets_targets(trace.posterior(names, next_check)):
                     sampler.cancel()
-                    return head
+                    return trace.to_idata(next_check)
                 next_check = next_checkpoint(next_check)
             if finished:
-                return sampler.wait()
+                return read(sampler.wait()).to_idata()
             time.sleep(POLL_SECONDS)
     except BaseException:
         sampler.cancel()
         raise
 
 
-def _wait_for_all(sampler: Any) -> az.InferenceData:
+def _wait_for_all(sampler: Any, read: Callable[[Any], Trace]) -> az.InferenceData:
     """Every draw of a background nutpie sampler. An interrupt (Ctrl-C, `kill`) stops the fit with an
     error: nutpie's blocking call would instead return the draws so far as if the fit had finished."""
     try:
-        return sampler.wait()
+        return read(sampler.wait()).to_idata()
     except BaseException:
         sampler.cancel()
         raise
@@ -140,22 +151,32 @@ def _is_finished(sampler: Any) -> bool:
         return False
 
 
-def _complete_draws(trace: az.InferenceData, name: str) -> int:
-    """Draws every chain has finished (a chain still running is padded with NaN)."""
-    if "posterior" not in trace.groups() or trace.posterior.sizes.get("draw", 0) == 0:
-        return 0
-    values = trace.posterior[name].values.reshape(trace.posterior.sizes["chain"], trace.posterior.sizes["draw"], -1)
-    done = (~np.isnan(values).any(axis=2)).sum(axis=1)
-    return int(done.min())
+def _meets_targets(draws: dict[str, np.ndarray]) -> bool:
+    """R-hat and bulk and tail ESS of every parameter, (chain, draw, *shape) arrays, at their targets."""
+    post = az.convert_to_dataset(draws)
+    with _arviz_on_numpy():
+        if _extreme(az.rhat(post), np.nanmax) > RHAT_MAX:
+            return False
+        return all(_extreme(az.ess(post, method=m), np.nanmin) >= ESS_MIN for m in ("bulk", "tail"))
 
 
-def _meets_targets(trace: az.InferenceData, names: list[str]) -> bool:
-    """R-hat and bulk and tail ESS of every sampled parameter at their targets."""
-    post = trace.posterior[names]
-    rhat = az.rhat(post)
-    if max(float(np.nanmax(rhat[v].values)) for v in names) > RHAT_MAX:
-        return False
-    return all(min(float(np.nanmin(az.ess(post, method=m)[v].values)) for v in names) >= ESS_MIN for m in ("bulk", "tail"))
+def _extreme(per_parameter: Any, pick: Callable[[Any], Any]) -> float:
+    """`np.nanmax` or `np.nanmin` (`pick`) over every element of every parameter of an ArviZ diagnostic."""
+    return float(pick([pick(v.values) for v in per_parameter.data_vars.values()]))
+
+
+@contextmanager
+def _arviz_on_numpy() -> Iterator[None]:
+    """ArviZ's diagnostics computed with NumPy: its numba path compiles on first use, which takes longer than the diagnostics."""
+    from arviz.utils import Numba
+
+    was_on = Numba.numba_flag
+    Numba.disable_numba()
+    try:
+        yield
+    finally:
+        if was_on:
+            Numba.enable_numba()
 
 
 def diagnose(idata: az.InferenceData, sampled_vars: list[str], labels: dict[str, str] | None = None) -> Diagnostics:
@@ -164,12 +185,12 @@ def diagnose(idata: az.InferenceData, sampled_vars: list[str], labels: dict[str,
     `labels` names each sampled variable in plain words for the per-quantity table.
     """
     post = idata.posterior[sampled_vars]
-    rhat = az.rhat(post)
-    ess_bulk = az.ess(post, method="bulk")
-    ess_tail = az.ess(post, method="tail")
-    max_rhat = float(max(np.nanmax(rhat[v].values) for v in sampled_vars))
-    min_bulk = float(min(np.nanmin(ess_bulk[v].values) for v in sampled_vars))
-    min_tail = float(min(np.nanmin(ess_tail[v].values) for v in sampled_vars))
+    with _arviz_on_numpy():
+        rhat = az.rhat(post)
+        ess_bulk = az.ess(post, method="bulk")
+        ess_tail = az.ess(post, method="tail")
+    max_rhat = _extreme(rhat, np.nanmax)
+    min_bulk, min_tail = _extreme(ess_bulk, np.nanmin), _extreme(ess_tail, np.nanmin)
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     problems = []
     if not max_rhat <= RHAT_MAX:

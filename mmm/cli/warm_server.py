@@ -1,0 +1,301 @@
+"""A warm mmm: a background process that has already imported the libraries, forking one copy per command.
+
+Starting `mmm` costs seconds before any work: importing PyMC, PyTensor, ArviZ, MLflow and
+matplotlib. `mmm warm` starts a server that imports them once and waits on a Unix socket. Each
+later `mmm` command connects, hands over its terminal (stdin, stdout, stderr), working folder,
+environment and arguments, and the server forks: the copy runs the command as a fresh process
+would, from the same imported state, and its exit status comes back to the command. Nothing
+is shared between commands, so the same data, config and seed still give the same numbers.
+
+The server only serves commands it was started for: the same Python, the same mmm code (any
+edit to a module starts a new key) and the same settings that libraries read when they are
+imported (PYTENSOR_FLAGS, MLFLOW_*, ...). Any other command runs on its own as before. The server
+stops after `--minutes` without a command, or with `mmm warm --stop`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+
+import mmm
+
+# settings read when a library is imported: a command with other values needs other imports
+IMPORT_SETTINGS = ("PYTENSOR", "NUMBA", "MLFLOW", "OMP_", "OPENBLAS", "MKL", "JAX", "XLA", "MPL", "PYTHON", "LANG", "LC_", "MMM_")
+DIR_VARIABLE = "MMM_WARM_DIR"  # where the servers' sockets live (default: a private folder in the temp dir)
+START_SECONDS = 120  # how long `mmm warm` waits for the imports
+LENGTH = struct.Struct("!Q")
+CALLER_ENVIRONMENT = dict(os.environ)  # as the user started mmm, before any command sets its own variables
+
+
+def socket_dir(create: bool = True) -> Path:
+    """The private folder (mode 0700) that holds this user's servers' sockets."""
+    base = os.environ.get(DIR_VARIABLE) or os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", f"mmm-warm-{os.getuid()}")
+    path = Path(base)
+    if create:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise PermissionError(f"{path} must belong to you with mode 0700, so no one else can run commands as you")
+    return path
+
+
+def server_key() -> str:
+    """What a command must share with a server to use it: Python, mmm's code and the import-time settings."""
+    package = Path(mmm.__file__).parent
+    newest = max(p.stat().st_mtime_ns for p in package.rglob("*.py"))
+    settings = sorted((k, v) for k, v in CALLER_ENVIRONMENT.items() if k.startswith(IMPORT_SETTINGS))
+    text = json.dumps([sys.executable, str(package), newest, settings])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def socket_path(create: bool = True) -> Path:
+    """The socket of the server this command may use."""
+    return socket_dir(create) / f"{server_key()}.sock"
+
+
+# ---- the command's side ------------------------------------------------------------------------------------
+def run_on_server(args: list[str]) -> int | None:
+    """Run `mmm ARGS` on a warm server: its exit status, or None when no server serves this command."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(socket_path(create=False)))
+    except (OSError, PermissionError):
+        conn.close()
+        return None
+    with conn:
+        try:
+            socket.send_fds(conn, [b"F"], [0, 1, 2])
+            request = json.dumps({"args": args, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask()}).encode()
+            conn.sendall(LENGTH.pack(len(request)) + request)
+            reply = conn.makefile("r")
+            pid = int(reply.readline() or 0)
+        except OSError:  # no terminal to hand over (a closed stdin), or a server going away: run here
+            return None
+        if not pid:
+            return None
+        forward = _forward_signals(pid)
+        try:
+            status = reply.readline()
+        finally:
+            forward()
+    if not status:
+        print("Error: the warm mmm server stopped during the command; run it again (without `mmm warm`).", file=sys.stderr)
+        return 1
+    return int(status)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _forward_signals(pid: int) -> Callable[[], None]:
+    """Pass Ctrl-C, `kill` and a closed terminal on to the command's process; returns what restores the handlers."""
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {s: signal.signal(s, lambda signum, _frame: os.kill(pid, signum)) for s in signals}
+
+    def restore() -> None:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+    return restore
+
+
+# ---- the server's side -------------------------------------------------------------------------------------
+def start(minutes: float) -> Path:
+    """Start a server for commands like this one in the background; returns its socket once it listens."""
+    path = socket_path()
+    if _listening(path):
+        return path
+    log = path.with_suffix(".log")
+    with open(log, "w") as errors:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from mmm.cli.warm_server import serve; serve(sys.argv[1], float(sys.argv[2]))",
+                str(path),
+                str(minutes),
+            ],
+            start_new_session=True,  # not stopped by the terminal's Ctrl-C, nor by closing it
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+    deadline = time.monotonic() + START_SECONDS
+    while not _listening(path):
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError(f"the warm server did not start; what it said is in {log}:\n{log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return path
+
+
+def stop() -> bool:
+    """Stop the server for commands like this one; False when none was running."""
+    path = socket_path()
+    pid_file = path.with_suffix(".pid")
+    if not _listening(path) or not pid_file.exists():
+        return False
+    os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def running() -> bool:
+    """Whether a server serves commands like this one."""
+    return _listening(socket_path())
+
+
+def _listening(path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.connect(str(path))
+            probe.sendall(b"P")  # a probe, not a command
+        return True
+    except OSError:
+        return False
+
+
+def serve(socket_file: str, minutes: float) -> None:
+    """Import what commands use, then fork one process per command until `minutes` pass without one."""
+    path = Path(socket_file)
+    _import_everything()
+    if path.exists():
+        path.unlink()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(16)
+    pid_file = path.with_suffix(".pid")
+    pid_file.write_text(str(os.getpid()))
+    stopping: list[int] = []  # not an exception: the signal may arrive while a fork runs its handlers, which ignore one
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped by the system
+    last = time.monotonic()
+    try:
+        while not stopping and (time.monotonic() - last < minutes * 60 or _busy()):
+            ready, _, _ = select.select([listener], [], [], 1.0)
+            if not ready:
+                continue
+            conn, _ = listener.accept()
+            last = time.monotonic()
+            if os.fork() == 0:
+                listener.close()
+                _handle(conn)  # never returns
+            conn.close()
+    finally:
+        listener.close()
+        path.unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)
+
+
+def _busy() -> bool:
+    """Whether a command forked by this server still runs (the server then outlives its idle time)."""
+    try:
+        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    except OSError:
+        return False
+    return bool(children)
+
+
+def _import_everything() -> None:
+    """The libraries and every mmm module a command may import (Ray only when a batch needs it)."""
+    import importlib
+    import pkgutil
+
+    import mmm.tracking  # first: it keeps MLflow from starting a telemetry thread, which a fork would copy half-way
+
+    for module in pkgutil.walk_packages(mmm.__path__, "mmm."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401  # the embedded store's code, imported on first use
+    from mlflow.utils import requirements_utils
+
+    # which module belongs to which installed package: MLflow works it out (1-2 s) each time a model is logged
+    with suppress(AttributeError):
+        requirements_utils._init_modules_to_packages_map()
+
+
+def _handle(conn: socket.socket) -> None:
+    """In a forked copy of the server: run one command in a fresh fork, report its pid and exit status."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _, fds, _, _ = socket.recv_fds(conn, 1, 3)
+        if len(fds) != 3:  # a probe
+            os._exit(0)
+        request = json.loads(_read_exactly(conn, LENGTH.unpack(_read_exactly(conn, LENGTH.size))[0]))
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            _become_the_command(request, fds)
+        # the server's log (its stderr) names each command it ran, not its arguments: they may hold an address with a password
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} process {pid}: mmm {(request['args'] or ['--help'])[0]}", file=sys.stderr, flush=True)
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(f"{pid}\n".encode())
+        conn.sendall(f"{_wait_while_connected(pid, conn)}\n".encode())
+    except OSError:
+        pass
+    os._exit(0)
+
+
+def _read_exactly(conn: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("the command went away")
+        data += chunk
+    return data
+
+
+def _wait_while_connected(pid: int, conn: socket.socket) -> int:
+    """The command's exit status (128 + signal when a signal ended it); a command whose caller went away is stopped."""
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
+        readable, _, _ = select.select([conn], [], [], 0.2)
+        if readable and not conn.recv(1):
+            os.kill(pid, signal.SIGTERM)
+
+
+def _become_the_command(request: dict, fds: list[int]) -> None:
+    """Take over the caller's terminal, folder, environment and arguments, and run `mmm` as it would have."""
+    import io
+
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.setsid()
+    os.chdir(request["cwd"])
+    os.umask(request["umask"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    encoding = sys.stdout.encoding
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding=encoding)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding=encoding, line_buffering=os.isatty(1))
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding=encoding, errors="backslashreplace", line_buffering=True)
+    sys.argv = ["mmm", *request["args"]]
+    from mmm.cli import exit_now, invoke
+
+    exit_now(invoke())
