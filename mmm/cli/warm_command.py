@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mmm.cli.warm_server import running, socket_path, start, stop
+from mmm.cli.warm_server import running, socket_path, start, stop, supported
 
 
 @click.command()
@@ -19,6 +19,8 @@ def warm(minutes: float, stop_it: bool, status: bool) -> None:
     Only commands from the same Python, the same mmm code and the same library settings
     (PYTENSOR_FLAGS, MLFLOW_*, ...) use it; others run as before.
     """
+    if not supported():
+        raise click.UsageError("mmm warm needs Unix sockets and fork (Linux or macOS); on this system every command starts on its own")
     if status:
         if running():
             click.echo(
@@ -33,5 +35,5 @@ def warm(minutes: float, stop_it: bool, status: bool) -> None:
     click.echo("Importing the libraries once (a few seconds)...", err=True)
     path = start(minutes)
     click.echo(
-        f"mmm is warm: commands run from here skip start-up until {minutes:g} minutes pass without one ({path}). Stop it with `mmm warm --stop`."
+        f"mmm is warm: commands run from here skip start-up until {minutes:g} min pass without one ({path}). Stop it with `mmm warm --stop`."
     )

@@ -24,9 +24,10 @@ import socket
 import struct
 import subprocess
 import sys
+import sysconfig
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import mmm
@@ -51,12 +52,18 @@ def socket_dir(create: bool = True) -> Path:
     return path
 
 
+def supported() -> bool:
+    """Whether this system can run a warm server: Unix sockets that pass open files, and fork (Linux, macOS, BSD)."""
+    return os.name == "posix" and hasattr(socket, "send_fds") and hasattr(os, "fork")
+
+
 def server_key() -> str:
-    """What a command must share with a server to use it: Python, mmm's code and the import-time settings."""
+    """What a command must share with a server to use it: Python and its installed packages, mmm's code, the import-time settings."""
     package = Path(mmm.__file__).parent
     newest = max(p.stat().st_mtime_ns for p in package.rglob("*.py"))
+    installed = Path(sysconfig.get_paths()["purelib"]).stat().st_mtime_ns  # changes when a package is installed or upgraded
     settings = sorted((k, v) for k, v in CALLER_ENVIRONMENT.items() if k.startswith(IMPORT_SETTINGS))
-    text = json.dumps([sys.executable, str(package), newest, settings])
+    text = json.dumps([sys.executable, installed, str(package), newest, settings])
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -65,12 +72,28 @@ def socket_path(create: bool = True) -> Path:
     return socket_dir(create) / f"{server_key()}.sock"
 
 
+@contextmanager
+def _address(path: Path) -> Iterator[str]:
+    """The socket's address, short enough for the system (about 100 bytes): on Linux a long one goes through the folder's descriptor."""
+    if len(os.fsencode(path)) < 100 or not Path("/proc/self/fd").is_dir():
+        yield str(path)
+        return
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        yield f"/proc/self/fd/{folder}/{path.name}"
+    finally:
+        os.close(folder)
+
+
 # ---- the command's side ------------------------------------------------------------------------------------
 def run_on_server(args: list[str]) -> int | None:
     """Run `mmm ARGS` on a warm server: its exit status, or None when no server serves this command."""
+    if not supported():
+        return None
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        conn.connect(str(socket_path(create=False)))
+        with _address(socket_path(create=False)) as address:
+            conn.connect(address)
     except (OSError, PermissionError):
         conn.close()
         return None
@@ -165,7 +188,8 @@ def running() -> bool:
 def _listening(path: Path) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-            probe.connect(str(path))
+            with _address(path) as address:
+                probe.connect(address)
             probe.sendall(b"P")  # a probe, not a command
         return True
     except OSError:
@@ -179,7 +203,8 @@ def serve(socket_file: str, minutes: float) -> None:
     if path.exists():
         path.unlink()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
+    with _address(path) as address:
+        listener.bind(address)
     listener.listen(16)
     pid_file = path.with_suffix(".pid")
     pid_file.write_text(str(os.getpid()))
@@ -200,8 +225,8 @@ def serve(socket_file: str, minutes: float) -> None:
             conn.close()
     finally:
         listener.close()
-        path.unlink(missing_ok=True)
-        pid_file.unlink(missing_ok=True)
+        for done in (path, pid_file, path.with_suffix(".log")):
+            done.unlink(missing_ok=True)
 
 
 def _busy() -> bool:
@@ -237,7 +262,7 @@ def _handle(conn: socket.socket) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         _, fds, _, _ = socket.recv_fds(conn, 1, 3)
-        if len(fds) != 3:  # a probe
+        if len(fds) != 3 or not _same_user(conn):  # a probe, or someone else (the folder's mode should stop them already)
             os._exit(0)
         request = json.loads(_read_exactly(conn, LENGTH.unpack(_read_exactly(conn, LENGTH.size))[0]))
         pid = os.fork()
@@ -253,6 +278,14 @@ def _handle(conn: socket.socket) -> None:
     except OSError:
         pass
     os._exit(0)
+
+
+def _same_user(conn: socket.socket) -> bool:
+    """Whether the process at the other end runs as this user (Linux tells; elsewhere the folder's mode is the check)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return uid == os.getuid()
 
 
 def _read_exactly(conn: socket.socket, n: int) -> bytes:
