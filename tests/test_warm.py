@@ -53,6 +53,30 @@ def test_a_command_runs_on_the_server_in_the_callers_folder_with_the_same_output
     assert json.loads((tmp_path / "warm.json").read_text()) == json.loads((tmp_path / "own.json").read_text())
 
 
+def test_a_fit_on_the_server_gives_the_same_numbers_as_one_on_its_own(server, tmp_path):
+    env, _, log = server
+    run(["simulate", "--scenario", "clean", "--out", "sim"], env, tmp_path)
+    fit = [
+        "fit",
+        "sim/config.yaml",
+        "--draws",
+        "100",
+        "--tune",
+        "100",
+        "--chains",
+        "2",
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'store.db'}",
+    ]
+    own = run([*fit, "--output-json", "own.json"], {**env, "MMM_WARM_DIR": str(tmp_path / "none")}, tmp_path)
+    assert own.returncode == 0, own.stderr
+    on_server = run([*fit, "--output-json", "warm.json"], env, tmp_path)
+    assert on_server.returncode == 0, on_server.stderr
+    assert served(log)[-1] == "mmm fit"
+    ours, theirs = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("own", "warm"))
+    assert ours["channels"] == theirs["channels"] and ours["diagnostics"] == theirs["diagnostics"]
+
+
 def test_bad_input_exits_2_with_the_message_on_stderr(server, tmp_path):
     env, _, log = server
     done = run(["validate", "missing.yaml"], env, tmp_path)
