@@ -15,6 +15,7 @@ stops after `--minutes` without a command, or with `mmm warm --stop`.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -275,9 +277,11 @@ def _handle(conn: socket.socket) -> None:
             os.close(fd)
         conn.sendall(f"{pid}\n".encode())
         conn.sendall(f"{_wait_while_connected(pid, conn)}\n".encode())
-    except OSError:
-        pass
-    os._exit(0)
+    except BaseException as exc:  # whatever happens, this fork must not fall back into the server's loop
+        if not isinstance(exc, OSError):  # a caller gone away is not news
+            traceback.print_exception(exc)
+    finally:
+        os._exit(0)
 
 
 def _same_user(conn: socket.socket) -> bool:
@@ -331,4 +335,10 @@ def _become_the_command(request: dict, fds: list[int]) -> None:
     sys.argv = ["mmm", *request["args"]]
     from mmm.cli import exit_now, invoke
 
-    exit_now(invoke())
+    try:
+        code = invoke()
+    except BaseException as exc:  # as Python ends on an error nothing caught: print it, exit 1 (130 on Ctrl-C)
+        traceback.print_exception(exc)
+        atexit._run_exitfuncs()
+        code = 130 if isinstance(exc, KeyboardInterrupt) else 1
+    exit_now(code)
