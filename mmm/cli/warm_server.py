@@ -96,7 +96,7 @@ def run_on_server(args: list[str]) -> int | None:
     try:
         with _address(socket_path(create=False)) as address:
             conn.connect(address)
-    except (OSError, PermissionError):
+    except OSError:  # no server, or a socket folder that is not private (then no server is used)
         conn.close()
         return None
     with conn:
