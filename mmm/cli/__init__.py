@@ -59,7 +59,10 @@ def run() -> None:
 
 
 def invoke() -> int:
-    """Run `main` on `sys.argv` and the exit handlers (MLflow, temporary folders); the exit status."""
+    """Run `main` on `sys.argv` and the exit handlers (MLflow, temporary folders); the exit status.
+
+    An error click does not handle propagates as usual.
+    """
     try:
         main()
         code = 0
@@ -77,8 +80,7 @@ def exit_now(code: int) -> None:
     """Exit with `code` without tearing down every imported module.
 
     After a fit that teardown takes seconds (PyTensor and numba hold large object graphs) and
-    does nothing a user needs: output is flushed and exit handlers have run. An error click
-    does not handle propagates as usual.
+    does nothing a user needs: output is flushed here, and the caller has run the exit handlers.
     """
     sys.stdout.flush()
     sys.stderr.flush()
