@@ -22,8 +22,9 @@ import argparse
 import json
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from bench_decision import TrueResponse, carried_over, equalise_marginal_roas
@@ -144,26 +145,20 @@ def main() -> None:
                     print(f"  true regret of the quarter:  {pct(r['regret']['before'])} -> {pct(r['regret']['after'])}", flush=True)
     done = [r for r in results if r["design"] is not None]
     if done:
-        mean = lambda key, when, rs=done: float(np.mean([r[key][when] for r in rs]))  # noqa: E731
-        median = lambda key, when, rs=done: float(np.median([r[key][when] for r in rs]))  # noqa: E731
         national = [r for r in done if r["regret"] is not None]
-        regret = (
-            f", regret {100 * mean('regret', 'before', national):.2f}% -> {100 * mean('regret', 'after', national):.2f}%"
-            if national
-            else ""
-        )
+
+        def change(stat: Callable[..., Any], key: str, runs: list[dict], digits: int) -> str:
+            """'before% -> after%' of `stat` (np.mean, np.median) of a before/after figure over `runs`."""
+            return " -> ".join(f"{100 * float(stat([r[key][when] for r in runs])):.{digits}f}%" for when in ("before", "after"))
+
+        def regret(stat: Callable[..., Any]) -> str:
+            return f", regret {change(stat, 'regret', national, 2)}" if national else ""  # geo runs have none
+
         print(
-            f"\nOver {len(done)} runs: tested ROAS error {100 * mean('tested_error', 'before'):.1f}% -> {100 * mean('tested_error', 'after'):.1f}%"
-            f"{regret}, coverage {100 * mean('coverage', 'before'):.0f}% -> {100 * mean('coverage', 'after'):.0f}%"
+            f"\nOver {len(done)} runs: tested ROAS error {change(np.mean, 'tested_error', done, 1)}{regret(np.mean)}, "
+            f"coverage {change(np.mean, 'coverage', done, 0)}"
         )
-        regret = (
-            f", regret {100 * median('regret', 'before', national):.2f}% -> {100 * median('regret', 'after', national):.2f}%"
-            if national
-            else ""
-        )
-        print(
-            f"Medians: tested ROAS error {100 * median('tested_error', 'before'):.1f}% -> {100 * median('tested_error', 'after'):.1f}%{regret}"
-        )
+        print(f"Medians: tested ROAS error {change(np.median, 'tested_error', done, 1)}{regret(np.median)}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
 
