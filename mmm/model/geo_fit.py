@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -96,7 +97,7 @@ def add_derived(model: MarketingMixModel, feats: dict[str, np.ndarray], train: M
     post.coords[GEO] = train.geos
 
 
-def _by_draws(compute: Any, params: dict[str, np.ndarray]) -> np.ndarray:
+def _by_draws(compute: Callable[[dict[str, np.ndarray]], np.ndarray], params: dict[str, np.ndarray]) -> np.ndarray:
     """compute(params) over (chain, draw, ...) arrays, DERIVE_DRAWS draws of each chain at a time: its (date x cell)
     intermediates then take the same memory however many draws the sampler kept."""
     n_draws = next(iter(params.values())).shape[1]
