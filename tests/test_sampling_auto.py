@@ -139,10 +139,18 @@ def test_auto_draws_fit_is_reproducible_from_a_cold_and_a_warm_compile_cache(tmp
     cold = fit()
     cached = [p.name for p in (tmp_path / "compiled").rglob("*.nbi")]
     assert any("mmm_logp" in n for n in cached) and any("mmm_expand" in n for n in cached)
+    assert len(list((tmp_path / "compiled").rglob("mmm-models/*.json"))) == 1  # the model's layout, under its fingerprint
     warm = fit()
     roas = np.asarray(cold["roas"])
     n = roas.shape[1]
     assert n in [*checkpoints(), 700] and n <= 700
     np.testing.assert_array_equal(roas, np.asarray(warm["roas"]))
+    # the layout outlives the callbacks it points to (a cache pruned by hand): the model is compiled again, same draws
+    callbacks = sorted((tmp_path / "compiled").rglob("*.mmm_*"))
+    assert callbacks
+    for stale in callbacks:
+        stale.unlink()
+    np.testing.assert_array_equal(roas, np.asarray(fit()["roas"]))
+    assert sorted((tmp_path / "compiled").rglob("*.mmm_*")) == callbacks
     assert cold["converged"] or n == 700  # it stops early only when the targets are met
     assert cold["timings"]["sample_seconds"] > 0 and cold["timings"]["compile_seconds"] > 0

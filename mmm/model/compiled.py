@@ -3,20 +3,27 @@
 nutpie builds its numba C callbacks as closures, which numba cannot cache, so every fit used to
 spend 5-15 s compiling them again. Here the same callbacks are generated as source with the
 compiled PyTensor function as a global and cached in PyTensor's numba cache, keyed on PyTensor's
-own hash of the graph (its structure, priors and the frozen data): a rerun of the same model
-loads them in a fraction of a second, and any change to the model compiles afresh.
-"""
+own hash of the graph (its structure, priors and the frozen data). Their layout is remembered
+beside them under the model's fingerprint (graph_key), so a rerun of the same model loads them in
+a fraction of a second without PyTensor rewriting and differentiating the graph again (3-4 s); any
+change to the model compiles afresh."""
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import warnings
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pymc as pm
+
+from mmm.model.graph_key import model_key
 
 CACHE_VERSION = "mmm-nutpie-1"  # bump when the callbacks' source changes
 
@@ -91,38 +98,146 @@ def compile_model(
     )
 
 
-def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[..., Any]) -> Any:
-    """The numba-compiled model with cached C callbacks, or None when the graph has no PyTensor cache key."""
-    import pytensor
-    from nutpie.compile_pymc import CompiledPyMCModel, _make_functions, _prepare_dims_and_coords, make_user_data
+@dataclass
+class Layout:
+    """What sampling a compiled model needs besides its callbacks, remembered on disk under the model's fingerprint.
 
+    logp_key / expand_key: the callbacks' keys in the numba cache; n_dim: parameters sampled (on
+    their unconstrained scale); n_expanded: values kept per draw; names, slices, shapes: where each
+    kept variable sits in a draw.
+    """
+
+    logp_key: str
+    expand_key: str
+    n_dim: int
+    n_expanded: int
+    names: list[str]
+    slices: list[tuple[int, int]]
+    shapes: list[tuple[int, ...]]
+
+    def shape_info(self) -> tuple[list[str], list[slice], list[tuple[int, ...]]]:
+        return self.names, [slice(*bounds) for bounds in self.slices], self.shapes
+
+
+def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[..., Any]) -> Any:
+    """The numba-compiled model with cached C callbacks, or None when the graph has no PyTensor cache key.
+
+    A model compiled before (same fingerprint) is loaded from the cache without PyTensor rewriting
+    and differentiating its graph again, which is most of a warm compile.
+    """
+    import pytensor
+    from nutpie.compile_pymc import _make_functions
+
+    key = model_key(frozen, _context(var_names, frozen.check_bounds))
+    layout = _recall(key)
+    if layout is not None:
+        compiled = _assemble(frozen, layout, start_point, None)
+        if compiled is not None:
+            return compiled
     # with fast-math, code compiled in this process and the same code loaded from the cache differ in
     # the last bit of a gradient, which changes every draw after it: the first run would disagree with the next
     with pytensor.config.change_flags(numba__fastmath=False):
-        n_dim, n_expanded, logp_fn, expand_fn, initial_point_fn, shape_info = _make_functions(
+        n_dim, n_expanded, logp_fn, expand_fn, _, (names, slices, shapes) = _make_functions(
             frozen, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=start_point, var_names=var_names
         )
     logp_key, expand_key = _graph_key(logp_fn), _graph_key(expand_fn)
     if logp_key is None or expand_key is None or logp_fn.get_shared() or expand_fn.get_shared():
         return None
-    logp = _cached_cfunc(LOGP_SOURCE, "mmm_logp", logp_fn.vm.jit_fn, logp_key, n_dim, n_expanded, _logp_signature())
-    expand = _cached_cfunc(EXPAND_SOURCE, "mmm_expand", expand_fn.vm.jit_fn, expand_key, n_dim, n_expanded, _expand_signature())
+    bounds = [(int(s.start), int(s.stop)) for s in slices]
+    sizes = [tuple(int(d) for d in shape) for shape in shapes]
+    layout = Layout(logp_key, expand_key, int(n_dim), int(n_expanded), list(names), bounds, sizes)
+    compiled = _assemble(frozen, layout, start_point, (logp_fn, expand_fn))
+    if key is not None:
+        _remember(key, layout)
+    return compiled
+
+
+def _assemble(frozen: pm.Model, layout: Layout, start_point: Callable[..., Any], functions: tuple[Any, Any] | None) -> Any:
+    """nutpie's compiled model from the callbacks of `layout`, compiled from `functions` (PyTensor's logp and expand
+    functions) or, when None, loaded from the numba cache; None when the cache no longer holds them.
+    """
+    import numba
+    from nutpie.compile_pymc import CompiledPyMCModel, _prepare_dims_and_coords, _rv_dict_to_flat_array_wrapper, make_user_data
+
+    logp_fn, expand_fn = functions or (_not_compiled, _not_compiled)
+    try:
+        logp = _cached_cfunc(LOGP_SOURCE, "mmm_logp", _inner(logp_fn), layout.logp_key, layout, _logp_signature())
+        expand = _cached_cfunc(EXPAND_SOURCE, "mmm_expand", _inner(expand_fn), layout.expand_key, layout, _expand_signature())
+    except numba.core.errors.TypingError:
+        if functions is not None:
+            raise
+        return None  # not in the cache: typing the stand-in for the graph's function failed
+    shape_info = layout.shape_info()
+    free = [i for i, bounds in enumerate(layout.slices) if bounds[1] <= layout.n_dim]
     dims, coords = _prepare_dims_and_coords(frozen, shape_info)
     return CompiledPyMCModel(
-        _n_dim=n_dim,
+        _n_dim=layout.n_dim,
         dims=dims,
         _coords=coords,
-        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
+        _shapes={name: tuple(shape) for name, shape in zip(layout.names, layout.shapes, strict=True)},
         compiled_logp_func=logp,
         compiled_expand_func=expand,
-        initial_point_func=initial_point_fn,
+        initial_point_func=_rv_dict_to_flat_array_wrapper(
+            start_point, names=[layout.names[i] for i in free], shapes=[layout.shapes[i] for i in free]
+        ),
         shared_data={},
         user_data=make_user_data({}, {}),
-        n_expanded=n_expanded,
+        n_expanded=layout.n_expanded,
         shape_info=shape_info,
-        logp_func=logp_fn,
-        expand_func=expand_fn,
+        logp_func=logp_fn if functions else None,
+        expand_func=expand_fn if functions else None,
     )
+
+
+def _not_compiled(*args: Any) -> Any:
+    """Stands in for a graph's compiled function when its callback is loaded from the cache; numba cannot compile a call to it."""
+    raise RuntimeError("the model's compiled code was not found in the cache")
+
+
+def _inner(fn: Any) -> Any:
+    return fn if fn is _not_compiled else fn.vm.jit_fn
+
+
+def _context(var_names: list[str], check_bounds: bool) -> str:
+    """Everything besides the model's graph that decides its compiled code: the libraries, their settings, the kept variables."""
+    import sys
+
+    import numba
+    import nutpie
+    import pytensor
+
+    versions = [sys.version, np.__version__, pm.__version__, pytensor.__version__, numba.__version__, nutpie.__version__]
+    settings = [pytensor.config.floatX, os.environ.get("PYTENSOR_FLAGS", ""), os.environ.get("NUMBA_OPT", ""), str(check_bounds)]
+    return "|".join([CACHE_VERSION, *versions, *settings, *var_names])
+
+
+def _memo_path(key: str) -> Path:
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
+    return Path(NUMBA_CACHE_PATH) / "mmm-models" / f"{key}.json"
+
+
+def _recall(key: str | None) -> Layout | None:
+    """The layout remembered under `key`, or None (none yet, or unreadable: then the model is compiled as new)."""
+    if key is None:
+        return None
+    try:
+        raw = json.loads(_memo_path(key).read_text())
+        return Layout(**raw) if isinstance(raw, dict) else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _remember(key: str, layout: Layout) -> None:
+    """Write the layout atomically (another process may read it at the same time); a read-only cache just stays cold."""
+    path = _memo_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(asdict(layout)))
+        partial.replace(path)
+    except OSError:
+        return
 
 
 def _graph_key(fn: Any) -> str | None:
@@ -132,11 +247,12 @@ def _graph_key(fn: Any) -> str | None:
     return CACHED_SRC_FUNCTIONS.get(fn.vm.jit_fn.py_func)
 
 
-def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, n_dim: int, n_expanded: int, signature: Any) -> Any:
+def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, layout: Layout, signature: Any) -> Any:
     """A numba C callback compiled from `source`, calling `inner`, cached under a key of the graph and the sizes."""
     import numba
     from pytensor.link.numba.cache import compile_numba_function_src
 
+    n_dim, n_expanded = layout.n_dim, layout.n_expanded
     key = sha256(f"{CACHE_VERSION}|{name}|{graph_key}|{n_dim}|{n_expanded}|{numba.__version__}".encode()).hexdigest()
     raw = compile_numba_function_src(
         source,
