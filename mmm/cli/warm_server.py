@@ -307,15 +307,24 @@ def _read_exactly(conn: socket.socket, n: int) -> bytes:
 
 
 def _wait_while_connected(pid: int, conn: socket.socket) -> int:
-    """The command's exit status (128 + signal when a signal ended it); a command whose caller went away is stopped."""
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            code = os.waitstatus_to_exitcode(status)
-            return code if code >= 0 else 128 - code
-        readable, _, _ = select.select([conn], [], [], 0.2)
-        if readable and not conn.recv(1):
-            os.kill(pid, signal.SIGTERM)
+    """The command's exit status (128 + signal when a signal ended it); a command whose caller went away is stopped.
+
+    On Linux a descriptor of the process wakes the wait the moment it ends; elsewhere it is checked every 0.2 s.
+    """
+    ended = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                return code if code >= 0 else 128 - code
+            watched = [conn.fileno()] if ended is None else [conn.fileno(), ended]
+            readable, _, _ = select.select(watched, [], [], 0.2)
+            if conn.fileno() in readable and not conn.recv(1):
+                os.kill(pid, signal.SIGTERM)
+    finally:
+        if ended is not None:
+            os.close(ended)
 
 
 def _become_the_command(request: dict, fds: list[int]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -26,6 +25,7 @@ import xarray as xr
 from mmm.config.loading import with_overrides
 from mmm.config.spec import Config
 from mmm.core.constants import ANALYSIS_DRAWS, DATE, GEO, SAMPLE
+from mmm.core.processes import can_fork
 from mmm.core.stats import accuracy, thin_draws
 from mmm.model.choice import CandidateScore, ModelChoice
 from mmm.model.likelihood import log_density
@@ -167,9 +167,8 @@ def _fit_in_processes(
 
 
 def _start_method() -> str:
-    """'fork' when this process runs no other thread (the workers then start without importing PyMC
-    again, saving seconds each), else 'spawn': forking a process with threads can deadlock the child."""
-    return "fork" if os.name == "posix" and threading.active_count() == 1 else "spawn"
+    """'fork' where forking is safe (the workers then start without importing PyMC again), else 'spawn'."""
+    return "fork" if can_fork() else "spawn"
 
 
 def _restore(model: MarketingMixModel, cfg: Config) -> MarketingMixModel:

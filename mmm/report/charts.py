@@ -6,6 +6,8 @@ curves or histograms) is left out; the page says so where it would be.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +18,7 @@ from mmm.report import appendix_plots, budget_plot, geo_plots, plan_plots, plots
 from mmm.report.chart_style import CONTROLS_LINE, TREND
 from mmm.report.plots import Layer, ResponsePanel
 from mmm.report.prose import unit_of
+from mmm.report.side_by_side import draw_all
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
@@ -51,29 +54,29 @@ def response_panels(summary: FitSummary, optimization: OptimizationResult | None
 def draw_charts(
     summary: FitSummary, optimization: OptimizationResult | None, colors: dict[str, str], moves: list[Layer]
 ) -> dict[str, bytes]:
-    """Every chart the results hold the data for, as PNG bytes by file name."""
+    """Every chart the results hold the data for, as PNG bytes by file name (drawn two at a time where possible)."""
     words, cur, unit = outcome_for(summary.outcome), summary.currency, unit_of(summary)
-    images: dict[str, bytes] = {}
+    jobs: dict[str, Callable[[], bytes]] = {}
     if summary.timeline is not None:
-        images["fit.png"] = plots.fit_chart(summary.timeline, words, cur, unit)
-        images["contributions.png"] = plots.contributions_chart(summary.timeline, moves, colors, words, cur, unit)
-    images["returns.png"] = plots.returns_chart(summary.by_cpa() if words.has_cpa else summary.by_roas(), words)
+        jobs["fit.png"] = partial(plots.fit_chart, summary.timeline, words, cur, unit)
+        jobs["contributions.png"] = partial(plots.contributions_chart, summary.timeline, moves, colors, words, cur, unit)
+    jobs["returns.png"] = partial(plots.returns_chart, summary.by_cpa() if words.has_cpa else summary.by_roas(), words)
     if summary.geos:
-        images["geo_returns.png"] = geo_plots.geo_returns_chart(summary.geos, summary.channels, words)
+        jobs["geo_returns.png"] = partial(geo_plots.geo_returns_chart, summary.geos, summary.channels, words)
     panels = response_panels(summary, optimization, colors)
     if panels:
-        images["response_curves.png"] = plots.response_curves_chart(panels, words, cur, unit)
-    images["carryover.png"] = plots.carryover_chart({ch: c.carryover for ch, c in summary.channels.items()}, colors, unit)
+        jobs["response_curves.png"] = partial(plots.response_curves_chart, panels, words, cur, unit)
+    jobs["carryover.png"] = partial(plots.carryover_chart, {ch: c.carryover for ch, c in summary.channels.items()}, colors, unit)
     if optimization is not None:
-        images["budget.png"] = plan_plots.budget_chart(optimization, cur, unit)
+        jobs["budget.png"] = partial(plan_plots.budget_chart, optimization, cur, unit)
         if optimization.outcomes is not None:
-            images["plan_outcomes.png"] = plan_plots.plan_outcomes_chart(optimization, words, cur)
+            jobs["plan_outcomes.png"] = partial(plan_plots.plan_outcomes_chart, optimization, words, cur)
         if optimization.budget_curve is not None:
-            images[budget_plot.CHART_FILE] = budget_plot.budget_curve_chart(optimization, words, cur, unit)
+            jobs[budget_plot.CHART_FILE] = partial(budget_plot.budget_curve_chart, optimization, words, cur, unit)
     if summary.diagnostics.parameters:
-        images["diagnostics.png"] = appendix_plots.diagnostics_chart(summary.diagnostics.parameters, RHAT_MAX, ESS_MIN)
+        jobs["diagnostics.png"] = partial(appendix_plots.diagnostics_chart, summary.diagnostics.parameters, RHAT_MAX, ESS_MIN)
     evidence = {ch: c.roas_evidence for ch, c in summary.channels.items() if c.roas_evidence is not None}
     if evidence:
         tiers = {ch: c.tier for ch, c in summary.channels.items()}
-        images["roas_priors.png"] = appendix_plots.roas_priors_chart(evidence, tiers, colors, words)
-    return images
+        jobs["roas_priors.png"] = partial(appendix_plots.roas_priors_chart, evidence, tiers, colors, words)
+    return draw_all(jobs)
