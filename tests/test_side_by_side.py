@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mmm.report.side_by_side import draw_all
+from mmm.report.side_by_side import SideBySide, draw_all
 
 pytestmark = pytest.mark.skipif(
     os.name != "posix" or (os.cpu_count() or 1) < 2, reason="charts are drawn side by side on POSIX with 2+ cores"
@@ -54,3 +54,20 @@ def test_an_error_here_stops_the_child_and_reaches_the_caller():
     assert time.monotonic() - started < 10
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child left behind
+
+
+def test_charts_started_early_are_drawn_by_the_child_while_this_process_does_other_work():
+    names = [f"chart{i}.png" for i in range(4)]
+    charts = SideBySide({name: _job(name) for name in names})
+    time.sleep(1.0)  # logging to MLflow, say: the child has drawn every chart meanwhile
+    started = time.monotonic()
+    drawn = charts.finish()
+    assert time.monotonic() - started < 0.5
+    assert list(drawn) == names and {png.split(b":")[1] for png in drawn.values()} != {str(os.getpid()).encode()}
+
+
+def test_stopped_charts_leave_no_child_behind():
+    charts = SideBySide({f"chart{i}.png": _job(f"chart{i}.png") for i in range(4)})
+    charts.stop()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)

@@ -22,6 +22,7 @@ def publish_fit(
     """
     from mmm.report.build import build_report
     from mmm.report.changes import format_changes
+    from mmm.report.charts import start_charts
     from mmm.report.formatting import format_fit_table
     from mmm.report.prose import unit_of
     from mmm.report.timing_text import format_media_season
@@ -37,11 +38,16 @@ def publish_fit(
     if summary.changes is not None:
         click.echo("\n" + format_changes(summary.changes, unit_of(summary)))
     uri = resolve_tracking_uri(tracking_uri)
-    with stage("Logging the model to MLflow"), store_lock(uri):  # one writer at a time on an embedded store
-        log_fit(model, summary, data_path, register)
-        if summary.changes is not None:
-            log_changes(summary.changes)
+    charts = start_charts(summary)  # a second core draws the report's charts while this one logs the model
+    try:
+        with stage("Logging the model to MLflow"), store_lock(uri):  # one writer at a time on an embedded store
+            log_fit(model, summary, data_path, register)
+            if summary.changes is not None:
+                log_changes(summary.changes)
+    except BaseException:
+        charts.stop()
+        raise
     with stage("Writing the report"):
-        built = build_report(summary)
+        built = build_report(summary, charts=charts)
         with store_lock(uri):
             log_report(run_id, built, uri)  # the charts belong to the run

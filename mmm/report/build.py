@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mmm.core.outcome import Outcome, outcome_for
 from mmm.report.changes import added_text, change_sentences
-from mmm.report.chart_style import channel_colors
-from mmm.report.charts import base_moves, draw_charts
+from mmm.report.charts import base_moves, start_charts
 from mmm.report.plan_plots import tier_groups
 from mmm.report.prose import executive_summary, plan_paragraphs, trust_verdict, unit_of
 from mmm.report.templating import render, stylesheet
@@ -26,6 +25,7 @@ from mmm.report.templating import render, stylesheet
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
     from mmm.planning.results import OptimizationResult
+    from mmm.report.side_by_side import SideBySide
 
 __all__ = ["ARTIFACT_DIR", "REPORT_FILE", "SECTIONS", "Report", "build_report", "executive_summary", "section_titles"]
 
@@ -76,18 +76,23 @@ def _budget_groups(optimization: OptimizationResult) -> list[tuple[str, float, l
     return [(tier, sum(alloc[ch].current_total for ch in chans), [(ch, alloc[ch]) for ch in chans]) for tier, chans in tier_groups(alloc)]
 
 
-def build_report(summary: FitSummary, optimization: OptimizationResult | None = None, title: str = "Marketing mix report") -> Report:
+def build_report(
+    summary: FitSummary,
+    optimization: OptimizationResult | None = None,
+    title: str = "Marketing mix report",
+    charts: SideBySide | None = None,
+) -> Report:
     """The report of a fit (and optionally one optimisation made from it) as HTML and PNG charts.
 
     optimization: the result of `mmm optimize` on the same fit (its `run_id` must be the
-    summary's), or None to leave the budget section out.
+    summary's), or None to leave the budget section out. charts: the same results' charts,
+    started earlier with `start_charts(summary, optimization)`; by default they are drawn here.
     """
     if optimization is not None and summary.run_id and optimization.run_id not in (None, summary.run_id):
         raise ValueError(f"the optimisation was made from run {optimization.run_id}, not from {summary.run_id}")
     words = outcome_for(summary.outcome)
-    colors = channel_colors(list(summary.channels))
     moves = base_moves(summary)
-    images = draw_charts(summary, optimization, colors, moves)
+    images = (charts or start_charts(summary, optimization)).finish()
     plan = plan_paragraphs(summary, optimization) if optimization is not None else []
     page = render(
         PAGE,

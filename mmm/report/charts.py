@@ -15,10 +15,10 @@ import numpy as np
 from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.core.outcome import outcome_for
 from mmm.report import appendix_plots, budget_plot, geo_plots, plan_plots, plots
-from mmm.report.chart_style import CONTROLS_LINE, TREND
+from mmm.report.chart_style import CONTROLS_LINE, TREND, channel_colors
 from mmm.report.plots import Layer, ResponsePanel
 from mmm.report.prose import unit_of
-from mmm.report.side_by_side import draw_all
+from mmm.report.side_by_side import SideBySide
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
@@ -51,10 +51,19 @@ def response_panels(summary: FitSummary, optimization: OptimizationResult | None
     ]
 
 
-def draw_charts(
+def start_charts(summary: FitSummary, optimization: OptimizationResult | None = None) -> SideBySide:
+    """Start drawing every chart the results hold the data for (PNG bytes by file name, from `finish()`).
+
+    They are drawn two at a time where possible, beginning now: a caller with other work to do
+    (logging to MLflow) does it first, and a forked child draws meanwhile.
+    """
+    return SideBySide(chart_jobs(summary, optimization, channel_colors(list(summary.channels)), base_moves(summary)))
+
+
+def chart_jobs(
     summary: FitSummary, optimization: OptimizationResult | None, colors: dict[str, str], moves: list[Layer]
-) -> dict[str, bytes]:
-    """Every chart the results hold the data for, as PNG bytes by file name (drawn two at a time where possible)."""
+) -> dict[str, Callable[[], bytes]]:
+    """What draws each chart the results hold the data for (its PNG bytes), by file name."""
     words, cur, unit = outcome_for(summary.outcome), summary.currency, unit_of(summary)
     jobs: dict[str, Callable[[], bytes]] = {}
     if summary.timeline is not None:
@@ -79,4 +88,4 @@ def draw_charts(
     if evidence:
         tiers = {ch: c.tier for ch, c in summary.channels.items()}
         jobs["roas_priors.png"] = partial(appendix_plots.roas_priors_chart, evidence, tiers, colors, words)
-    return draw_all(jobs)
+    return jobs
