@@ -346,7 +346,8 @@ def _become_the_command(request: dict, fds: list[int]) -> None:
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding=encoding, line_buffering=os.isatty(1))
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding=encoding, errors="backslashreplace", line_buffering=True)
     sys.argv = ["mmm", *request["args"]]
-    from mmm.cli import exit_now, invoke
+    from mmm.cli import exit_now
+    from mmm.cli.app import invoke
 
     try:
         code = invoke()
