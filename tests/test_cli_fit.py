@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,16 @@ def test_fit_that_fails_while_sampling_ends_as_failed_run(sim, isolated, monkeyp
     client = mlflow.MlflowClient(tracking_uri=uri)
     assert "summary.json" not in {a.path for a in client.list_artifacts(run.info.run_id)}
     assert mlflow.active_run() is None  # the failed run was closed, not left open in the process
+
+
+def test_fit_whose_logging_fails_ends_as_failed_run_and_stops_drawing_the_charts(sim, isolated, monkeypatch):
+    def broken_logging(*args, **kwargs):
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr("mmm.tracking.runs.log_fit", broken_logging)
+    uri = store_uri(isolated / "store")
+    result = invoke("fit", sim / "config.yaml", "--tracking-uri", uri, *SHORT_SAMPLER)
+    assert result.exit_code != 0 and isinstance(result.exception, RuntimeError)
+    assert [run.info.status for run in all_runs(uri)] == ["FAILED"]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # the process drawing the charts was stopped and reaped
