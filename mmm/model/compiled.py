@@ -223,7 +223,10 @@ def _recall(key: str | None) -> Layout | None:
         return None
     try:
         raw = json.loads(_memo_path(key).read_text())
-        return Layout(**raw) if isinstance(raw, dict) else None
+        layout = Layout(**raw)
+        layout.slices = [(int(start), int(stop)) for start, stop in layout.slices]
+        layout.shapes = [tuple(int(d) for d in shape) for shape in layout.shapes]
+        return layout
     except (OSError, ValueError, TypeError):
         return None
 

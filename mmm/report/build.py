@@ -89,6 +89,8 @@ def build_report(
     started earlier with `start_charts(summary, optimization)`; by default they are drawn here.
     """
     if optimization is not None and summary.run_id and optimization.run_id not in (None, summary.run_id):
+        if charts is not None:
+            charts.stop()
         raise ValueError(f"the optimisation was made from run {optimization.run_id}, not from {summary.run_id}")
     words = outcome_for(summary.outcome)
     moves = base_moves(summary)
