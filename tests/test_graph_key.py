@@ -63,3 +63,22 @@ def test_the_fingerprint_is_the_same_in_another_process():
     )
     other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert other.stdout.strip() == model_key(_model(DATA), "ctx")
+
+
+class _Scaled:
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def apply(self, value: float) -> float:
+        return self.factor * value
+
+
+def test_settings_are_described_by_what_they_hold_not_only_by_their_name():
+    from functools import partial
+
+    from mmm.model.graph_key import _describe
+
+    assert _describe(partial(round, ndigits=1), 0) != _describe(partial(round, ndigits=2), 0)
+    assert _describe(_Scaled(1.0).apply, 0) != _describe(_Scaled(2.0).apply, 0)
+    assert _describe(_Scaled(1.0).apply, 0) == _describe(_Scaled(1.0).apply, 0)
+    assert _describe(np.exp, 0) == _describe(np.exp, 0)

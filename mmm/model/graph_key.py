@@ -9,7 +9,9 @@ way twice (a closure, an object known only by its address) gives no fingerprint 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from hashlib import sha256
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -74,10 +76,14 @@ def _describe(obj: Any, depth: int) -> str:
         return repr(obj)
     if isinstance(obj, np.ndarray):
         return _array(obj)
+    if isinstance(obj, partial):
+        return f"partial{_describe([obj.func, obj.args, obj.keywords], depth + 1)}"
     if isinstance(obj, type) or (callable(obj) and hasattr(obj, "__qualname__") and not hasattr(obj, "__props__")):
         if "<locals>" in obj.__qualname__ or "<lambda>" in obj.__qualname__:
             raise UnfingerprintableError(obj.__qualname__)
-        return f"{obj.__module__}.{obj.__qualname__}"
+        owner = getattr(obj, "__self__", None)  # a bound method: what it does depends on its object too
+        bound = "" if owner is None or isinstance(owner, ModuleType) else f"@{_describe(owner, depth + 1)}"
+        return f"{obj.__module__}.{obj.__qualname__}{bound}"
     if isinstance(obj, tuple | list):
         return "[" + ",".join(_describe(item, depth + 1) for item in obj) + "]"
     if isinstance(obj, Mapping):
