@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mmm.report.side_by_side import SideBySide, draw_all
+from mmm.report.side_by_side import SideBySide
 
 pytestmark = pytest.mark.skipif(
     os.name != "posix" or (os.cpu_count() or 1) < 2, reason="charts are drawn side by side on POSIX with 2+ cores"
@@ -26,7 +26,7 @@ def _job(name: str, fail_in_child_of: int | None = None):
 
 def test_charts_are_split_between_this_process_and_a_child_and_come_back_in_order():
     names = [f"chart{i}.png" for i in range(6)]
-    drawn = draw_all({name: _job(name) for name in names})
+    drawn = SideBySide({name: _job(name) for name in names}).finish()
     assert list(drawn) == names
     assert all(drawn[name].startswith(f"{name}:".encode()) for name in names)
     pids = {png.split(b":")[1] for png in drawn.values()}
@@ -35,7 +35,7 @@ def test_charts_are_split_between_this_process_and_a_child_and_come_back_in_orde
 
 def test_a_chart_the_child_fails_to_draw_is_drawn_here():
     names = [f"chart{i}.png" for i in range(4)]
-    drawn = draw_all({name: _job(name, fail_in_child_of=os.getpid()) for name in names})
+    drawn = SideBySide({name: _job(name, fail_in_child_of=os.getpid()) for name in names}).finish()
     assert list(drawn) == names
     assert {png.split(b":")[1] for png in drawn.values()} == {str(os.getpid()).encode()}
 
@@ -50,7 +50,7 @@ def test_an_error_here_stops_the_child_and_reaches_the_caller():
     parent = os.getpid()
     started = time.monotonic()
     with pytest.raises(ValueError, match="bad chart data"):
-        draw_all({"a.png": broken, "b.png": broken, "c.png": broken})
+        SideBySide({"a.png": broken, "b.png": broken, "c.png": broken}).finish()
     assert time.monotonic() - started < 10
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child left behind

@@ -91,8 +91,3 @@ class SideBySide:
             time.sleep(0.005)
         os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
-
-
-def draw_all(jobs: dict[str, Callable[[], bytes]]) -> dict[str, bytes]:
-    """Each job's PNG bytes by name (in the jobs' order), drawn on two cores where possible."""
-    return SideBySide(jobs).finish()
