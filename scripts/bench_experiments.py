@@ -9,6 +9,8 @@ channels, and the true regret of the quarter plan: (true revenue of the true opt
 of the plan) / true revenue of the true optimum, under the same tiers, shares and bounds (the true
 optimum from `bench_decision`'s exact KKT solver, starting from the data each plan follows).
 Targets: the tested channel's ROAS error and the plan's true regret at least halved, coverage >= 80%.
+When `plan-test` proposes no design (none detects the lift the model expects often enough), no test
+runs: that run's model and plan stay as they were (its regret and coverage count unchanged).
 A geo scenario (`--scenarios geo`, or geo_GxWxC) runs the best geo design (treated regions against the
 others, measured by difference-in-differences) and reports errors and coverage; its regret is not
 computed (the true optimum solver is national).
@@ -75,9 +77,20 @@ def run(scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int 
     before = MarketingMixModel(cfg).fit(data)
     budget = float(round(float(data.tail(WEEKS).spend.sum()), 2))
     plan = plan_tests(before, budget, WEEKS, test_weeks)
-    designs = [d for d in plan.designs if d.kind == "geo"] if geo else plan.designs  # a geo world runs geo tests
+    designs = [d for d in plan.designs if d.kind == "geo" or not geo]  # a geo world runs geo tests
+    s_before = score(before, true_roas)
+    spend = None if geo else data.spend_matrix()
     if not designs:
-        return {"scenario": scenario, "seed": seed, "design": None, "notes": plan.notes}
+        regret = None if geo else true_regret(before, truth, spend, budget)
+        return {
+            "scenario": scenario,
+            "seed": seed,
+            "design": None,
+            "notes": plan.notes,
+            "all_error": {"before": s_before["roas_mape"], "after": s_before["roas_mape"]},
+            "coverage": {"before": s_before["coverage"], "after": s_before["coverage"]},
+            "regret": None if regret is None else {"before": regret, "after": regret},
+        }
     design = designs[0]
     design_path = folder / "design.json"
     design_path.write_text(json.dumps(design.to_json()))
@@ -85,15 +98,16 @@ def run(scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int 
     cfg_after = with_overrides(load_config(realised["config"]), {f"sampler.{k}": v for k, v in sampler.items()})
     data_after = load_data(cfg_after)
     after = MarketingMixModel(cfg_after).fit(data_after, lifts=read_lifts(realised["lifts"], data_after))
-    s_before, s_after = score(before, true_roas), score(after, true_roas)
+    s_after = score(after, true_roas)
     tested = design.channel
-    spend = None if geo else data.spend_matrix()
+    economics = plan.channels[design.channel].tests[design.kind]
     return {
         "scenario": scenario,
         "seed": seed,
         "design": design.to_json(),
         "plan_test_seconds": plan.seconds,
-        "test_weeks": plan.channels[design.channel].tests[design.kind].weeks,
+        "test_weeks": economics.weeks,
+        "power": economics.power,
         "lift_row": json.loads(realised["truth"].read_text())["test"]["result"],
         "tested": tested,
         "tested_error": {"before": s_before["channels"][tested]["ape"], "after": s_after["channels"][tested]["ape"]},
@@ -127,12 +141,13 @@ def main() -> None:
                 results.append(r)
                 print(f"\n{scenario}, seed {seed or 'default'}:")
                 if r["design"] is None:
-                    print("  no design: " + "; ".join(r["notes"]))
+                    print("  no design proposed, the plan stays: " + "; ".join(r["notes"]))
                     continue
                 d = r["design"]
                 print(
                     f"  best design: {d['channel']} {d['kind']} {d['start']} to {d['end']} ({r['test_weeks']} weeks), spend change {d['spend_change']:+,.0f}, "
-                    f"stated se {d['expected_lift_se']:,.0f}; measured lift {r['lift_row']['lift']:+,.0f} (true {r['lift_row']['true_lift']:+,.0f})"
+                    f"value {d['value']:+,.0f}, stated se {d['expected_lift_se']:,.0f}, power {r['power']:.0%}; "
+                    f"measured lift {r['lift_row']['lift']:+,.0f} (true {r['lift_row']['true_lift']:+,.0f})"
                 )
                 pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
                 print(
@@ -143,9 +158,9 @@ def main() -> None:
                 print(f"  90% coverage, all channels:  {pct(r['coverage']['before'])} -> {pct(r['coverage']['after'])}")
                 if r["regret"] is not None:
                     print(f"  true regret of the quarter:  {pct(r['regret']['before'])} -> {pct(r['regret']['after'])}", flush=True)
-    done = [r for r in results if r["design"] is not None]
+    done = [r for r in results if r["design"] is not None]  # the tested channel's figures; regret and coverage count every run
     if done:
-        national = [r for r in done if r["regret"] is not None]
+        national = [r for r in results if r["regret"] is not None]
 
         def change(stat: Callable[..., Any], key: str, runs: list[dict], digits: int) -> str:
             """'before% -> after%' of `stat` (np.mean, np.median) of a before/after figure over `runs`."""
@@ -155,8 +170,8 @@ def main() -> None:
             return f", regret {change(stat, 'regret', national, 2)}" if national else ""  # geo runs have none
 
         print(
-            f"\nOver {len(done)} runs: tested ROAS error {change(np.mean, 'tested_error', done, 1)}{regret(np.mean)}, "
-            f"coverage {change(np.mean, 'coverage', done, 0)}"
+            f"\nOver {len(results)} runs ({len(done)} ran a test): tested ROAS error {change(np.mean, 'tested_error', done, 1)}"
+            f"{regret(np.mean)}, coverage {change(np.mean, 'coverage', results, 0)}"
         )
         print(f"Medians: tested ROAS error {change(np.median, 'tested_error', done, 1)}{regret(np.median)}")
     if args.json:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import assert_clean_exit_2, invoke, isolated_workdir, store_uri
+from scipy.stats import norm
 from test_optimizer import fit_with_roas, synthetic_model
 
 from mmm.analysis.geo_test import analyze_geo_test
@@ -20,8 +21,8 @@ from mmm.core.errors import MMMError
 from mmm.core.review import Review
 from mmm.planning.bounds import channel_bounds
 from mmm.planning.policy import tier_shares
-from mmm.planning.test_design import lift_se
-from mmm.planning.voi import PlanProblem, perfect_information, sample_information
+from mmm.planning.test_design import DETECT, SCALE_UP_STEPS, lift_se, power
+from mmm.planning.voi import PlanProblem, perfect_information, predictive_outcomes, sample_information
 from mmm.simulation.experiments import realise_design
 from mmm.simulation.scenarios import L_MAX, SCENARIOS
 
@@ -67,6 +68,25 @@ def test_a_wider_posterior_makes_information_worth_more(problem):
     vague = sample_information(problem, 2, lift, se=5 * float(np.std(lift)))
     assert vague.value < precise.value <= 1.2 * wide  # a sharper test teaches more, never (much) more than knowing
     assert precise.roas_width_after < vague.roas_width_after
+
+
+def test_test_outcomes_are_equal_probability_strata_of_what_it_may_measure():
+    lift = np.random.default_rng(5).gamma(2.0, 500.0, size=300)  # skewed, as a channel's lift often is
+    se = 400.0
+    outcomes = predictive_outcomes(lift, se, 24)
+    cdf = [float(np.mean(norm.cdf((y - lift) / se))) for y in outcomes]
+    assert cdf == pytest.approx((np.arange(24) + 0.5) / 24, abs=1e-6)
+    simulated = lift[np.random.default_rng(6).integers(0, 300, 200_000)] + se * np.random.default_rng(7).standard_normal(200_000)
+    assert np.mean(outcomes) == pytest.approx(np.mean(simulated), rel=0.02)
+    assert np.mean(outcomes > 2000) == pytest.approx(np.mean(simulated > 2000), abs=1 / 24)
+
+
+def test_power_is_eighty_percent_at_the_minimum_detectable_lift():
+    se = 1000.0
+    assert power(np.full(50, DETECT * se), se) == pytest.approx(0.80, abs=1e-3)
+    assert power(np.zeros(50), se) == pytest.approx(0.05, abs=1e-3)  # no lift: only the test's false alarms
+    assert power(np.full(50, -DETECT * se), se) == pytest.approx(0.80, abs=1e-3)  # a fall is detected as well as a rise
+    assert power(np.linspace(0, 2 * DETECT * se, 50), se) < power(np.full(50, 2 * DETECT * se), se)
 
 
 def test_stated_standard_error_matches_the_spread_of_simulated_tests():
@@ -200,6 +220,16 @@ def test_plan_test_json_contract(cli):
     assert all(d["min_detectable_lift"] > d["expected_lift_se"] > 0 and d["geo_share"] == 1.0 for d in designs)
     holdouts = [d for d in designs if d["kind"] == "holdout"]
     assert all(d["spend_change"] < 0 for d in holdouts)
+    typical, high = np.asarray(cli.model.scales.spend, float), channel_bounds(cli.model).high
+    for d in designs:
+        econ = cli.raw["channels"][d["channel"]]["tests"][d["kind"]]
+        assert 0.05 <= econ["power"] <= 1
+        if d["kind"] == "scale_up":  # one of the sizes tried: 1, 2 or 3 typical weeks' spend, at most to the bound
+            c = cli.model.channels.index(d["channel"])
+            sizes = [min(k * typical[c], high[c] - econ["weekly_spend_without_test"]) for k in SCALE_UP_STEPS]
+            extra = econ["weekly_spend_during_test"] - econ["weekly_spend_without_test"]
+            assert min(abs(extra - s) for s in sizes) < 0.01
+    assert "chance it detects this one" in cli.output
     assert set(cli.raw["channels"]) == set(cli.model.channels)
     assert "national data (one market): time-based designs only" in cli.output
     assert "Test designs, best first" in cli.output
@@ -228,6 +258,23 @@ def test_auto_test_weeks_runs_each_design_as_long_as_pays_most(cli):
     assert auto["test_weeks"] == auto["channels"][auto["designs"][0]["channel"]]["tests"][auto["designs"][0]["kind"]]["weeks"]
 
 
+def test_designs_that_would_likely_miss_their_lift_are_not_proposed(cli):
+    out = cli.root / "all.json"
+    assert invoke(*cli.common, "--budget", BUDGET, "--min-power", 0, "--output-json", out).exit_code == 0
+    loose = json.loads(out.read_text())
+    power = {(d["channel"], d["kind"]): loose["channels"][d["channel"]]["tests"][d["kind"]]["power"] for d in loose["designs"]}
+    cut = float(np.median(list(power.values())))
+    result = invoke(*cli.common, "--budget", BUDGET, "--min-power", cut, "--output-json", out)
+    assert result.exit_code == 0, result.output
+    strict = json.loads(out.read_text())
+    assert strict["min_power"] == cut and loose["min_power"] == 0
+    for d in strict["designs"]:
+        assert strict["channels"][d["channel"]]["tests"][d["kind"]]["power"] >= cut
+    dropped = [k for k, p in power.items() if p < cut and k not in {(d["channel"], d["kind"]) for d in strict["designs"]}]
+    assert dropped, "the cut should leave out a design"
+    assert all(f"{c}: no {k} design detects the lift the model expects with {cut:.0%} chance" in result.output for c, k in dropped)
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [
@@ -237,6 +284,7 @@ def test_auto_test_weeks_runs_each_design_as_long_as_pays_most(cli):
         (["--budget", "78000", "--weeks", "0"], "--weeks must be at least 1"),
         (["--budget", "78000", "--weeks", "4", "--test-weeks", "6"], "--test-weeks 6 does not fit"),
         (["--budget", "-5"], "--budget must be a positive amount"),
+        (["--budget", "78000", "--min-power", "1.5"], "--min-power must be a chance from 0 to below 1"),
     ],
 )
 def test_plan_test_bad_input_exits_2(cli, args, needle):

@@ -28,6 +28,7 @@ FLAGS = {
     "test_weeks": "--test-weeks",
     "channels": "--channels",
     "top": "--top",
+    "min_power": "--min-power",
     "by_week": "--by-week",
     "margin": "--margin",
     "target_mroas": "--target-mroas",

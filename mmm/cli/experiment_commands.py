@@ -44,6 +44,13 @@ def _test_weeks(ctx: click.Context, param: click.Parameter, value: str) -> int |
     "--top", type=int, default=3, show_default=True, help="Design tests for this many channels, those whose information is worth most."
 )
 @click.option("--policy", default=None, help="Tier shares proven/test/experimental, e.g. 60/30/10 (default: config, 70/20/10).")
+@click.option(
+    "--min-power",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Propose only designs this likely (0-1) to detect the lift the model expects; 0 proposes every design.",
+)
 @click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the designs and the value of information as JSON here.")
 @force_option
 @with_tracking
@@ -56,6 +63,7 @@ def plan_test(
     channels: str | None,
     top: int,
     policy: str | None,
+    min_power: float,
     output_json: str | None,
     force: bool,
     tracking_uri: str | None,
@@ -67,10 +75,11 @@ def plan_test(
     from mmm.tracking.runs import log_child_run
 
     model, _, verdict = load_for_planning(run_id, tracking_uri, force)
-    result = plan_tests(model, budget, weeks, test_weeks, within_tiers, _names(channels), top, policy)
+    result = plan_tests(model, budget, weeks, test_weeks, within_tiers, _names(channels), top, policy, min_power=min_power)
     result = result.model_copy(update={"run_id": run_id})
     click.echo(format_test_plan(result, model.config.currency))
-    params = {"budget": budget, "weeks": weeks, "test_weeks": test_weeks, "within_tiers": within_tiers, **review_params(verdict)}
+    params = {"budget": budget, "weeks": weeks, "test_weeks": test_weeks, "within_tiers": within_tiers, "min_power": min_power}
+    params |= review_params(verdict)
     metrics = {f"value_of_information.{c}": i.perfect_information for c, i in result.channels.items()}
     if result.designs:
         metrics["best_test_value"] = result.designs[0].value

@@ -4,8 +4,9 @@ Per channel the value of perfect information (`voi.perfect_information`); for th
 most (`top`), concrete designs, each valued by pre-posterior analysis (`voi.sample_information`):
 
 - `holdout`: the channel switched off nationally for `test_weeks` periods right after the data;
-- `scale_up`: the channel raised by its typical weekly spend (its mean spend in periods with spend),
-  at most to its weekly bound, for the same periods.
+- `scale_up`: the channel raised by one, two or three times its typical weekly spend (its mean
+  spend in periods with spend), at most to its weekly bound, for the same periods: a larger rise
+  buys a lift further above the noise (more power) at a higher cost, and the value picks the size.
 
 Each is a time-based test on national data (geo_share 1): its measured lift is the outcome over the
 test and its carry-over (l_max - 1 periods after it) minus what those periods would have brought
@@ -16,6 +17,10 @@ On data by region (at least three) a `geo` design joins them: the channel switch
 regions, the others the control, chosen and balanced on their history (`geo_design`); its standard
 error is what difference-in-differences against the control regions will give, and its geo_share
 the treated regions' share of the channel's spend.
+
+A design is proposed only when its power (the chance it detects the lift the model expects, 5% level,
+averaged over the posterior) reaches `min_power`: a test that most likely measures noise teaches little
+and, read as a result, misleads. Among a kind's lengths and sizes that reach it, the best value wins.
 
 A design's value = its sample information (the expected gain of next quarter's plan once the result
 calibrates the model) - its cost; the cost is what the test gives up: the money it moves (spend_change)
@@ -49,8 +54,11 @@ from mmm.planning.voi import N_DRAWS, PlanProblem, perfect_information, sample_i
 
 MIN_TEST_WEEKS = 2
 AUTO_TEST_WEEKS = (4, 6, 8, 10, 13)  # durations tried under test_weeks "auto" (those within the horizon)
+SCALE_UP_STEPS = (1.0, 2.0, 3.0)  # scale-up sizes tried, in the channel's typical weekly spend
 TEST_TIERS = ("test", "experimental")  # the tiers whose budget pays for testing under --within-tiers
-DETECT = float(norm.ppf(0.975) + norm.ppf(0.80))  # standard errors a lift must reach: 5% level, 80% power
+MIN_POWER = 0.5  # default: a design must more likely than not detect the lift the model expects
+SIGNIFICANT = float(norm.ppf(0.975))  # standard errors a measured lift must reach: 5% level, either sign
+DETECT = SIGNIFICANT + float(norm.ppf(0.80))  # standard errors a true lift must reach to be detected 80% of the time
 
 
 @dataclass(frozen=True)
@@ -76,47 +84,51 @@ class Context:
     typical: np.ndarray  # mean weekly spend in periods with spend, per channel
 
 
-def _holdout(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
+Designs = tuple[list[Candidate], str | None]  # the candidates of one kind, or none and why
+
+
+def _holdout(ctx: Context, c: int) -> Designs:
     u = float(ctx.problem.current[c])
     name = ctx.problem.channels[c]
     if u <= 0:
-        return None, f"{name}: no holdout, it spends nothing in today's mix"
+        return [], f"{name}: no holdout, it spends nothing in today's mix"
     weeks = ctx.test_weeks if ctx.cap is None else min(ctx.test_weeks, int(ctx.cap // u))
     if weeks < MIN_TEST_WEEKS:
-        return None, f"{name}: no holdout, switching it off for {MIN_TEST_WEEKS} weeks withholds more than the test tiers' budget"
-    return Candidate("holdout", c, weeks, -u), None
+        return [], f"{name}: no holdout, switching it off for {MIN_TEST_WEEKS} weeks withholds more than the test tiers' budget"
+    return [Candidate("holdout", c, weeks, -u)], None
 
 
-def _scale_up(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
+def _scale_up(ctx: Context, c: int) -> Designs:
     u, name = float(ctx.problem.current[c]), ctx.problem.channels[c]
-    extra = min(float(ctx.typical[c]), float(ctx.problem.hi[c]) - u)
+    most = float(ctx.problem.hi[c]) - u
     if ctx.cap is not None:
-        extra = min(extra, ctx.cap / ctx.test_weeks)
-    if extra <= 0.01:
-        return None, f"{name}: no scale-up, it is already at its weekly bound (or the test tiers have no budget)"
-    return Candidate("scale_up", c, ctx.test_weeks, extra), None
+        most = min(most, ctx.cap / ctx.test_weeks)
+    sizes = sorted({round(min(step * float(ctx.typical[c]), most), 2) for step in SCALE_UP_STEPS})
+    if sizes[-1] <= 0.01:
+        return [], f"{name}: no scale-up, it is already at its weekly bound (or the test tiers have no budget)"
+    return [Candidate("scale_up", c, ctx.test_weeks, extra) for extra in sizes if extra > 0.01], None
 
 
-def _geo(ctx: Context, c: int) -> tuple[Candidate | None, str | None]:
+def _geo(ctx: Context, c: int) -> Designs:
     u, name = float(ctx.problem.current[c]), ctx.problem.channels[c]
     if u <= 0:
-        return None, f"{name}: no geo test, it spends nothing in today's mix"
+        return [], f"{name}: no geo test, it spends nothing in today's mix"
     model, weeks = ctx.problem.model, ctx.test_weeks
     if any(ch.name == name and ch.national for ch in model.config.channels):
-        return None, f"{name}: no geo test, it is bought nationally (one spend for every region)"
+        return [], f"{name}: no geo test, it is bought nationally (one spend for every region)"
     split = geo_split(model, name, weeks + model.media.l_max - 1)
     if split is None:
-        return None, f"{name}: no geo test, it needs spend in regions with at least {MIN_CONTROL_GEOS} others left as control"
+        return [], f"{name}: no geo test, it needs spend in regions with at least {MIN_CONTROL_GEOS} others left as control"
     if ctx.cap is not None and u * split.spend_share * weeks > ctx.cap:
         weeks = int(ctx.cap // (u * split.spend_share))
         if weeks < MIN_TEST_WEEKS:
-            return None, f"{name}: no geo test, switching it off in its treated regions withholds more than the test tiers' budget"
+            return [], f"{name}: no geo test, switching it off in its treated regions withholds more than the test tiers' budget"
         split = geo_split(model, name, weeks + model.media.l_max - 1)
         assert split is not None  # the data allowed a split above; fewer weeks change only its error
-    return Candidate("geo", c, weeks, -u, split.spend_share, split.treated, split.lift_se), None
+    return [Candidate("geo", c, weeks, -u, split.spend_share, split.treated, split.lift_se)], None
 
 
-DESIGN_KINDS: dict[str, Callable[[Context, int], tuple[Candidate | None, str | None]]] = {
+DESIGN_KINDS: dict[str, Callable[[Context, int], Designs]] = {
     "holdout": _holdout,
     "scale_up": _scale_up,
     "geo": _geo,
@@ -150,13 +162,15 @@ def plan_tests(
     policy: str | None = None,
     n_draws: int = N_DRAWS,
     seed: int = 0,
+    min_power: float = MIN_POWER,
 ) -> TestPlan:
     """Value of information per channel and test designs for the `top` channels by it, ranked by value.
 
     budget: currency over `weeks` periods (the quarter the information improves); test_weeks: periods
     each test runs, right after the data (at least 2, at most `weeks`), or "auto": each design runs as
     long as pays most (`test_durations`); channels: restrict the designs to these; policy: tier shares
-    like '70/20/10' (default: the config's).
+    like '70/20/10' (default: the config's); min_power: the chance (0-1) a design must have of detecting
+    the lift the model expects, 0 to propose every design.
     """
     clock = time.perf_counter()
     if weeks < 1:
@@ -172,6 +186,8 @@ def plan_tests(
         )
     if top < 1:
         raise ArgumentError("top", f"must be at least 1, not {top}")
+    if not 0 <= min_power < 1:
+        raise ArgumentError("min_power", f"must be a chance from 0 to below 1 (e.g. 0.5 or 0.8), not {min_power:g}")
     unknown = sorted(set(channels or []) - set(model.channels))
     if unknown:
         raise ArgumentError(
@@ -206,21 +222,28 @@ def plan_tests(
         c = model.channels.index(name)
         for kind in kinds:
             best: tuple[TestDesign, TestEconomics] | None = None
+            strongest: tuple[TestDesign, TestEconomics] | None = None  # the most powerful, for the note when none is enough
             for length in durations:
-                cand, why = DESIGN_KINDS[kind](replace(ctx, test_weeks=length), c)
-                if cand is None:
-                    continue
-                if cand.weeks not in responses:
-                    responses[cand.weeks] = ConstantPlanResponse(model, cand.weeks, n_draws=n_draws, seed=seed)
-                valued = _value(problem, cand, responses[cand.weeks], sigma, mroas)
-                if best is None or valued[0].value > best[0].value:
-                    best = valued
+                candidates, why = DESIGN_KINDS[kind](replace(ctx, test_weeks=length), c)
+                for cand in candidates:
+                    if cand.weeks not in responses:
+                        responses[cand.weeks] = ConstantPlanResponse(model, cand.weeks, n_draws=n_draws, seed=seed)
+                    valued = _value(problem, cand, responses[cand.weeks], sigma, mroas)
+                    if strongest is None or valued[1].power > strongest[1].power:
+                        strongest = valued
+                    if valued[1].power >= min_power and (best is None or valued[0].value > best[0].value):
+                        best = valued
             if best is None:
-                notes.append(str(why))
+                notes.append(str(why) if strongest is None else _underpowered(strongest, min_power))
                 continue
             designs.append(best[0])
             economics[name][kind] = best[1]
     designs.sort(key=lambda d: -d.value)
+    if designs and designs[0].value <= 0:
+        notes.append(
+            f"no test pays for itself this quarter: even the best, {designs[0].channel} {designs[0].kind}, is expected to cost more "
+            "than its result adds to the plan; run one only for what it teaches beyond this quarter"
+        )
     info = {}
     uniform = np.full(problem.size, 1.0 / problem.size)
     for i, name in enumerate(model.channels):
@@ -240,6 +263,7 @@ def plan_tests(
         test_weeks=economics[designs[0].channel][designs[0].kind].weeks if designs and test_weeks == "auto" else durations[-1],
         test_weeks_auto=test_weeks == "auto",
         within_tiers=within_tiers,
+        min_power=min_power,
         draws=problem.size,
         marginal_roas=mroas,
         noise_per_period=sigma,
@@ -278,6 +302,22 @@ def lift_se(sigma: float, weeks: int, l_max: int) -> float:
     return sigma * math.sqrt(weeks + l_max - 1)
 
 
+def _underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float) -> str:
+    design, econ = strongest
+    return (
+        f"{design.channel}: no {design.kind} design detects the lift the model expects with {min_power:.0%} chance; the strongest "
+        f"({econ.weeks} weeks, spend change {design.spend_change:+,.0f}) would {econ.power:.0%} of the time, as its expected lift "
+        f"{econ.expected_lift.mean:+,.0f} is small against the noise (+/- {design.expected_lift_se:,.0f})"
+    )
+
+
+def power(lift: np.ndarray, se: float) -> float:
+    """Chance (0-1) that a test with standard error `se` (currency) finds its lift significant at the 5% level,
+    either sign, averaged over the posterior draws of the lift (currency): the power a design can count on."""
+    z = np.abs(lift) / se
+    return float(np.mean(norm.cdf(z - SIGNIFICANT) + norm.cdf(-z - SIGNIFICANT)))
+
+
 def _value(
     problem: PlanProblem, cand: Candidate, response: ConstantPlanResponse, sigma: float, mroas: float
 ) -> tuple[TestDesign, TestEconomics]:
@@ -309,6 +349,7 @@ def _value(
         weekly_spend_without_test=u,
         weekly_spend_during_test=u + cand.weekly_change,
         expected_lift=Interval.of(lift),
+        power=power(lift, se),
         sample_information=pre.value,
         cost=cost,
         effective_draws=pre.effective_draws,

@@ -46,6 +46,7 @@ class TestEconomics(Result):
     weekly_spend_without_test: float  # the channel's spend per period without the test (today's mix at the budget)
     weekly_spend_during_test: float  # its spend per period during the test, in the treated market
     expected_lift: Interval  # the lift the model expects the test to measure, currency
+    power: float  # chance the test detects its lift (5% level, either sign), averaged over the posterior draws
     sample_information: float  # EVSI: expected gain of re-planning the quarter with the result, currency
     cost: float  # expected outcome given up: the money the test moves at the plan's marginal ROAS minus its lift
     effective_draws: float  # posterior draws left after reweighting by a typical result (few: a rough estimate)
@@ -74,6 +75,7 @@ class TestPlan(Result):
     test_weeks: int  # periods each test runs; under "auto" the best design's
     test_weeks_auto: bool = False  # each design ran as long as paid most (--test-weeks auto)
     within_tiers: bool
+    min_power: float = 0.5  # a design's least chance of detecting the lift the model expects (0: every design)
     draws: int  # posterior draws the analysis ran on
     marginal_roas: float  # of the plan chosen now: what a unit of budget moved by a test earns elsewhere
     noise_per_period: float  # the model's residual standard deviation, currency per period

@@ -21,7 +21,11 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         roas = f"{c.roas.mean:.2f} ({c.roas.low:.2f} to {c.roas.high:.2f})"
         test = "-" if c.sample_information is None else f"{c.sample_information:,.0f}"
         lines.append(f"  {name:<14}{c.tier:<14}{roas:<26}{c.perfect_information:>15,.0f}{test:>15}")
-    lines += ["", "Test designs, best first (value = what the quarter's plan gains from the result, minus what the test costs):"]
+    lines += [
+        "",
+        "Test designs, best first (value = what the quarter's plan gains from the result, minus what the test costs)"
+        + (f"; each detects the lift the model expects at least {plan.min_power:.0%} of the time:" if plan.min_power > 0 else ":"),
+    ]
     if not plan.designs:
         lines.append("  none: no channel's test is worth designing (see the notes)")
     for rank, d in enumerate(plan.designs, start=1):
@@ -37,7 +41,7 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         lift = econ.expected_lift
         lines.append(
             f"     expected lift {lift.mean:+,.0f} ({lift.low:+,.0f} to {lift.high:+,.0f}), measured to +/- {d.expected_lift_se:,.0f}; "
-            f"it detects a lift of {d.min_detectable_lift:,.0f} or more"
+            f"it detects a lift of {d.min_detectable_lift:,.0f} or more (chance it detects this one: {econ.power:.0%})"
         )
         width_now = plan.channels[d.channel].roas_interval_width
         lines.append(
