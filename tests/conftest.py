@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from helpers import MLFLOW_ENV, start_auth_server
+
+# the suite's `mmm` processes leave no warm server behind (tests/test_warm.py turns it on where it checks it)
+os.environ["MMM_WARM"] = "off"
 
 
 @pytest.fixture

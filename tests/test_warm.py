@@ -141,3 +141,24 @@ def test_stop_and_idle_time_end_the_server(tmp_path):
     assert run(["warm"], env, tmp_path).returncode == 0
     assert "Stopped" in run(["warm", "--stop"], env, tmp_path).stdout
     assert "No warm server" in run(["warm", "--status"], env, tmp_path).stdout
+
+
+def test_a_command_that_paid_the_start_up_leaves_a_server_for_the_next_one(tmp_path):
+    env = {k: v for k, v in clean_env().items() if k != "MMM_WARM"} | {"MMM_WARM_DIR": str(tmp_path / "sockets")}
+    light = run(["simulate", "--scenario", "clean", "--out", "sim"], env, tmp_path)
+    assert light.returncode == 0 and "stay loaded" not in light.stderr  # it imported nothing heavy: no server
+    off = run(["runs"], {**env, "MMM_WARM": "off"}, tmp_path)
+    assert off.returncode == 0 and "stay loaded" not in off.stderr
+    first = run(["runs"], env, tmp_path)
+    assert first.returncode == 0 and "the libraries stay loaded in the background" in first.stderr
+    try:
+        deadline = time.monotonic() + 120
+        while "A warm server serves" not in run(["warm", "--status"], env, tmp_path).stdout:
+            assert time.monotonic() < deadline, "the server started after the command never listened"
+            time.sleep(0.5)
+        (log,) = (tmp_path / "sockets").glob("*.log")
+        second = run(["runs"], env, tmp_path)
+        assert second.returncode == 0 and second.stdout == first.stdout and "stay loaded" not in second.stderr
+        assert served(log) == ["mmm runs"]
+    finally:
+        assert "Stopped" in run(["warm", "--stop"], env, tmp_path).stdout

@@ -20,8 +20,10 @@ def run() -> None:
     code = None if args[:1] == ["warm"] else run_on_server(args)
     if code is None:
         from mmm.cli.app import invoke
+        from mmm.cli.warm_auto import start_for_next_command
 
         code = invoke()
+        start_for_next_command()
     exit_now(code)
 
 

@@ -38,6 +38,7 @@ import mmm
 # settings read when a library is imported: a command with other values needs other imports
 IMPORT_SETTINGS = ("PYTENSOR", "NUMBA", "MLFLOW", "OMP_", "OPENBLAS", "MKL", "JAX", "XLA", "MPL", "PYTHON", "LANG", "LC_", "MMM_")
 DIR_VARIABLE = "MMM_WARM_DIR"  # where the servers' sockets live (default: a private folder in the temp dir)
+AUTO_VARIABLE = "MMM_WARM"  # "off": no server starts after a command by itself (`mmm.cli.warm_auto`); not an import setting
 START_SECONDS = 120  # how long `mmm warm` waits for the imports
 LENGTH = struct.Struct("!Q")
 CALLER_ENVIRONMENT = dict(os.environ)  # as the user started mmm, before any command sets its own variables
@@ -65,7 +66,7 @@ def server_key() -> str:
     package = Path(mmm.__file__).parent
     newest = max(p.stat().st_mtime_ns for p in package.rglob("*.py"))
     installed = Path(sysconfig.get_paths()["purelib"]).stat().st_mtime_ns  # changes when a package is installed or upgraded
-    settings = sorted((k, v) for k, v in CALLER_ENVIRONMENT.items() if k.startswith(IMPORT_SETTINGS))
+    settings = sorted((k, v) for k, v in CALLER_ENVIRONMENT.items() if k.startswith(IMPORT_SETTINGS) and k != AUTO_VARIABLE)
     text = json.dumps([sys.executable, installed, str(package), newest, settings])
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -146,9 +147,31 @@ def start(minutes: float) -> Path:
     path = socket_path()
     if _listening(path):
         return path
+    server = spawn(path, minutes)  # None: one is importing already (started after a command), so wait for it
     log = path.with_suffix(".log")
-    with open(log, "w") as errors:
-        server = subprocess.Popen(
+    deadline = time.monotonic() + START_SECONDS
+    while not _listening(path):
+        if (server is not None and server.poll() is not None) or time.monotonic() > deadline:
+            if server is not None:
+                server.kill()
+            path.with_suffix(".starting").unlink(missing_ok=True)
+            raise RuntimeError(f"the warm server did not start; what it said is in {log}:\n{log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return path
+
+
+def spawn(path: Path, minutes: float) -> subprocess.Popen | None:
+    """Start a server on socket `path` in the background without waiting; None when one is starting already."""
+    marker = path.with_suffix(".starting")  # claimed by one starter at a time, removed once the server listens
+    with suppress(FileNotFoundError):
+        if time.time() - marker.stat().st_mtime > START_SECONDS:
+            marker.unlink()  # left by a server that never came up
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return None
+    with open(path.with_suffix(".log"), "w") as errors:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-c",
@@ -157,17 +180,21 @@ def start(minutes: float) -> Path:
                 str(minutes),
             ],
             start_new_session=True,  # not stopped by the terminal's Ctrl-C, nor by closing it
+            env=CALLER_ENVIRONMENT,  # as the user started mmm: the settings the server's key stands for
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=errors,
         )
-    deadline = time.monotonic() + START_SECONDS
-    while not _listening(path):
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError(f"the warm server did not start; what it said is in {log}:\n{log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    return path
+
+
+def servers() -> int:
+    """How many warm servers of this user run now, for any settings."""
+    alive = 0
+    for pid_file in socket_dir().glob("*.pid"):
+        with suppress(OSError, ValueError):
+            os.kill(int(pid_file.read_text()), 0)
+            alive += 1
+    return alive
 
 
 def stop() -> bool:
@@ -212,6 +239,7 @@ def serve(socket_file: str, minutes: float) -> None:
     with _address(path) as address:
         listener.bind(address)
     listener.listen(16)
+    path.with_suffix(".starting").unlink(missing_ok=True)
     pid_file = path.with_suffix(".pid")
     pid_file.write_text(str(os.getpid()))
     stopping: list[int] = []  # not an exception: the signal may arrive while a fork runs its handlers, which ignore one
@@ -231,7 +259,7 @@ def serve(socket_file: str, minutes: float) -> None:
             conn.close()
     finally:
         listener.close()
-        for done in (path, pid_file, path.with_suffix(".log")):
+        for done in (path, pid_file, path.with_suffix(".log"), path.with_suffix(".starting")):
             done.unlink(missing_ok=True)
 
 
