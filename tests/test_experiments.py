@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -233,6 +234,14 @@ def test_plan_test_json_contract(cli):
     assert set(cli.raw["channels"]) == set(cli.model.channels)
     assert "national data (one market): time-based designs only" in cli.output
     assert "Test designs, best first" in cli.output
+
+
+def test_plan_test_is_logged_with_its_best_design(cli):
+    run = mlflow.MlflowClient(tracking_uri=cli.common[-1]).get_run(cli.raw["tracking_run_id"])
+    best = cli.raw["designs"][0]
+    assert run.data.metrics["best_test_value"] == pytest.approx(best["value"])
+    assert run.data.metrics["best_test_power"] == pytest.approx(cli.raw["channels"][best["channel"]]["tests"][best["kind"]]["power"])
+    assert run.data.params["min_power"] == "0.5"
 
 
 def test_within_tiers_keeps_tests_in_the_test_budget(cli):

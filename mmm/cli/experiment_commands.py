@@ -82,7 +82,9 @@ def plan_test(
     params |= review_params(verdict)
     metrics = {f"value_of_information.{c}": i.perfect_information for c, i in result.channels.items()}
     if result.designs:
-        metrics["best_test_value"] = result.designs[0].value
+        best = result.designs[0]
+        metrics["best_test_value"] = best.value
+        metrics["best_test_power"] = result.channels[best.channel].tests[best.kind].power
     payload = result.to_json()
     child = log_child_run(run_id, "plan-test", f"plan-test {budget:,.0f}", params, metrics, payload, tracking_uri)
     finish_child({**payload, "tracking_run_id": child}, run_id, output_json)
