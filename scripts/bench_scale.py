@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
             work = Path(tmp) / shape.label
             paths = simulate(shape, args.seed, work / "data")
             set_sampler(paths["config"], args.draws, args.tune, args.chains, args.backend, args.target_accept)
-            env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTENSOR_FLAGS": f"base_compiledir={work / 'cache'}"}
+            env = {**os.environ, "MMM_WARM": "off", "PYTHONWARNINGS": "ignore", "PYTENSOR_FLAGS": f"base_compiledir={work / 'cache'}"}
             print(f"{shape.label}: fitting with mmm ({args.backend}, {args.chains} chains, draws {args.draws})...", flush=True)
             row = fit_mmm(shape, paths, work, env)
             results["rows"].append(row)
