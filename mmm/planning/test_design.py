@@ -234,7 +234,8 @@ def plan_tests(
                     if valued[1].power >= min_power and (best is None or valued[0].value > best[0].value):
                         best = valued
             if best is None:
-                notes.append(str(why) if strongest is None else _underpowered(strongest, min_power))
+                longer = test_weeks != "auto" and durations[-1] < weeks  # a longer test within the horizon was not tried
+                notes.append(str(why) if strongest is None else _underpowered(strongest, min_power, longer))
                 continue
             designs.append(best[0])
             economics[name][kind] = best[1]
@@ -302,12 +303,13 @@ def lift_se(sigma: float, weeks: int, l_max: int) -> float:
     return sigma * math.sqrt(weeks + l_max - 1)
 
 
-def _underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float) -> str:
+def _underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float, longer: bool) -> str:
     design, econ = strongest
     return (
         f"{design.channel}: no {design.kind} design detects the lift the model expects with {min_power:.0%} chance; the strongest "
         f"({econ.weeks} weeks, spend change {design.spend_change:+,.0f}) would {econ.power:.0%} of the time, as its expected lift "
         f"{econ.expected_lift.mean:+,.0f} is small against the noise (+/- {design.expected_lift_se:,.0f})"
+        + ("; a longer test may reach it (test weeks 'auto' tries up to 13 within the horizon)" if longer else "")
     )
 
 
