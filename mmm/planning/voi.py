@@ -13,8 +13,9 @@ Pre-posterior analysis on a subset of posterior draws, with the optimiser's own 
   OUTER measured lifts y, one per equal-probability stratum of what the test may measure (L of
   some draw plus se * noise; `predictive_outcomes`), the draws are reweighted by the likelihood
   of y (importance sampling: the posterior after the test), the plan is re-optimised for the
-  reweighted draws and valued against the plan chosen now under the same weights. EVSI is the average gain; it is at most the EVPI of the channel
-  (up to simulation noise) and approaches it as se falls.
+  reweighted draws and valued against the plan chosen now under the same weights. EVSI is the
+  average gain; it is at most the EVPI of the channel (up to the error of averaging over OUTER
+  strata and a finite set of draws) and approaches it as se falls.
 
 Values are in the outcome's unit (currency of revenue) over the plan's horizon and its carry-over.
 """
