@@ -3,8 +3,9 @@
 On one never-seen simulated dataset (104 weeks x 6 channels, a price control) it times:
 - `mmm fit` end to end as a user runs it (start-up, validation, compile, sampling with the
   default `draws: auto`, summary, MLflow logging, report), cold (empty compile cache and a
-  fresh store), warm (the same command again, no server), on a warm server (`mmm warm`: the
-  libraries already imported), and as a user runs it twice (the first command leaves a server
+  fresh store), warm (the same command again, no server), on new data of the same model
+  structure (another seed, 117 weeks: the compiled model is reused), on a warm server (`mmm
+  warm`: the libraries already imported), and as a user runs it twice (the first command leaves a server
   for the next by itself; the second is timed);
 - PyMC-Marketing 1.3's fit of the same data and model shape (geometric adstock, l_max 8,
   logistic saturation, yearly seasonality of order 2, the control), 4 chains x 1000 draws after
@@ -129,10 +130,19 @@ def main() -> None:
         print(f"Data: 104 weeks x 6 channels, seed {seed}", flush=True)
         cold = mmm_fit_command(paths["config"], work / "cold.db", work / "cold.json", env)
         warm = mmm_fit_command(paths["config"], work / "cold.db", work / "warm.json", env)
+        other = write_scenario(scenario_of_size(117, 6), work / "other", seed=seed + 1)
+        default_sampler(other["config"])
+        new_data = mmm_fit_command(other["config"], work / "cold.db", work / "new_data.json", env)
         server = with_warm_server(env, lambda: mmm_fit_command(paths["config"], work / "cold.db", work / "server.json", env))
         again = after_a_first_command(auto, lambda: mmm_fit_command(paths["config"], work / "cold.db", work / "again.json", auto))
-        results["mmm"] = {"cold": cold, "warm": warm, "warm_server": server, "second_command": again}
-        runs = (("cold", cold), ("warm, no server", warm), ("warm, `mmm warm` server", server), ("a user's second command", again))
+        results["mmm"] = {"cold": cold, "warm": warm, "new_data": new_data, "warm_server": server, "second_command": again}
+        runs = (
+            ("cold", cold),
+            ("warm, no server", warm),
+            ("new data, same structure, no server", new_data),
+            ("warm, `mmm warm` server", server),
+            ("a user's second command", again),
+        )
         for label, r in runs:
             print(
                 f"mmm fit ({label}): {r['wall_seconds']:5.1f} s whole command; compile {r['compile_seconds']:.1f} s, "

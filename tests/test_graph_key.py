@@ -12,16 +12,16 @@ from pymc.model.transform.optimization import freeze_dims_and_data
 from mmm.model.graph_key import model_key
 
 
-def _model(data: np.ndarray, prior_sigma: float = 1.0, likelihood: str = "normal") -> pm.Model:
+def _model(data: np.ndarray, prior_sigma: float = 1.0, likelihood: str = "normal", frozen: bool = True) -> pm.Model:
     with pm.Model(coords={"date": np.arange(len(data))}) as model:
         x = pm.Data("x", data, dims="date")
         slope = pm.HalfNormal("slope", sigma=prior_sigma)
         noise = pm.HalfNormal("noise", sigma=1.0)
         if likelihood == "normal":
-            pm.Normal("y", mu=slope * x, sigma=noise, observed=2 * data, dims="date")
+            pm.Normal("y", mu=slope * x, sigma=noise, observed=pm.Data("y_obs", 2 * data, dims="date"), dims="date")
         else:
             pm.StudentT("y", nu=4, mu=slope * x, sigma=noise, observed=2 * data, dims="date")
-    return freeze_dims_and_data(model)
+    return freeze_dims_and_data(model) if frozen else model
 
 
 DATA = np.linspace(0.0, 1.0, 20)
@@ -44,6 +44,19 @@ def test_a_change_to_data_prior_likelihood_or_context_changes_the_fingerprint():
         model_key(_model(DATA), "other ctx"),
     ]
     assert base not in others and len(set(others)) == len(others)
+
+
+def test_data_left_as_inputs_count_by_type_not_values():
+    """Unfrozen data reach the compiled code at run time: other values or another length share the fingerprint."""
+
+    def unfrozen(data: np.ndarray) -> pm.Model:
+        return freeze_dims_and_data(_model(data, frozen=False), dims=[], data=[])
+
+    base = model_key(unfrozen(DATA), "ctx")
+    assert base is not None
+    assert model_key(unfrozen(DATA * 3.0), "ctx") == base
+    assert model_key(unfrozen(np.linspace(0.0, 1.0, 31)), "ctx") == base
+    assert model_key(freeze_dims_and_data(_model(DATA, prior_sigma=2.0, frozen=False), dims=[], data=[]), "ctx") != base
 
 
 def test_a_model_holding_something_without_a_stable_description_has_no_fingerprint():

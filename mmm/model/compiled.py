@@ -3,10 +3,13 @@
 nutpie builds its numba C callbacks as closures, which numba cannot cache, so every fit used to
 spend 5-15 s compiling them again. Here the same callbacks are generated as source with the
 compiled PyTensor function as a global and cached in PyTensor's numba cache, keyed on PyTensor's
-own hash of the graph (its structure, priors and the frozen data). Their layout is remembered
-beside them under the model's fingerprint (graph_key), so a rerun of the same model loads them in
-a fraction of a second without PyTensor rewriting and differentiating the graph again (3-4 s); any
-change to the model compiles afresh."""
+own hash of the graph. The model's dimensions are frozen into the graph but its data are not: they
+reach the compiled code at run time through nutpie's user-data pointer, so the cache is keyed on
+the model's structure and priors, not on its data. Their layout is remembered beside them under
+the model's fingerprint (graph_key), so a rerun of a model of the same structure, on the same data
+or on new data (another client, more weeks), loads them in about a second without PyTensor
+rewriting and differentiating the graph again (3-4 s) or numba compiling it (20-40 s); a change to
+the structure (a transform, a prior, a channel) compiles afresh."""
 
 from __future__ import annotations
 
@@ -23,9 +26,10 @@ from typing import Any
 import numpy as np
 import pymc as pm
 
+from mmm.core.constants import DATE
 from mmm.model.graph_key import model_key
 
-CACHE_VERSION = "mmm-nutpie-1"  # bump when the callbacks' source changes
+CACHE_VERSION = "mmm-nutpie-2"  # bump when the callbacks' source changes
 
 # nutpie's contract for the callbacks: 0 ok, 3 non-finite gradient, 4 non-finite log density
 # (both make the sampler try elsewhere), 1 any other error, -1 wrong dimension, -2 expansion failed.
@@ -33,11 +37,11 @@ LOGP_SOURCE = """
 def mmm_logp(dim, x_, out_, logp_, user_data_):
     if dim != n_dim:
         return -1
-    try:
+{data}    try:
         x = numba.carray(x_, (n_dim,))
         out = numba.carray(out_, (n_dim,))
         logp = numba.carray(logp_, ())
-        logp_val, grad = inner(x)
+        logp_val, grad = inner(x{args})
         logp[()] = logp_val
         out[...] = grad
         if not np.all(np.isfinite(out)):
@@ -55,10 +59,10 @@ def mmm_expand(dim, expanded, x_, out_, user_data_):
         return -1
     if expanded != n_expanded:
         return -1
-    try:
+{data}    try:
         x = numba.carray(x_, (n_dim,))
         out = numba.carray(out_, (n_expanded,))
-        (values,) = inner(x)
+        (values,) = inner(x{args})
         out[...] = values
     except Exception:
         return -2
@@ -84,9 +88,13 @@ def compile_model(
     from pymc.initial_point import make_initial_point_fn
     from pymc.model.transform.optimization import freeze_dims_and_data
 
-    frozen = freeze_dims_and_data(model)
+    numba = backend.get("backend") == "numba"
+    if numba:  # every parameter's shape frozen; the data and their length (weeks) stay inputs, so the code fits other data
+        frozen = freeze_dims_and_data(model, dims=[dim for dim in model.coords if dim != DATE], data=[])
+    else:
+        frozen = freeze_dims_and_data(model)
     jitter = {rv for rv in frozen.free_RVs if jitter_names is None or rv.name in jitter_names}
-    if backend.get("backend") == "numba":
+    if numba:
         start_point = make_initial_point_fn(
             model=frozen, overrides=initial_points, default_strategy="support_point", jitter_rvs=jitter, return_transformed=True
         )
@@ -104,7 +112,8 @@ class Layout:
 
     logp_key / expand_key: the callbacks' keys in the numba cache; n_dim: parameters sampled (on
     their unconstrained scale); n_expanded: values kept per draw; names, slices, shapes: where each
-    kept variable sits in a draw.
+    kept variable sits in a draw; logp_data / expand_data: the data (pm.Data names) each compiled
+    function takes after the parameters, in order.
     """
 
     logp_key: str
@@ -114,6 +123,8 @@ class Layout:
     names: list[str]
     slices: list[tuple[int, int]]
     shapes: list[tuple[int, ...]]
+    logp_data: list[str]
+    expand_data: list[str]
 
     def shape_info(self) -> tuple[list[str], list[slice], list[tuple[int, ...]]]:
         return self.names, [slice(*bounds) for bounds in self.slices], self.shapes
@@ -141,11 +152,12 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
             frozen, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=start_point, var_names=var_names
         )
     logp_key, expand_key = _graph_key(logp_fn), _graph_key(expand_fn)
-    if logp_key is None or expand_key is None or logp_fn.get_shared() or expand_fn.get_shared():
+    if logp_key is None or expand_key is None:
         return None
     bounds = [(int(s.start), int(s.stop)) for s in slices]
     sizes = [tuple(int(d) for d in shape) for shape in shapes]
-    layout = Layout(logp_key, expand_key, int(n_dim), int(n_expanded), list(names), bounds, sizes)
+    data = ([v.name for v in logp_fn.get_shared()], [v.name for v in expand_fn.get_shared()])
+    layout = Layout(logp_key, expand_key, int(n_dim), int(n_expanded), list(names), bounds, sizes, *data)
     compiled = _assemble(frozen, layout, start_point, (logp_fn, expand_fn))
     if key is not None:
         _remember(key, layout)
@@ -157,12 +169,18 @@ def _assemble(frozen: pm.Model, layout: Layout, start_point: Callable[..., Any],
     functions) or, when None, loaded from the numba cache; None when the cache no longer holds them.
     """
     import numba
-    from nutpie.compile_pymc import CompiledPyMCModel, _prepare_dims_and_coords, _rv_dict_to_flat_array_wrapper, make_user_data
+    from nutpie.compile_pymc import CompiledPyMCModel, _prepare_dims_and_coords, _rv_dict_to_flat_array_wrapper
 
     logp_fn, expand_fn = functions or (_not_compiled, _not_compiled)
+    data = _model_data(frozen, [*layout.logp_data, *layout.expand_data])
+    if data is None:
+        return None
+    table, offsets = _data_table(data)
     try:
-        logp = _cached_cfunc(LOGP_SOURCE, "mmm_logp", _inner(logp_fn), layout.logp_key, layout, _logp_signature())
-        expand = _cached_cfunc(EXPAND_SOURCE, "mmm_expand", _inner(expand_fn), layout.expand_key, layout, _expand_signature())
+        logp_source = _with_data(LOGP_SOURCE, layout.logp_data, data, offsets)
+        logp = _cached_cfunc(logp_source, "mmm_logp", _inner(logp_fn), layout.logp_key, layout, _logp_signature())
+        expand_source = _with_data(EXPAND_SOURCE, layout.expand_data, data, offsets)
+        expand = _cached_cfunc(expand_source, "mmm_expand", _inner(expand_fn), layout.expand_key, layout, _expand_signature())
     except numba.core.errors.TypingError:
         if functions is not None:
             raise
@@ -180,13 +198,47 @@ def _assemble(frozen: pm.Model, layout: Layout, start_point: Callable[..., Any],
         initial_point_func=_rv_dict_to_flat_array_wrapper(
             start_point, names=[layout.names[i] for i in free], shapes=[layout.shapes[i] for i in free]
         ),
-        shared_data={},
-        user_data=make_user_data({}, {}),
+        shared_data=data,  # held here: the table points into these arrays
+        user_data=table,
         n_expanded=layout.n_expanded,
         shape_info=shape_info,
         logp_func=logp_fn if functions else None,
         expand_func=expand_fn if functions else None,
     )
+
+
+def _model_data(frozen: pm.Model, names: list[str]) -> dict[str, np.ndarray] | None:
+    """The model's current values of the named data, read-only and C-ordered; None when one is not an array."""
+    data = {}
+    for name in dict.fromkeys(names):
+        value = frozen[name].get_value(borrow=True)
+        if not isinstance(value, np.ndarray):
+            return None
+        data[name] = np.array(value, order="C", copy=True)
+        data[name].flags.writeable = False
+    return data
+
+
+def _data_table(data: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, int]]:
+    """The table nutpie hands the callbacks as user data: per array its address, then its shape; and where each array's entry starts."""
+    entries: list[int] = []
+    offsets: dict[str, int] = {}
+    for name, value in data.items():
+        offsets[name] = len(entries)
+        entries += [value.ctypes.data, *value.shape]
+    return np.array(entries or [0], dtype=np.uint64), offsets
+
+
+def _with_data(template: str, names: list[str], data: dict[str, np.ndarray], offsets: dict[str, int]) -> str:
+    """A callback's source that reads the named data from the table and passes them to the compiled function after the parameters."""
+    size = sum(1 + value.ndim for value in data.values())
+    # outside the callback's try block: numba's compile time grows steeply with each statement inside one
+    lines = [f"    table = numba.carray(user_data_, ({size},), np.uint64)\n"] if names else []
+    for i, name in enumerate(names):
+        value, at = data[name], offsets[name]
+        shape = "".join(f"np.intp(table[{at + 1 + axis}])," for axis in range(value.ndim))
+        lines.append(f"    d{i} = numba.carray(address(table[{at}]), ({shape}), np.{value.dtype.name})\n")
+    return template.format(data="".join(lines), args="".join(f", d{i}" for i in range(len(names))))
 
 
 def _not_compiled(*args: Any) -> Any:
@@ -251,16 +303,25 @@ def _graph_key(fn: Any) -> str | None:
 
 
 def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, layout: Layout, signature: Any) -> Any:
-    """A numba C callback compiled from `source`, calling `inner`, cached under a key of the graph and the sizes."""
+    """A numba C callback compiled from `source`, calling `inner`, cached under a key of the graph, the sizes and the source."""
     import numba
+    from nutpie.compile_pymc import address_as_void_pointer
     from pytensor.link.numba.cache import compile_numba_function_src
 
     n_dim, n_expanded = layout.n_dim, layout.n_expanded
-    key = sha256(f"{CACHE_VERSION}|{name}|{graph_key}|{n_dim}|{n_expanded}|{numba.__version__}".encode()).hexdigest()
+    key = sha256(f"{CACHE_VERSION}|{name}|{graph_key}|{n_dim}|{n_expanded}|{numba.__version__}|{source}".encode()).hexdigest()
     raw = compile_numba_function_src(
         source,
         name,
-        global_env={"__name__": __name__, "numba": numba, "np": np, "inner": inner, "n_dim": n_dim, "n_expanded": n_expanded},
+        global_env={
+            "__name__": __name__,
+            "numba": numba,
+            "np": np,
+            "inner": inner,
+            "address": address_as_void_pointer,
+            "n_dim": n_dim,
+            "n_expanded": n_expanded,
+        },
         cache_key=key,
     )
     with warnings.catch_warnings():

@@ -160,8 +160,10 @@ def media_multiplier(params: dict[str, Any], season_basis: Any, media: MediaTran
     return media.season.multiplier(season_basis, params, xp)
 
 
-def baseline_level(level_offset: Any, roas: Any, roas_to_coef: Any, target_mean: Any, periods: int) -> Any:
+def baseline_level(level_offset: Any, roas: Any, roas_to_coef: Any, target_mean: Any, periods: Any) -> Any:
     """The intercept (target scale): the average level left after the media's average effect, plus a free offset.
+
+    `periods` is the number of training periods (in the model, the data's length, so it stays an input).
 
     With trend, seasonality and controls centred, parameterising the intercept this way removes
     the ridge between it and every ROAS that otherwise slows the sampler several-fold.

@@ -100,7 +100,7 @@ def build_geo_model(
             observe_lifts(
                 pt.stack(predicted) / scale, np.array([t.lift for t in lifts]) / scale, np.array([t.lift_se for t in lifts]) / scale
             )
-        params["intercept"] = baseline_level(params["level_geo"], params["roas_geo"], roas_to_coef, y.mean(axis=0), len(target))
+        params["intercept"] = baseline_level(params["level_geo"], params["roas_geo"], roas_to_coef, y.mean(axis=0), y.shape[0])
         mu = mean_prediction(geo_components(params, data, media, pt, n_geos))
         counts = pm.Data("target_counts", target, dims=("date", "geo")) if spec.likelihood == "negative_binomial" else None
         observe(spec.likelihood, mu, y, counts, target_scale, dims=("date", "geo"), noise_dims="geo")

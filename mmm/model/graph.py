@@ -142,7 +142,7 @@ def build_model(
         params["channel_coef"] = channel_coefficients(params, lagged_spend, roas_to_coef, media, pt, data.get("media_season"))
         level = pm.Normal("level_offset", mu=0.0, sigma=0.2)
         # derived again after sampling (estimator), so the compiled sampler stays small
-        params["intercept"] = baseline_level(level, params["roas"], roas_to_coef, y.mean(), len(target))
+        params["intercept"] = baseline_level(level, params["roas"], roas_to_coef, y.mean(), y.shape[0])
         if spec.trend != "none":
             params["trend"] = pm.Normal("trend", mu=0.0, sigma=0.5)
         if spec.trend == "flexible":

@@ -1,8 +1,9 @@
 """A fingerprint of a PyMC model's graph that is the same in every process.
 
 It covers every operation (by class and the settings that define it), how they connect, every
-variable's type and name, and every constant's values (the frozen data and priors), so two models
-share a fingerprint only when they compute the same thing. Anything it cannot describe the same
+variable's type and name, and every constant's values (frozen data and priors), so two models
+share a fingerprint only when they compute the same thing from their inputs. Data left as inputs
+(pm.Data not frozen) count by type and name only: their values reach the compiled code at run time. Anything it cannot describe the same
 way twice (a closure, an object known only by its address) gives no fingerprint at all.
 """
 
@@ -51,17 +52,15 @@ def model_key(model: pm.Model, context: str) -> str | None:
 
 
 def _root(var: Any) -> str:
-    """A variable no operation computes: a constant or data by its values, anything else (a parameter's value, a random generator) by type and name."""
-    from pytensor.compile import SharedVariable
+    """A variable no operation computes: a constant by its values, anything else (data left as inputs, a parameter's value, a random generator) by type and name."""
     from pytensor.graph.basic import Constant
 
-    value = var.data if isinstance(var, Constant) else var.get_value(borrow=True) if isinstance(var, SharedVariable) else None
     kind = type(var).__name__
-    if isinstance(value, np.ndarray | np.generic):
-        return f"{kind}:{var.type}:{var.name}:{_array(np.asarray(value))}"
-    if isinstance(var, Constant):
-        return f"{kind}:{var.type}:{var.name}:{_describe(value, 0)}"
-    return f"{kind}:{var.type}:{var.name}"
+    if not isinstance(var, Constant):
+        return f"{kind}:{var.type}:{var.name}"
+    if isinstance(var.data, np.ndarray | np.generic):
+        return f"{kind}:{var.type}:{var.name}:{_array(np.asarray(var.data))}"
+    return f"{kind}:{var.type}:{var.name}:{_describe(var.data, 0)}"
 
 
 def _array(value: np.ndarray) -> str:

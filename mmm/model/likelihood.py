@@ -53,7 +53,8 @@ def observe(
 
     if likelihood == "negative_binomial":
         overdispersion = pm.HalfNormal("overdispersion", sigma=OVERDISPERSION_PRIOR_SD)
-        pm.NegativeBinomial("obs", mu=target_scale * positive(mu, pt), alpha=1.0 / overdispersion**2, observed=counts, dims=dims)
+        scale = pm.Data("target_scale", np.asarray(target_scale, dtype=float))  # an input: the compiled model fits other data
+        pm.NegativeBinomial("obs", mu=scale * positive(mu, pt), alpha=1.0 / overdispersion**2, observed=counts, dims=dims)
         return
     sigma = pm.HalfNormal("sigma", sigma=0.25, dims=noise_dims)
     if likelihood == "student_t":

@@ -50,7 +50,7 @@ def sample_posterior(
     if spec.backend != "pymc":
         import nutpie
 
-        # frozen data compiles fastest; only sampled values are kept, derived ones are computed afterwards
+        # only sampled values are kept, derived ones are computed afterwards
         jitter = None if initial is None else {name for name in names if name not in initial}
         compiled = compile_model(model, names, initial, jitter, compile_backend(spec))
         timings["compile_seconds"] = time.perf_counter() - start
