@@ -9,7 +9,7 @@ the model's structure and priors, not on its data. Their layout is remembered be
 the model's fingerprint (graph_key), so a rerun of a model of the same structure, on the same data
 or on new data (another client, more weeks), loads them in about a second without PyTensor
 rewriting and differentiating the graph again (3-4 s) or numba compiling it (20-40 s); a change to
-the structure (a transform, a prior, a channel) compiles afresh."""
+the structure (a transform or its priors, a channel, a control) compiles afresh."""
 
 from __future__ import annotations
 
@@ -208,10 +208,11 @@ def _assemble(frozen: pm.Model, layout: Layout, start_point: Callable[..., Any],
 
 
 def _model_data(frozen: pm.Model, names: list[str]) -> dict[str, np.ndarray] | None:
-    """The model's current values of the named data, read-only and C-ordered; None when one is not an array."""
+    """The model's current values of the named data, read-only and C-ordered; None when one is not the model's data array."""
     data = {}
     for name in dict.fromkeys(names):
-        value = frozen[name].get_value(borrow=True)
+        var = frozen.named_vars.get(name)
+        value = var.get_value(borrow=True) if hasattr(var, "get_value") else None
         if not isinstance(value, np.ndarray):
             return None
         data[name] = np.array(value, order="C", copy=True)
