@@ -5,8 +5,8 @@ On one never-seen simulated dataset (104 weeks x 6 channels, a price control) it
   default `draws: auto`, summary, MLflow logging, report), cold (empty compile cache and a
   fresh store), warm (the same command again, no server), on new data of the same model
   structure (another seed, 117 weeks: the compiled model is reused), on a warm server (`mmm
-  warm`: the libraries already imported), and as a user runs it twice (the first command leaves a server
-  for the next by itself; the second is timed);
+  warm`: the libraries already imported), and as a user runs it twice (the first command
+  leaves a server for the next by itself; the second is timed);
 - PyMC-Marketing 1.3's fit of the same data and model shape (geometric adstock, l_max 8,
   logistic saturation, yearly seasonality of order 2, the control), 4 chains x 1000 draws after
   1000 tuning steps with nutpie, in its own Python 3.12 environment under .bench/peer (created

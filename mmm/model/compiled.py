@@ -88,13 +88,13 @@ def compile_model(
     from pymc.initial_point import make_initial_point_fn
     from pymc.model.transform.optimization import freeze_dims_and_data
 
-    numba = backend.get("backend") == "numba"
-    if numba:  # every parameter's shape frozen; the data and their length (weeks) stay inputs, so the code fits other data
+    on_numba = backend.get("backend") == "numba"
+    if on_numba:  # every parameter's shape frozen; the data and their length (weeks) stay inputs, so the code fits other data
         frozen = freeze_dims_and_data(model, dims=[dim for dim in model.coords if dim != DATE], data=[])
     else:
         frozen = freeze_dims_and_data(model)
     jitter = {rv for rv in frozen.free_RVs if jitter_names is None or rv.name in jitter_names}
-    if numba:
+    if on_numba:
         start_point = make_initial_point_fn(
             model=frozen, overrides=initial_points, default_strategy="support_point", jitter_rvs=jitter, return_transformed=True
         )
@@ -177,9 +177,9 @@ def _assemble(frozen: pm.Model, layout: Layout, start_point: Callable[..., Any],
         return None
     table, offsets = _data_table(data)
     try:
-        logp_source = _with_data(LOGP_SOURCE, layout.logp_data, data, offsets)
+        logp_source = _with_data(LOGP_SOURCE, layout.logp_data, data, table.size, offsets)
         logp = _cached_cfunc(logp_source, "mmm_logp", _inner(logp_fn), layout.logp_key, layout, _logp_signature())
-        expand_source = _with_data(EXPAND_SOURCE, layout.expand_data, data, offsets)
+        expand_source = _with_data(EXPAND_SOURCE, layout.expand_data, data, table.size, offsets)
         expand = _cached_cfunc(expand_source, "mmm_expand", _inner(expand_fn), layout.expand_key, layout, _expand_signature())
     except numba.core.errors.TypingError:
         if functions is not None:
@@ -230,9 +230,9 @@ def _data_table(data: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, int]
     return np.array(entries or [0], dtype=np.uint64), offsets
 
 
-def _with_data(template: str, names: list[str], data: dict[str, np.ndarray], offsets: dict[str, int]) -> str:
-    """A callback's source that reads the named data from the table and passes them to the compiled function after the parameters."""
-    size = sum(1 + value.ndim for value in data.values())
+def _with_data(template: str, names: list[str], data: dict[str, np.ndarray], size: int, offsets: dict[str, int]) -> str:
+    """A callback's source that reads the named data from the table (`size` entries) and passes them to the compiled
+    function after the parameters."""
     # outside the callback's try block: numba's compile time grows steeply with each statement inside one
     lines = [f"    table = numba.carray(user_data_, ({size},), np.uint64)\n"] if names else []
     for i, name in enumerate(names):

@@ -3,8 +3,9 @@
 It covers every operation (by class and the settings that define it), how they connect, every
 variable's type and name, and every constant's values (frozen data and priors), so two models
 share a fingerprint only when they compute the same thing from their inputs. Data left as inputs
-(pm.Data not frozen) count by type and name only: their values reach the compiled code at run time. Anything it cannot describe the same
-way twice (a closure, an object known only by its address) gives no fingerprint at all.
+(pm.Data not frozen) count by type and name only: their values reach the compiled code at run
+time. Anything it cannot describe the same way twice (a closure, an object known only by its
+address) gives no fingerprint at all.
 """
 
 from __future__ import annotations
