@@ -40,6 +40,8 @@ DESIGN_KEYS = {
     "min_detectable_lift",
     "roas_interval_width_after",
     "value",
+    "cost",
+    "net_value",
 }
 
 
@@ -225,6 +227,9 @@ def test_plan_test_json_contract(cli):
     for d in designs:
         econ = cli.raw["channels"][d["channel"]]["tests"][d["kind"]]
         assert 0.05 <= econ["power"] <= 1
+        # ranked by what the plan gains; what the test costs this quarter is beside it
+        assert d["value"] >= 0 and d["value"] == pytest.approx(econ["sample_information"]) and d["cost"] == pytest.approx(econ["cost"])
+        assert d["net_value"] == pytest.approx(d["value"] - d["cost"])
         if d["kind"] == "scale_up":  # one of the sizes tried: 1, 2 or 3 typical weeks' spend, at most to the bound
             c = cli.model.channels.index(d["channel"])
             sizes = [min(k * typical[c], high[c] - econ["weekly_spend_without_test"]) for k in SCALE_UP_STEPS]
@@ -240,6 +245,7 @@ def test_plan_test_is_logged_with_its_best_design(cli):
     run = mlflow.MlflowClient(tracking_uri=cli.common[-1]).get_run(cli.raw["tracking_run_id"])
     best = cli.raw["designs"][0]
     assert run.data.metrics["best_test_value"] == pytest.approx(best["value"])
+    assert run.data.metrics["best_test_net_value"] == pytest.approx(best["net_value"])
     assert run.data.metrics["best_test_power"] == pytest.approx(cli.raw["channels"][best["channel"]]["tests"][best["kind"]]["power"])
     assert run.data.params["min_power"] == "0.5"
 
@@ -258,12 +264,12 @@ def test_auto_test_weeks_runs_each_design_as_long_as_pays_most(cli):
     assert result.exit_code == 0, result.output
     auto = json.loads(out.read_text())
     assert auto["test_weeks_auto"] is True and "each test as long as pays most" in result.output
-    fixed = {(d["channel"], d["kind"]): d["value"] for d in cli.raw["designs"]}
+    fixed = {(d["channel"], d["kind"]): d["net_value"] for d in cli.raw["designs"]}
     for d in auto["designs"]:
         weeks = auto["channels"][d["channel"]]["tests"][d["kind"]]["weeks"]
         assert weeks in (4, 6, 8, 10, 13)
         assert (pd.Timestamp(d["end"]) - pd.Timestamp(d["start"])).days == 7 * (weeks - 1)
-        assert d["value"] >= fixed[(d["channel"], d["kind"])] - 1e-6  # 6 weeks was one of the lengths tried
+        assert d["net_value"] >= fixed[(d["channel"], d["kind"])] - 1e-6  # 6 weeks was one of the lengths tried
     assert auto["test_weeks"] == auto["channels"][auto["designs"][0]["channel"]]["tests"][auto["designs"][0]["kind"]]["weeks"]
 
 

@@ -84,6 +84,7 @@ def plan_test(
     if result.designs:
         best = result.designs[0]
         metrics["best_test_value"] = best.value
+        metrics["best_test_net_value"] = best.net_value
         metrics["best_test_power"] = result.channels[best.channel].tests[best.kind].power
     payload = result.to_json()
     child = log_child_run(run_id, "plan-test", f"plan-test {budget:,.0f}", params, metrics, payload, tracking_uri)

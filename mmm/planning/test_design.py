@@ -20,11 +20,13 @@ the treated regions' share of the channel's spend.
 
 A design is proposed only when its power (the chance it detects the lift the model expects, 5% level,
 averaged over the posterior) reaches `min_power`: a test that most likely measures noise teaches little
-and, read as a result, misleads. Among a kind's lengths and sizes that reach it, the best value wins.
+and, read as a result, misleads. Among a kind's lengths and sizes that reach it, the one that pays most
+(best net value) wins.
 
-A design's value = its sample information (the expected gain of next quarter's plan once the result
-calibrates the model) - its cost; the cost is what the test gives up: the money it moves (spend_change)
-earning the plan's marginal ROAS elsewhere, minus the lift it brings. With `within_tiers` the money a
+A design's value is its sample information: the expected gain of next quarter's plan once the result
+calibrates the model. Designs are ranked by it, so the first is the test that improves the plan most.
+Its cost is what the test gives up: the money it moves (spend_change) earning the plan's marginal ROAS
+elsewhere, minus the lift it brings; its net value = value - cost, what it pays this quarter. With `within_tiers` the money a
 test moves, |spend_change|, fits in the test and experimental tiers' budgets of the 70/20/10 plan.
 """
 
@@ -231,7 +233,7 @@ def plan_tests(
                     valued = _value(problem, cand, responses[cand.weeks], sigma, mroas)
                     if strongest is None or valued[1].power > strongest[1].power:
                         strongest = valued
-                    if valued[1].power >= min_power and (best is None or valued[0].value > best[0].value):
+                    if valued[1].power >= min_power and (best is None or valued[0].net_value > best[0].net_value):
                         best = valued
             if best is None:
                 longer = test_weeks != "auto" and durations[-1] < weeks  # a longer test within the horizon was not tried
@@ -240,10 +242,11 @@ def plan_tests(
             designs.append(best[0])
             economics[name][kind] = best[1]
     designs.sort(key=lambda d: -d.value)
-    if designs and designs[0].value <= 0:
+    if designs and designs[0].net_value <= 0:
+        first = designs[0]
         notes.append(
-            f"no test pays for itself this quarter: even the best, {designs[0].channel} {designs[0].kind}, is expected to cost more "
-            "than its result adds to the plan; run one only for what it teaches beyond this quarter"
+            f"the best test, {first.channel} {first.kind}, is expected to cost more this quarter ({first.cost:,.0f}) than its result "
+            f"adds to the plan ({first.value:,.0f}); what it teaches also serves the plans of the quarters after"
         )
     info = {}
     uniform = np.full(problem.size, 1.0 / problem.size)
@@ -342,7 +345,9 @@ def _value(
         expected_lift_se=se,
         min_detectable_lift=DETECT * se,
         roas_interval_width_after=pre.roas_width_after,
-        value=pre.value - cost,
+        value=pre.value,
+        cost=cost,
+        net_value=pre.value - cost,
     )
     u = float(problem.current[cand.channel])
     econ = TestEconomics(

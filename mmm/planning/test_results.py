@@ -18,7 +18,8 @@ class TestDesign(Result):
     min_detectable_lift: the smallest lift (currency, either sign) the test detects 80% of the time at
     the 5% level; roas_interval_width_after: expected width of the channel's 90% ROAS interval once the
     result calibrates the model; value: expected gain of next quarter's plan from what the test teaches
-    (sample information) minus the test's expected cost, currency.
+    (sample information, EVSI), currency, by which designs are ranked; cost: the outcome the test is
+    expected to give up, currency; net_value: value - cost, what the test pays this quarter.
     """
 
     __test__ = False  # not a pytest test class
@@ -34,6 +35,8 @@ class TestDesign(Result):
     min_detectable_lift: float
     roas_interval_width_after: float
     value: float
+    cost: float
+    net_value: float
 
 
 class TestEconomics(Result):

@@ -23,7 +23,7 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         lines.append(f"  {name:<14}{c.tier:<14}{roas:<26}{c.perfect_information:>15,.0f}{test:>15}")
     lines += [
         "",
-        "Test designs, best first (value = what the quarter's plan gains from the result, minus what the test costs)"
+        "Test designs, best first (by what the result adds to the quarter's plan; each at the length and size that pays most)"
         + (f"; each detects the lift the model expects at least {plan.min_power:.0%} of the time:" if plan.min_power > 0 else ":"),
     ]
     if not plan.designs:
@@ -44,9 +44,11 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
             f"it detects a lift of {d.min_detectable_lift:,.0f} or more (chance it detects this one: {econ.power:.0%})"
         )
         width_now = plan.channels[d.channel].roas_interval_width
+        # a negative cost: the money the test moves earns more elsewhere than the channel would have
+        cost = f"the test costs {d.cost:,.0f}" if d.cost >= 0 else f"the test itself earns {-d.cost:,.0f}"
         lines.append(
             f"     ROAS interval {width_now:.2f} wide now, about {d.roas_interval_width_after:.2f} after; "
-            f"value {currency} {d.value:+,.0f} (plan gain {econ.sample_information:,.0f}, cost {econ.cost:,.0f})"
+            f"the plan gains {currency} {d.value:,.0f} from what it teaches, {cost}: net {d.net_value:+,.0f} this quarter"
         )
     lines.append("")
     lines.append(
