@@ -126,54 +126,42 @@ print(json.dumps({
 """
 
 
-def test_auto_draws_fit_is_reproducible_from_a_cold_and_a_warm_compile_cache(tmp_path):
-    """The first fit on a machine compiles and caches the model; the second loads it: both give the same draws."""
-    paths = write_scenario("clean", tmp_path / "sim")
-    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'compiled'}", "PYTHONWARNINGS": "ignore"}
+def test_the_compile_cache_is_keyed_on_structure_and_gives_the_same_draws_cold_warm_and_recompiled(tmp_path):
+    """The first fit on a machine compiles and caches the model; the second loads it: both give the same draws.
+    The cache is keyed on the model's structure, not its data: another dataset of the same shape of model (a
+    refresh, another client) loads the compiled callbacks, and its draws equal those of a fresh compile."""
+    first, second = (write_scenario("clean", tmp_path / name, seed=seed) for name, seed in (("a", 1), ("b", 2)))
+    cache = tmp_path / "compiled"
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}", "PYTHONWARNINGS": "ignore"}
 
-    def fit() -> dict:
+    def fit(paths: dict) -> dict:
         done = subprocess.run([sys.executable, "-c", FIT_SCRIPT, str(paths["config"])], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    cold = fit()
-    cached = [p.name for p in (tmp_path / "compiled").rglob("*.nbi")]
+    def compiled() -> list[str]:
+        return sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file())
+
+    cold = fit(first)
+    cached = [p.name for p in cache.rglob("*.nbi")]
     assert any("mmm_logp" in n for n in cached) and any("mmm_expand" in n for n in cached)
-    assert len(list((tmp_path / "compiled").rglob("mmm-models/*.json"))) == 1  # the model's layout, under its fingerprint
-    warm = fit()
+    assert len(list(cache.rglob("mmm-models/*.json"))) == 1  # the model's layout, under its fingerprint
     roas = np.asarray(cold["roas"])
     n = roas.shape[1]
     assert n in [*checkpoints(), 700] and n <= 700
-    np.testing.assert_array_equal(roas, np.asarray(warm["roas"]))
-    # the layout outlives the callbacks it points to (a cache pruned by hand): the model is compiled again, same draws
-    callbacks = sorted((tmp_path / "compiled").rglob("*.mmm_*"))
+    assert cold["converged"] or n == 700  # it stops early only when the targets are met
+    assert cold["timings"]["sample_seconds"] > 0 and cold["timings"]["compile_seconds"] > 0
+    np.testing.assert_array_equal(roas, np.asarray(fit(first)["roas"]))
+
+    before = compiled()
+    reused = fit(second)
+    assert compiled() == before  # new data, same structure: nothing compiled, nothing remembered anew
+    # the layout outlives the callbacks it points to (a cache pruned by hand): the model is compiled afresh,
+    # and the draws equal those of the reused code
+    callbacks = sorted(cache.rglob("*.mmm_*"))
     assert callbacks
     for stale in callbacks:
         stale.unlink()
-    np.testing.assert_array_equal(roas, np.asarray(fit()["roas"]))
-    recompiled = [p.name for p in (tmp_path / "compiled").rglob("*.mmm_*")]
+    np.testing.assert_array_equal(np.asarray(reused["roas"]), np.asarray(fit(second)["roas"]))
+    recompiled = [p.name for p in cache.rglob("*.mmm_*")]
     assert any("mmm_logp" in n for n in recompiled) and any("mmm_expand" in n for n in recompiled)
-    assert cold["converged"] or n == 700  # it stops early only when the targets are met
-    assert cold["timings"]["sample_seconds"] > 0 and cold["timings"]["compile_seconds"] > 0
-
-
-def test_a_model_of_the_same_structure_on_new_data_reuses_the_compiled_code(tmp_path):
-    """The compile cache is keyed on the model's structure, not its data: another dataset of the same shape of
-    model (a refresh, another client) loads the compiled callbacks, and its draws equal those of a fresh compile."""
-    first, second = (write_scenario("clean", tmp_path / name, seed=seed) for name, seed in (("a", 1), ("b", 2)))
-
-    def fit(paths: dict, cache: str) -> dict:
-        env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / cache}", "PYTHONWARNINGS": "ignore"}
-        done = subprocess.run([sys.executable, "-c", FIT_SCRIPT, str(paths["config"])], env=env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    def compiled(cache: str) -> list[str]:
-        return sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / cache).rglob("*") if p.is_file())
-
-    fit(first, "shared")
-    before = compiled("shared")
-    reused = fit(second, "shared")
-    assert compiled("shared") == before  # nothing compiled, nothing remembered anew
-    fresh = fit(second, "own")
-    np.testing.assert_array_equal(np.asarray(reused["roas"]), np.asarray(fresh["roas"]))
