@@ -16,7 +16,7 @@ A geo scenario (`--scenarios geo`, or geo_GxWxC) runs the best geo design (treat
 others, measured by difference-in-differences) and reports errors and coverage; its regret is not
 computed (the true optimum solver is national).
 
-Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--test-weeks auto|N] [--draws 500 --tune 500 --chains 4] [--json PATH]
+Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--test-weeks auto|N] [--min-power P] [--draws 500 --tune 500 --chains 4] [--json PATH]
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ def over_first(model: MarketingMixModel, periods: int) -> MarketingMixModel:
     return view
 
 
-def run(scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int | Literal["auto"] = 6) -> dict:
+def run(
+    scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int | Literal["auto"] = 6, min_power: float | None = None
+) -> dict:
     folder = workdir / f"{scenario}-{seed}"
     geo = is_geo_scenario(scenario)
     paths = (write_geo_scenario if geo else write_scenario)(scenario, folder / "before", seed=seed or None)
@@ -86,7 +88,7 @@ def run(scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int 
     data = load_data(cfg)
     before = MarketingMixModel(cfg).fit(data)
     budget = float(round(float(data.tail(WEEKS).spend.sum()), 2))
-    plan = plan_tests(before, budget, WEEKS, test_weeks)
+    plan = plan_tests(before, budget, WEEKS, test_weeks, **({} if min_power is None else {"min_power": min_power}))
     designs = [d for d in plan.designs if d.kind == "geo" or not geo]  # a geo world runs geo tests
     s_before = score(before, true_roas)
     spend = None if geo else data.spend_matrix()
@@ -138,6 +140,7 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--chains", type=int, default=None)
     ap.add_argument("--test-weeks", default="auto", help="periods each test runs, or auto (default: each design as long as pays most)")
+    ap.add_argument("--min-power", type=float, default=None, help="as plan-test's --min-power (default: its default)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     sampler = {k: v for k, v in {"draws": args.draws, "tune": args.tune, "chains": args.chains}.items() if v is not None}
@@ -147,7 +150,7 @@ def main() -> None:
         for scenario in args.scenarios.split(","):
             for seed in seeds:
                 test_weeks: int | Literal["auto"] = "auto" if args.test_weeks == "auto" else int(args.test_weeks)
-                r = run(scenario, seed, sampler, Path(tmp), test_weeks)
+                r = run(scenario, seed, sampler, Path(tmp), test_weeks, args.min_power)
                 results.append(r)
                 print(f"\n{scenario}, seed {seed or 'default'}:")
                 if r["design"] is None:
