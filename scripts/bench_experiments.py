@@ -41,7 +41,7 @@ from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import channel_bounds
 from mmm.planning.optimizer import optimize_budget
 from mmm.planning.policy import tier_shares
-from mmm.planning.test_design import plan_tests
+from mmm.planning.test_design import MIN_POWER, plan_tests
 from mmm.simulation.experiments import write_realised
 from mmm.simulation.geo_scenarios import is_geo_scenario, write_geo_scenario
 from mmm.simulation.scenarios import write_scenario
@@ -77,7 +77,7 @@ def over_first(model: MarketingMixModel, periods: int) -> MarketingMixModel:
 
 
 def run(
-    scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int | Literal["auto"] = 6, min_power: float | None = None
+    scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int | Literal["auto"] = 6, min_power: float = MIN_POWER
 ) -> dict:
     folder = workdir / f"{scenario}-{seed}"
     geo = is_geo_scenario(scenario)
@@ -88,7 +88,7 @@ def run(
     data = load_data(cfg)
     before = MarketingMixModel(cfg).fit(data)
     budget = float(round(float(data.tail(WEEKS).spend.sum()), 2))
-    plan = plan_tests(before, budget, WEEKS, test_weeks, **({} if min_power is None else {"min_power": min_power}))
+    plan = plan_tests(before, budget, WEEKS, test_weeks, min_power=min_power)
     designs = [d for d in plan.designs if d.kind == "geo" or not geo]  # a geo world runs geo tests
     s_before = score(before, true_roas)
     spend = None if geo else data.spend_matrix()
@@ -140,7 +140,7 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--chains", type=int, default=None)
     ap.add_argument("--test-weeks", default="auto", help="periods each test runs, or auto (default: each design as long as pays most)")
-    ap.add_argument("--min-power", type=float, default=None, help="as plan-test's --min-power (default: its default)")
+    ap.add_argument("--min-power", type=float, default=MIN_POWER, help=f"as plan-test's --min-power (default {MIN_POWER})")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     sampler = {k: v for k, v in {"draws": args.draws, "tune": args.tune, "chains": args.chains}.items() if v is not None}

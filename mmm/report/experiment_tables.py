@@ -44,7 +44,7 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
             f"it detects a lift of {d.min_detectable_lift:,.0f} or more (chance it detects this one: {econ.power:.0%})"
         )
         width_now = plan.channels[d.channel].roas_interval_width
-        # a negative cost: the money the test moves earns more elsewhere than the channel would have
+        # cost = spend change x the plan's marginal ROAS - the lift: below zero the test brings more than it gives up
         cost = f"the test costs {d.cost:,.0f}" if d.cost >= 0 else f"the test itself earns {-d.cost:,.0f}"
         lines.append(
             f"     ROAS interval {width_now:.2f} wide now, about {d.roas_interval_width_after:.2f} after; "
