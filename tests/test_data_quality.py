@@ -17,7 +17,7 @@ from helpers import assert_clean_exit_2, invoke, isolated_workdir, printed
 from mmm.config import load_config
 from mmm.core.errors import DataError
 from mmm.data.lifts import read_lifts
-from mmm.data.loading import load_data, read_data_file, sniff_format
+from mmm.data.loading import load_data
 from mmm.data.plans import read_plan
 from mmm.data.quality import (
     active_periods,
@@ -28,6 +28,7 @@ from mmm.data.quality import (
     spend_variation,
     variance_inflation,
 )
+from mmm.data.reading import read_data_file, sniff_format
 
 CHANNELS = ["search", "social", "display"]  # the `clean` scenario
 CHECKS = {"spend_correlation", "variance_inflation", "periods_per_parameter", "active_periods", "spend_variation", "spend_outliers"}
@@ -263,7 +264,7 @@ def test_review_data_runs_every_check(sim):
 def test_output_json_shape(sim, isolated):
     text, payload, status = validate_json(sim / "config.yaml", isolated / "v.json")
     assert status == 0, text
-    assert set(payload) == {"source", "periods", "first_date", "last_date", "read_as", "notes", "warnings", "review"}
+    assert set(payload) == {"source", "periods", "first_date", "last_date", "read_as", "notes", "warnings", "review", "lift_tests"}
     assert payload["source"].endswith("data.csv")
     assert (payload["periods"], payload["first_date"]) == (104, "2023-01-02")
     assert payload["last_date"] == str(pd.Timestamp("2023-01-02") + pd.Timedelta(weeks=103))[:10]

@@ -19,12 +19,8 @@ from mmm.data.lifts import LiftTest
 from mmm.model.estimator import MarketingMixModel
 
 
-def rolling_origin(cfg: Config, data: ModelData, folds: int = 4, horizon: int = 13, lifts: list[LiftTest] | None = None) -> dict:
-    """Cross-validation results: per-fold accuracy and per-channel ROAS stability (JSON-ready).
-
-    A calibrated model is cross-validated calibrated: each fold uses the lift tests that end
-    within its training periods.
-    """
+def check_folds(data: ModelData, folds: int, horizon: int) -> int:
+    """The first fold's number of training periods; an ArgumentError when the folds do not fit the data."""
     if folds < 2:
         raise ArgumentError("folds", f"must be at least 2, not {folds}")
     if horizon < 1:
@@ -33,9 +29,19 @@ def rolling_origin(cfg: Config, data: ModelData, folds: int = 4, horizon: int = 
     if first_origin < MIN_PERIODS:
         raise ArgumentError(
             "folds",
-            f"{folds} folds of {horizon} periods leave the first fold only {first_origin} periods to fit on "
-            f"(at least {MIN_PERIODS} needed); use fewer {{arg}} or a shorter horizon",
+            f"{folds} folds of {horizon} periods need {folds * horizon + MIN_PERIODS} periods of data ({MIN_PERIODS} to fit the "
+            f"first fold on), and the data have {data.n_periods}; use fewer {{arg}} or a shorter horizon",
         )
+    return first_origin
+
+
+def rolling_origin(cfg: Config, data: ModelData, folds: int = 4, horizon: int = 13, lifts: list[LiftTest] | None = None) -> dict:
+    """Cross-validation results: per-fold accuracy and per-channel ROAS stability (JSON-ready).
+
+    A calibrated model is cross-validated calibrated: each fold uses the lift tests that end
+    within its training periods.
+    """
+    first_origin = check_folds(data, folds, horizon)
     fold_results: list[dict] = []
     roas: dict[str, list[float]] = {ch: [] for ch in data.channels}
     for k in range(folds):

@@ -21,7 +21,7 @@ from mmm.core.errors import DataError, MMMError
 from mmm.core.results import Result
 from mmm.data.dataset import format_rows
 from mmm.data.lifts import LiftTest
-from mmm.data.loading import read_data_file, read_dates
+from mmm.data.reading import read_data_file, read_date, read_dates
 
 METHOD = "difference-in-differences (time-based regression of the treated regions' total on the control regions' total and a trend, over up to two years before the test)"
 MIN_PRE_PERIODS = 4
@@ -102,6 +102,10 @@ def analyze_geo_test(
     treated regions' spend added over the test) is measured from `spend_column` when not given.
     """
     path = Path(path)
+    if spend_change is not None and spend_column is not None:
+        raise MMMError(
+            "give the test's spend change either as a number (--spend-change) or as a column to measure it from (--spend-column), not both"
+        )
     df = _table(path, date_column, geo_column, kpi_column, spend_column)
     geos = sorted(df[geo_column].unique())
     control = control or [g for g in geos if g not in treated]
@@ -120,7 +124,7 @@ def analyze_geo_test(
         missing = ", ".join(str(d.date()) for d in wide.index[wide[g].isna()][:5])
         raise DataError(f"{path}, column '{geo_column}': region {g} has no row for {missing}; every region needs every period")
     dates = wide.index
-    t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    t0, t1 = read_date(start, "--start (the test's first period)"), read_date(end, "--end (the test's last period)")
     if t1 < t0:
         raise MMMError(f"the test ends ({end}) before it starts ({start}); check --start and --end")
     if t0 > dates[-1] or t1 > dates[-1]:

@@ -62,12 +62,15 @@ def validate(config: str, output_json: str | None) -> None:
     from mmm.config import load_config
     from mmm.core.errors import DataError
     from mmm.data.geo_quality import geo_profiles, review_all
-    from mmm.data.loading import count_parameters, load_data, read_data_file
+    from mmm.data.lifts import read_lifts
+    from mmm.data.loading import count_parameters, load_data
+    from mmm.data.reading import read_data_file
     from mmm.report.formatting import format_review
 
     cfg = load_config(config)
     table = read_data_file(cfg.data_path())
     data = load_data(cfg, table)
+    lifts = read_lifts(cfg.relative_path(cfg.calibration), data) if cfg.calibration else []
     review = review_all(data, count_parameters(cfg, len(data.control_names), data.n_periods))
     profiles = geo_profiles(data) if cfg.data.geo_column else []
     first, last = str(data.dates[0].date()), str(data.dates[-1].date())
@@ -80,6 +83,8 @@ def validate(config: str, output_json: str | None) -> None:
         for p in profiles:
             people = "" if p.population_share is None else f"  {p.population_share:6.1%}"
             click.echo(f"  {p.geo:<24} {p.target_share:6.1%}{people}")
+    if cfg.calibration:
+        click.echo(f"Lift tests ({cfg.calibration}): {len(lifts)}, of {', '.join(sorted({t.channel for t in lifts}))}")
     for w in data.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo("\n" + format_review(review, "Data checks"))
@@ -87,7 +92,10 @@ def validate(config: str, output_json: str | None) -> None:
     summary = {"source": data.source, "periods": data.n_periods, "first_date": first, "last_date": last, "read_as": read_as}
     if profiles:
         summary["geos"] = {p.geo: p.to_json() for p in profiles}
-    save_json(output_json, {**summary, "notes": list(data.notes), "warnings": list(data.warnings), "review": review.to_json()})
+    save_json(
+        output_json,
+        {**summary, "lift_tests": len(lifts), "notes": list(data.notes), "warnings": list(data.warnings), "review": review.to_json()},
+    )
     failed = review.with_status("FAIL")
     if failed:
         names = ", ".join(c.name for c in failed)
@@ -152,13 +160,14 @@ def validate_model(
     experiment: str | None,
 ) -> None:
     """Rolling-origin cross-validation: how well the model forecasts periods it has not seen."""
-    from mmm.analysis.cross_validation import rolling_origin
+    from mmm.analysis.cross_validation import check_folds, rolling_origin
     from mmm.config import with_overrides
     from mmm.report.formatting import format_validation_table
     from mmm.tracking.runs import load_fit, log_child_run
 
     model, _ = load_fit(run_id, tracking_uri)
     cfg = with_overrides(model.config, {"sampler.draws": draws, "sampler.tune": tune, "sampler.chains": chains}, FLAGS)
+    check_folds(model.observed, folds, horizon)
     click.echo(f"Fitting {folds} folds of {horizon} periods...", err=True)
     result = {"run_id": run_id, **rolling_origin(cfg, model.observed, folds, horizon, model.lifts)}
     click.echo(format_validation_table(result))

@@ -33,6 +33,21 @@ def _key_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
     return lines
 
 
+def _repeated_keys(node: yaml.Node, path: tuple = ()) -> list[str]:
+    """'model (lines 28, 36)' for each key that a mapping of the composed YAML tree holds more than once."""
+    found = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, list[int]] = {}
+        for k, v in node.value:
+            seen.setdefault(str(k.value), []).append(k.start_mark.line + 1)
+            found += _repeated_keys(v, (*path, k.value))
+        found += [f"{'.'.join(map(str, (*path, k)))} (lines {', '.join(map(str, at))})" for k, at in seen.items() if len(at) > 1]
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            found += _repeated_keys(v, (*path, i))
+    return found
+
+
 def _describe(loc: tuple, raw: Any) -> str:
     """'channels[0].tier' style name for a pydantic error location, with channel names where known."""
     out = ""
@@ -81,6 +96,11 @@ def parse_config(text: str, source: Path | None = None) -> Config:
         raise ConfigError(f"{label}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{label}: the config must be a mapping with at least 'data' and 'channels' keys")
+    repeated = _repeated_keys(root) if root is not None else []
+    if repeated:
+        raise ConfigError(
+            f"{label}: a key is given twice, and YAML would keep only the last one: {'; '.join(repeated)}. Merge the two into one entry."
+        )
     lines = _key_lines(root) if root is not None else {}
 
     def line_of(loc: Loc) -> str:

@@ -24,8 +24,9 @@ from mmm.config import Config
 from mmm.core.errors import DataError
 from mmm.data.conversions import count_problem, value_column, value_problem
 from mmm.data.dataset import MIN_PERIODS, PERIOD_DAYS, WARN_PERIODS, ModelData, format_rows
-from mmm.data.loading import _Checker, _encode_controls, count_parameters, read_dates, require_columns
+from mmm.data.loading import SPEND_BLANKS, _Checker, _encode_controls, count_parameters, require_columns
 from mmm.data.quality import MIN_PERIODS_PER_PARAMETER, spend_warnings
+from mmm.data.reading import read_dates
 
 NATIONAL_TOLERANCE = 0.005  # half a cent: a national figure written on several rows of a date must agree within it
 _SHOWN_GEOS = 8  # geos named in a note before 'and N more'
@@ -141,11 +142,13 @@ def _population(t: _GeoTable) -> np.ndarray | None:
                 f"population missing, not a number or not above 0 in {_rows(bad)} ({shown}); give the geo's population (people) on each of its rows",
             )
         if np.ptp(values[mine]) > 0:
+            usual = pd.Series(values[mine]).mode().iloc[0]
+            odd = mine & (values != usual)
             t.fail(
                 col,
                 geo,
-                f"population differs between its rows ({values[mine].min():,.0f} to {values[mine].max():,.0f}, {_rows(mine)}); "
-                "give one figure per geo (e.g. the latest) on all its rows",
+                f"population differs between its rows: most give {usual:,.0f}, but {_rows(odd)} give "
+                f"{', '.join(f'{v:,.0f}' for v in np.unique(values[odd])[:3])}; give one figure per geo (e.g. the latest) on all its rows",
             )
     return np.array([values[t.in_geo(g)][0] for g in t.geos])
 
@@ -254,7 +257,7 @@ def check_geo_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
                 f"'{col}': spend of channel {ch.name} ({ch.tier}); {ch.name} was bought nationally; split to the {n_geos} geos {how}"
             )
         else:
-            t.chk.no_missing(col)
+            t.chk.no_missing(col, SPEND_BLANKS)
             values = t.chk.numeric(col, "spend")
             neg = values < 0
             if neg.any():

@@ -24,7 +24,7 @@ import yaml
 from mmm.core.constants import NATIONAL
 from mmm.core.errors import MMMError
 from mmm.data.dataset import ModelData, format_rows
-from mmm.data.loading import read_delimited
+from mmm.data.reading import read_delimited
 
 REQUIRED = ("channel", "start", "end", "spend_change", "lift", "lift_se")
 GEO_SEPARATOR = "|"  # between the geos of a test that treated several

@@ -7,11 +7,9 @@ under the header), and what to do about it. Problems that make a fit meaningless
 
 from __future__ import annotations
 
-import csv
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -21,145 +19,10 @@ from mmm.core.errors import DataError
 from mmm.data.conversions import VALUE_ROLE, count_problem, value_column, value_problem
 from mmm.data.dataset import MIN_PERIODS, PERIOD_DAYS, WARN_PERIODS, ModelData, format_rows
 from mmm.data.quality import MIN_PERIODS_PER_PARAMETER, spend_warnings
+from mmm.data.reading import Table, read_data_file, read_dates
 from mmm.transforms import MediaSeasonality, MediaTransform
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}  # in order of preference when the text fits several
-DECIMAL_MARKS = {".": "decimal points", ",": "decimal commas"}
-_SNIFF_LINES = 20  # lines the delimiter is judged on: it must split every one of them
-_DOTTED_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}"  # day.month.year
-
-
-@dataclass(frozen=True)
-class TextFormat:
-    """How a delimited text file is written: its field delimiter and its decimal mark."""
-
-    delimiter: str  # ',', ';' or a tab
-    decimal: str  # '.' or ','
-
-    @property
-    def thousands(self) -> str:
-        """The digit-grouping mark a number may carry: the other one of '.' and ','."""
-        return "," if self.decimal == "." else "."
-
-    def describe(self) -> str:
-        """'semicolon-separated with decimal commas'."""
-        return f"{DELIMITERS[self.delimiter]}-separated with {DECIMAL_MARKS[self.decimal]}"
-
-    def to_dict(self) -> dict[str, str]:
-        return {"delimiter": self.delimiter, "decimal": self.decimal}
-
-
-class Table(NamedTuple):
-    """A file as read: its rows and columns, and its text format (None for Parquet)."""
-
-    frame: pd.DataFrame
-    read_as: TextFormat | None
-
-    def note(self, path: Path) -> str:
-        """How the file was read, for the notes `mmm validate` prints."""
-        return f"Read {path.name} as {self.read_as.describe() if self.read_as else 'Parquet'}"
-
-
-def _number(decimal: str, thousands: str) -> re.Pattern[str]:
-    """A number written with this decimal mark, optionally grouped in thousands: '1.234,56', '-0,5', '12'."""
-    d, t = re.escape(decimal), re.escape(thousands)
-    return re.compile(rf"[+-]?(?:(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?")
-
-
-_NUMBERS = {".": _number(".", ","), ",": _number(",", ".")}  # by decimal mark
-_AMBIGUOUS = re.compile(r"[+-]?[1-9]\d{0,2}[.,]\d{3}")  # '1.234' or '1,234': a decimal or a thousand
-
-
-def _decimal_evidence(value: str, decimal: str) -> bool:
-    """Whether `value` can only be a number written with this decimal mark ('12,5', '1.234,5', '1.234.567' for a comma)."""
-    thousands = "," if decimal == "." else "."
-    shows = decimal in value or value.count(thousands) > 1
-    return shows and bool(_NUMBERS[decimal].fullmatch(value)) and not _AMBIGUOUS.fullmatch(value)
-
-
-def sniff_format(path: Path) -> TextFormat:
-    """The delimiter and decimal mark of a delimited text file, judged from its text.
-
-    The delimiter is the one of comma, semicolon and tab that splits each of the first lines into the
-    most fields (comma on a tie). After a comma the decimal mark is a point. After a semicolon or a tab
-    it is the mark the numbers show ('12,5' or '1.234,56' for a comma, '12.5' for a point); where no
-    number tells, a comma after a semicolon (the European spreadsheet export) and a point after a tab.
-    Raises DataError when the numbers use both marks.
-    """
-    lines = [line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-
-    def fields(delimiter: str) -> int:
-        return min((len(row) for row in csv.reader(lines[:_SNIFF_LINES], delimiter=delimiter)), default=1)
-
-    delimiter = max(DELIMITERS, key=fields)
-    if delimiter == ",":
-        return TextFormat(",", ".")
-    rows = list(csv.reader(lines, delimiter=delimiter))
-    header = rows[0] if rows else []
-    seen: dict[str, tuple[str, str]] = {}  # decimal mark -> (column, value) of the first number that shows it
-    for row in rows[1:]:
-        for column, value in zip(header, row):
-            for mark in DECIMAL_MARKS:
-                if mark not in seen and _decimal_evidence(value.strip(), mark):
-                    seen[mark] = (column, value.strip())
-    if len(seen) == 2:
-        (pc, pv), (cc, cv) = seen["."], seen[","]
-        raise DataError(
-            f"{path}: numbers use both decimal marks: column '{pc}' holds '{pv}' (decimal point) and column '{cc}' holds "
-            f"'{cv}' (decimal comma); export the file again with one decimal mark throughout"
-        )
-    default = "," if delimiter == ";" else "."
-    return TextFormat(delimiter, next(iter(seen), default))
-
-
-def _parse_marked_numbers(frame: pd.DataFrame, fmt: TextFormat) -> pd.DataFrame:
-    """Numbers the CSV parser left as text because they carry thousands marks ('1.234,56'), or sit in a column
-    with some text: parsed, in any column holding at least one; other text stays as it is."""
-    number = _NUMBERS[fmt.decimal]
-    out = frame.copy()
-    for column in frame.columns:
-        if pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
-            continue
-        text = frame[column].astype("string").str.strip()
-        hits = text.str.fullmatch(number).fillna(False).astype(bool)
-        marked = hits & text.str.contains(f"[{re.escape(fmt.decimal + fmt.thousands)}]").fillna(False).astype(bool)
-        if not marked.any():
-            continue
-        plain = text[hits].str.replace(fmt.thousands, "", regex=False).str.replace(fmt.decimal, ".", regex=False)
-        values = frame[column].astype(object)
-        values[hits] = pd.to_numeric(plain).to_numpy()
-        out[column] = pd.to_numeric(values) if hits.sum() == frame[column].notna().sum() else values
-    return out
-
-
-def read_delimited(path: Path) -> Table:
-    """A CSV or TSV file with its delimiter (comma, semicolon or tab) and decimal mark sniffed (`sniff_format`).
-
-    Raises what reading raises (OSError, UnicodeDecodeError, pandas' parser errors) and DataError
-    when the decimal mark is mixed; callers turn those into their own messages.
-    """
-    fmt = sniff_format(path)
-    frame = pd.read_csv(path, sep=fmt.delimiter, decimal=fmt.decimal)
-    return Table(frame if fmt.delimiter == "," else _parse_marked_numbers(frame, fmt), fmt)
-
-
-def read_data_file(path: Path) -> Table:
-    """Read the data file, CSV (sniffed) or Parquet, with a clear error when it is missing or unreadable."""
-    if not path.is_file():
-        raise DataError(f"{path}: data file not found (set data.path in the config, relative to the config file)")
-    parquet = path.suffix.lower() in PARQUET_SUFFIXES
-    try:
-        return Table(pd.read_parquet(path), None) if parquet else read_delimited(path)
-    except DataError:
-        raise
-    except Exception as exc:
-        raise DataError(f"{path}: cannot read the file as {'Parquet' if parquet else 'CSV'}: {exc}") from None
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """The data file's rows and columns (`read_data_file` without how it was read)."""
-    return read_data_file(path).frame
+SPEND_BLANKS = "fill them in (0 for weeks without spend) or drop those periods"  # what to do about blank spend
 
 
 class _Checker:
@@ -181,10 +44,11 @@ class _Checker:
                 f"{self.where}: unknown column {', '.join(missing)}; the file has: {have}. Fix the column name in the config or the file."
             )
 
-    def no_missing(self, column: str) -> None:
+    def no_missing(self, column: str, fix: str = "fill them in or drop those rows") -> None:
+        """Fail naming the rows where `column` is blank; `fix` says what to do about them."""
         bad = np.flatnonzero(self.df[column].isna().to_numpy()) + 1
         if len(bad):
-            self.fail(column, f"missing values in {format_rows(bad)}; fill them in (0 for weeks without spend) or drop those periods")
+            self.fail(column, f"missing values in {format_rows(bad)}; {fix}")
 
     def numeric(self, column: str, what: str) -> np.ndarray:
         raw = self.df[column]
@@ -195,13 +59,6 @@ class _Checker:
             examples = ", ".join(repr(str(v)) for v in raw.iloc[bad[:3] - 1])
             self.fail(column, f"{what} must be numeric; {format_rows(bad)} hold {examples}. Remove currency symbols or text.")
         return values.to_numpy(dtype=float)
-
-
-def read_dates(raw: pd.Series) -> pd.Series:
-    """A column of dates as the file writes them (ISO, or 31.01.2024 as European spreadsheets do); NaT where unreadable."""
-    text = raw.astype(str)
-    dayfirst = bool(text.str.fullmatch(_DOTTED_DATE).all())
-    return pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
 
 
 def _parse_dates(chk: _Checker, column: str) -> pd.DatetimeIndex:
@@ -259,6 +116,10 @@ def _encode_controls(chk: _Checker, names: list[str], notes: list[str]) -> tuple
             out_names.append(name)
             notes.append(f"'{name}': numeric control")
             continue
+        text = np.flatnonzero(values.isna().to_numpy())
+        if len(text) < len(raw) / 2:  # mostly numbers: the text is a typo, not a category
+            examples = ", ".join(repr(str(v)) for v in raw.iloc[text[:3]])
+            chk.fail(name, f"{format_rows(text + 1)} hold {examples} in a column of numbers; write a number there (or drop those periods)")
         levels = raw.astype(str).value_counts()
         if len(levels) < 2:
             chk.fail(name, "control is constant over all periods; remove it from controls")
@@ -342,7 +203,7 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     spend_cols = []
     for ch in cfg.channels:
         col = ch.spend_column
-        chk.no_missing(col)
+        chk.no_missing(col, SPEND_BLANKS)
         values = chk.numeric(col, "spend")
         neg = np.flatnonzero(values < 0) + 1
         if len(neg):

@@ -22,7 +22,9 @@ import yaml
 
 from mmm.core.errors import MMMError
 from mmm.data.dataset import format_rows
-from mmm.data.loading import read_delimited
+from mmm.data.reading import read_delimited
+
+PLAN_KEYS = {"name", "weeks", "spend", "controls"}  # the keys of a plan YAML
 
 
 @dataclass
@@ -77,6 +79,11 @@ def read_plan(
     path = Path(path)
     raw = _read_any(path)
     if isinstance(raw, dict):
+        unknown_keys = sorted(set(map(str, raw)) - PLAN_KEYS)
+        if unknown_keys:
+            raise MMMError(
+                f"{path}: unknown key(s) {', '.join(unknown_keys)}; a plan file has {', '.join(sorted(PLAN_KEYS))} (check the spelling)"
+            )
         spend_map = raw.get("spend")
         weeks = raw.get("weeks")
         if not isinstance(spend_map, dict) or not spend_map:
@@ -129,13 +136,9 @@ def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[s
     """Check a plan table (week, one column per channel, optional controls); errors start with `label`."""
     if "week" not in df.columns:
         raise MMMError(f"{label}: needs a 'week' column numbering the plan's periods 1, 2, 3, ...")
-    weeks_col = pd.to_numeric(df["week"], errors="coerce")
-    expected = np.arange(1, len(df) + 1)
-    if weeks_col.isna().any() or not np.array_equal(np.sort(weeks_col.to_numpy()), expected):
-        have = set(weeks_col.dropna().astype(int))
-        missing = [int(w) for w in range(1, int(np.nanmax(weeks_col.to_numpy(dtype=float), initial=0)) + 1) if w not in have]
-        detail = f"missing week(s) {', '.join(map(str, missing[:10]))}" if missing else "weeks must run 1, 2, 3, ... once each"
-        raise MMMError(f"{label}, column 'week': {detail}; give every week of the plan a row")
+    if df.empty:
+        raise MMMError(f"{label}: the plan holds no weeks; add one row per week, numbered 1, 2, 3, ...")
+    weeks_col = _week_numbers(label, df["week"])
     df = df.assign(week=weeks_col).sort_values("week")
     known = set(channels) | set(control_names) | {"week"}
     unknown = [c for c in df.columns if c not in known]
@@ -145,10 +148,45 @@ def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[s
     if absent:
         raise MMMError(f"{label}: no spend given for channel(s) {', '.join(absent)}; add a column for each (0 for no spend)")
     spend = np.column_stack([_numeric(label, c, df[c]) for c in channels])
-    controls = None
-    if control_names and all(c in df.columns for c in control_names):
-        controls = np.column_stack([pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in control_names])
+    given = [c for c in control_names if c in df.columns]
+    if given and len(given) < len(control_names):
+        left = [c for c in control_names if c not in given]
+        raise MMMError(
+            f"{label}: plans control(s) {', '.join(given)} but not {', '.join(left)}; give a column for every control, "
+            "or none to hold them all at their recent mean"
+        )
+    controls = np.column_stack([_control_values(label, c, df[c]) for c in control_names]) if given else None
     return SpendPlan(name or label, spend, controls)
+
+
+def _week_numbers(label: str, column: pd.Series) -> pd.Series:
+    """The plan's week numbers, checked to run 1, 2, 3, ... once each (in any row order)."""
+    weeks = pd.to_numeric(column, errors="coerce")
+    rows = np.asarray(column.index, dtype=int) + 1
+    whole = weeks.notna().to_numpy() & (weeks.to_numpy(dtype=float) % 1 == 0)
+    if not whole.all():
+        examples = ", ".join(repr(str(v)) for v in column[~whole].iloc[:3])
+        raise MMMError(f"{label}, column 'week': {format_rows(np.sort(rows[~whole]))} hold {examples}; number the weeks 1, 2, 3, ...")
+    repeated = weeks.duplicated(keep=False).to_numpy()
+    if repeated.any():
+        raise MMMError(f"{label}, column 'week': {format_rows(np.sort(rows[repeated]))} repeat a week number; give each week one row")
+    missing = sorted(set(range(1, len(weeks) + 1)) - set(weeks.astype(int)))
+    if missing:
+        raise MMMError(
+            f"{label}, column 'week': missing week(s) {', '.join(map(str, missing[:10]))}; number the weeks 1, 2, 3, ... with none left out"
+        )
+    return weeks
+
+
+def _control_values(label: str, column: str, values: pd.Series) -> np.ndarray:
+    """A control's planned values: numbers in every row (a control's unit: an index, a price, a 0/1 flag)."""
+    out = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(out.isna().to_numpy() | np.isinf(out.to_numpy(dtype=float)))
+    if len(bad):
+        rows = np.sort(np.asarray(values.index, dtype=int)[bad] + 1)
+        examples = ", ".join(repr(str(v)) for v in pd.unique(values.iloc[bad])[:3])
+        raise MMMError(f"{label}, column '{column}': {format_rows(rows)} hold {examples}; a control's planned value must be a number")
+    return out.to_numpy(dtype=float)
 
 
 Limits = tuple[float | None, float | None]  # (min, max) weekly spend, currency; None where not given
@@ -165,7 +203,7 @@ def _bounds_file(path: Path) -> tuple[dict[str, Limits], dict[str, dict[str, Lim
         if not isinstance(b, dict) or not set(b) <= keys:
             raise MMMError(f"{path}: '{where}' must be a mapping with 'min' and/or 'max' (weekly spend)")
         low, high = (None if b.get(k) is None else float(b[k]) for k in ("min", "max"))
-        return low, high
+        return _ordered(f"{path}, key '{where}'", (low, high))
 
     if isinstance(raw, dict):
         for ch, b in raw.items():
@@ -183,13 +221,21 @@ def _bounds_file(path: Path) -> tuple[dict[str, Limits], dict[str, dict[str, Lim
     highs = _numeric(path, "max", raw["max"], allow_blank=True)
     geos = raw["geo"] if "geo" in raw.columns else pd.Series([None] * len(raw))
     for row, (ch, geo, lo, hi) in enumerate(zip(raw["channel"], geos, lows, highs), start=1):
-        limits = (None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi))
+        limits = _ordered(f"{path}, row {row}", (None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi)))
         if geo is None or pd.isna(geo) or str(geo).strip() == "":
             channels[str(ch)] = limits
         else:
             regions.setdefault(str(ch), {})[str(geo)] = limits
             rows[(str(ch), str(geo))] = row
     return channels, regions, rows
+
+
+def _ordered(where: str, limits: Limits) -> Limits:
+    """`limits` when the min is not above the max; else an error at `where` (a file's row or key)."""
+    low, high = limits
+    if low is not None and high is not None and low > high:
+        raise MMMError(f"{where}: min {low:,.2f} is above max {high:,.2f} (weekly spend); swap them or fix one")
+    return limits
 
 
 def read_bounds(path: str | Path) -> dict[str, Limits]:

@@ -20,7 +20,8 @@ from mmm.config import Config
 from mmm.core.errors import DataError
 from mmm.data.dataset import PERIOD_DAYS, ModelData
 from mmm.data.geo import refuse_geo
-from mmm.data.loading import check_table, read_dates, read_table, require_columns
+from mmm.data.loading import check_table, require_columns
+from mmm.data.reading import read_dates, read_table
 
 REVISION_TOLERANCE = 0.005  # half a cent: values that differ by less are the same figure written again
 
@@ -48,7 +49,7 @@ def refresh_data(cfg: Config, earlier: ModelData) -> Refresh:
     """
     refuse_geo(cfg, "refitting with new periods")
     path = cfg.data_path()
-    df = read_table(path)
+    df = read_table(path, "the newer data file (mmm refit --data, or data.path)")
     require_columns(cfg, df, path)
     column = cfg.data.date_column
     # a lenient read, only to place the file against the earlier data: check_table names unreadable dates

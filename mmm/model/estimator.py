@@ -47,7 +47,9 @@ from mmm.model.sampling import Diagnostics, diagnose, sample_posterior
 def check_fit_inputs(data: ModelData, holdout: int = 0, lifts: list[LiftTest] | None = None) -> None:
     """Raise MMMError when the holdout leaves too little to fit on or a lift test falls inside it."""
     n_train = data.n_periods - holdout
-    if holdout < 0 or n_train < MIN_PERIODS:
+    if holdout < 0:
+        raise ArgumentError("holdout", f"{{arg}} {holdout}: the holdout is a number of final periods, 0 or more")
+    if n_train < MIN_PERIODS:
         raise ArgumentError("holdout", f"{{arg}} {holdout} leaves {n_train} periods to fit on; keep at least {MIN_PERIODS}")
     late = [t for t in lifts or [] if pd.Timestamp(t.end) > data.dates[n_train - 1]]
     if late:

@@ -26,6 +26,7 @@ import pandas as pd
 import yaml
 
 from mmm.core.errors import MMMError
+from mmm.data.reading import read_date
 from mmm.simulation.scenarios import L_MAX, SCENARIOS, _true_response, simulate, trend_share
 
 BAU_WEEKS = 13
@@ -53,6 +54,13 @@ def read_design(path: str | Path) -> dict[str, Any]:
         )
     if raw["kind"] not in ("holdout", "scale_up", "geo"):
         raise MMMError(f"{path}, key 'kind': '{raw['kind']}' is not a test mmm runs; use a holdout, scale_up or geo design")
+    for key in ("start", "end"):
+        raw[key] = str(read_date(raw[key], f"{path}, key '{key}'").date())
+    change = raw["spend_change"]
+    if isinstance(change, bool) or not isinstance(change, int | float) or not np.isfinite(change):
+        raise MMMError(
+            f"{path}, key 'spend_change': {change!r} is not a number; give the spend the test adds (negative: removes), currency"
+        )
     return raw
 
 

@@ -26,7 +26,7 @@ from mmm.model.estimator import MarketingMixModel
 from mmm.planning.results import PlanForecast, RegionPlan
 from mmm.tracking.access import redact, refusals
 from mmm.tracking.metrics import fit_metrics, plan_metrics
-from mmm.tracking.store import store_lock
+from mmm.tracking.store import check_store_uri, store_lock
 
 DEFAULT_EXPERIMENT = "mmm"
 MODEL_ARTIFACT = "model/model.nc"
@@ -39,10 +39,10 @@ FORECASTER = "forecaster"  # name of the logged pyfunc model: runs:/<run_id>/for
 def resolve_tracking_uri(uri: str | None = None) -> str:
     """The store to use: an explicit URI, else MLFLOW_TRACKING_URI, else the embedded SQLite file."""
     if uri:
-        return uri
+        return check_store_uri(uri)
     if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    return f"sqlite:///{Path.cwd() / 'mlruns.db'}"
+        return check_store_uri(os.environ["MLFLOW_TRACKING_URI"])
+    return check_store_uri(f"sqlite:///{Path.cwd() / 'mlruns.db'}")
 
 
 def _is_embedded(uri: str) -> bool:

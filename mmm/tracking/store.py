@@ -14,6 +14,9 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
+from mmm.core.errors import MMMError
+from mmm.tracking.access import redact
+
 T = TypeVar("T")
 
 _in_process = threading.RLock()  # re-entered by the thread holding it; other threads wait
@@ -23,6 +26,33 @@ _held: set[Path] = set()
 def is_local_store(uri: str) -> bool:
     """Whether the store is files on this machine (SQLite or a folder), not a server other machines can reach."""
     return uri.startswith("sqlite:") or uri.startswith("file:") or "://" not in uri
+
+
+STORE_SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql", "mssql", "databricks")  # what MLflow opens
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
+
+
+def check_store_uri(uri: str) -> str:
+    """`uri` when MLflow can open it as a store; else a TrackingError saying what to point at instead."""
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else "file"
+    how = "use sqlite:///path/to/mlruns.db (the embedded store), a folder, or the http(s):// address of an MLflow server"
+    if scheme not in STORE_SCHEMES:
+        raise MMMError(f"tracking store {redact(uri)} (--tracking-uri or MLFLOW_TRACKING_URI): '{scheme}' is not a kind of store; {how}")
+    if scheme == "sqlite":
+        db = Path(uri.removeprefix("sqlite:///"))
+        if db.is_dir() or (db.is_file() and not _holds_sqlite(db)):
+            raise MMMError(
+                f"tracking store {uri} (--tracking-uri or MLFLOW_TRACKING_URI): {db} is not an SQLite database; "
+                "name a new file (mmm creates it) or an existing mlruns.db"
+            )
+    return uri
+
+
+def _holds_sqlite(path: Path) -> bool:
+    """Whether the file is an SQLite database, or empty (SQLite makes it one)."""
+    with path.open("rb") as fh:
+        head = fh.read(len(SQLITE_HEADER))
+    return not head or head == SQLITE_HEADER
 
 
 @contextmanager

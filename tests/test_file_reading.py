@@ -1,0 +1,202 @@
+"""Files as analysts export them, and the ways they go wrong: each is read the way its author meant, or
+refused with exit status 2 and a message naming the file, column and rows (or key) to fix.
+
+Nothing here samples, so the whole file runs in seconds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from helpers import assert_clean_exit_2, invoke, isolated_workdir, printed
+
+from mmm.config import load_config
+from mmm.core.errors import DataError, MMMError
+from mmm.data.loading import load_data
+from mmm.data.plans import read_bounds, read_plan
+from mmm.data.reading import read_data_file, read_dates
+
+CHANNELS = ["search", "social", "display"]  # the `clean` scenario
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    yield from isolated_workdir(tmp_path_factory, "file_reading")
+
+
+@pytest.fixture(scope="module")
+def sim(workdir):
+    out = workdir / "sim"
+    assert invoke("simulate", "--scenario", "clean", "--out", out).exit_code == 0
+    return out
+
+
+@pytest.fixture()
+def isolated(tmp_path):
+    return tmp_path
+
+
+def with_data(sim, folder, df: pd.DataFrame | None = None, text: bytes | None = None):
+    """The clean scenario's config beside a data file holding `df` (or these bytes); returns the config path."""
+    (folder / "config.yaml").write_text((sim / "config.yaml").read_text())
+    if text is None:
+        assert df is not None
+        df.to_csv(folder / "data.csv", index=False)
+    else:
+        (folder / "data.csv").write_bytes(text)
+    return folder / "config.yaml"
+
+
+@pytest.mark.parametrize("form", ["%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%d"])
+def test_dates_with_slashes_are_read_in_one_order_for_the_whole_column(form):
+    dates = pd.date_range("2023-01-02", periods=104, freq="7D")
+    assert read_dates(pd.Series(dates.strftime(form))).tolist() == list(dates)
+
+
+def test_day_first_data_fits_the_same_weeks_as_iso(sim, isolated):
+    df = pd.read_csv(sim / "data.csv")
+    iso = load_data(load_config(sim / "config.yaml"))
+    df["date"] = pd.to_datetime(df["date"]).dt.strftime("%d/%m/%Y")
+    data = load_data(load_config(with_data(sim, isolated, df)))
+    assert list(data.dates) == list(iso.dates)
+
+
+def test_a_windows_spreadsheet_export_is_read(sim, isolated):
+    df = pd.read_csv(sim / "data.csv").assign(note="café")
+    data = load_data(load_config(with_data(sim, isolated, text=df.to_csv(index=False).encode("cp1252"))))
+    assert data.n_periods == len(df)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"", "the file is empty"),
+        (b"PK\x03\x04 a zipped workbook", "spreadsheet workbook, not a CSV"),
+        (b"\x00\x01\x02binary", "not a text file"),
+        (b"date,search_spend,search_spend\n2024-01-01,1,2\n", "'search_spend' is columns 2, 3"),
+        (b"date,revenue\n2024-01-01,1,2\n2024-01-08,3,4\n", "more fields than the header"),
+    ],
+    ids=["empty", "workbook", "binary", "column-twice", "ragged"],
+)
+def test_a_file_that_is_not_a_table_exits_2_saying_why(sim, isolated, content, says):
+    text = assert_clean_exit_2(invoke("validate", with_data(sim, isolated, text=content)))
+    assert "data.csv" in text and says in text
+
+
+def test_one_text_cell_in_a_numeric_control_names_its_row(sim, isolated):
+    df = pd.read_csv(sim / "data.csv")
+    df["price_index"] = df["price_index"].astype(object)
+    df.loc[5, "price_index"] = "abc"
+    with pytest.raises(DataError, match=r"column 'price_index': row 6 hold 'abc' in a column of numbers"):
+        load_data(load_config(with_data(sim, isolated, df)))
+
+
+def test_a_key_given_twice_in_the_config_is_refused_with_both_lines(sim, isolated):
+    config = with_data(sim, isolated, pd.read_csv(sim / "data.csv"))
+    lines = config.read_text().splitlines()
+    config.write_text("\n".join([*lines, "seed: 3", "seed: 4"]) + "\n")
+    text = assert_clean_exit_2(invoke("validate", config))
+    assert f"seed (lines {len(lines) + 1}, {len(lines) + 2})" in text
+
+
+def test_validate_reads_the_lift_tests_the_config_names(sim, isolated):
+    config = with_data(sim, isolated, pd.read_csv(sim / "data.csv"))
+    spec = yaml.safe_load(config.read_text()) | {"calibration": "lifts.csv"}
+    config.write_text(yaml.safe_dump(spec))
+    assert "lifts.csv" in assert_clean_exit_2(invoke("validate", config))
+    (isolated / "lifts.csv").write_text("channel,start,end,spend_change,lift,lift_se\nsearch,2024-01-01,2024-02-26,-40000,-60000,-1\n")
+    assert "lift_se" in assert_clean_exit_2(invoke("validate", config))
+
+
+# --- plans and bounds ------------------------------------------------------------------------
+
+
+def plan(folder, text: str, name: str = "plan.csv"):
+    (folder / name).write_text(text)
+    return folder / name
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("week,search,social,display\n", "holds no weeks"),
+        ("week,search,social,display\n1,1,1,1\n1,1,1,1\n", "column 'week': rows 1, 2 repeat a week number"),
+        ("week,search,social,display\n1,1,1,1\n1.5,1,1,1\n", "column 'week': row 2 hold '1.5'"),
+        ("week,search,social,display,price_index\n1,1,1,1,abc\n2,1,1,1,100\n", "column 'price_index': row 1 hold 'abc'"),
+    ],
+    ids=["no-rows", "repeated-week", "half-week", "text-control"],
+)
+def test_a_bad_plan_csv_names_the_column_and_rows(isolated, text, says):
+    with pytest.raises(MMMError, match=f"plan.csv, {says}" if "column" in says else says):
+        read_plan(plan(isolated, text), CHANNELS, ["price_index"])
+
+
+def test_a_plan_yaml_with_an_unknown_key_or_a_text_control_is_refused(isolated):
+    with pytest.raises(MMMError, match=r"unknown key\(s\) control;"):
+        read_plan(
+            plan(isolated, "weeks: 2\nspend: {search: 1, social: 1, display: 1}\ncontrol: {price_index: 1}\n", "p.yaml"),
+            CHANNELS,
+            ["price_index"],
+        )
+    with pytest.raises(MMMError, match=r"column 'price_index': rows 1, 2 hold 'high';"):
+        read_plan(
+            plan(isolated, "weeks: 2\nspend: {search: 1, social: 1, display: 1}\ncontrols: {price_index: high}\n", "p.yaml"),
+            CHANNELS,
+            ["price_index"],
+        )
+
+
+def test_a_plan_gives_every_control_or_none(isolated):
+    text = "week,search,social,display,price_index\n1,1,1,1,100\n"
+    np.testing.assert_array_equal(read_plan(plan(isolated, text), CHANNELS, ["price_index"]).controls, [[100.0]])
+    assert read_plan(plan(isolated, "week,search,social,display\n1,1,1,1\n"), CHANNELS, ["price_index"]).controls is None
+    with pytest.raises(MMMError, match="price_index but not promo"):
+        read_plan(plan(isolated, text), CHANNELS, ["price_index", "promo"])
+
+
+def test_a_bound_whose_min_is_above_its_max_names_the_row(isolated):
+    with pytest.raises(MMMError, match=r"bounds.csv, row 2: min 900.00 is above max 100.00"):
+        read_bounds(plan(isolated, "channel,min,max\nsearch,,500\nsocial,900,100\n", "bounds.csv"))
+
+
+# --- stores, dates typed on the command line, test designs ---------------------------------------
+
+
+def test_a_tracking_store_that_is_not_one_exits_2(isolated):
+    (isolated / "notes.txt").write_text("not a database")
+    text = assert_clean_exit_2(invoke("runs", "--tracking-uri", f"sqlite:///{isolated / 'notes.txt'}"))
+    assert "is not an SQLite database" in text
+    assert "is not a kind of store" in assert_clean_exit_2(invoke("runs", "--tracking-uri", "nosuchscheme://host"))
+
+
+def test_a_test_design_with_a_bad_date_or_amount_names_the_key(isolated):
+    good = {"channel": "search", "kind": "scale_up", "start": "2025-01-06", "end": "2025-02-03", "spend_change": 60000}
+    for key, value in (("start", "garbage"), ("spend_change", "lots")):
+        design = isolated / f"{key}.json"
+        design.write_text(json.dumps(good | {key: value}))
+        text = assert_clean_exit_2(invoke("simulate", "--scenario", "small_business", "--out", isolated / key, "--test-design", design))
+        assert f"key '{key}'" in text and repr(value) in text
+
+
+def test_analyze_test_names_a_start_that_is_not_a_date(workdir):
+    geo = workdir / "geo"
+    assert invoke("simulate", "--scenario", "geo", "--out", geo).exit_code == 0
+    region = pd.read_csv(geo / "data.csv")["geo"].iloc[0]
+    result = invoke(
+        "analyze-test", geo / "data.csv", "--channel", "social", "--treated", region, "--start", "notadate", "--end", "2024-11-11"
+    )
+    text = assert_clean_exit_2(result)
+    assert "--start" in text and "'notadate' is not a date" in printed(result)
+
+
+def test_validate_model_checks_its_folds_before_it_starts(workdir):
+    result = invoke("validate-model", "--run-id", "0" * 32, "--folds", "1", "--tracking-uri", f"sqlite:///{workdir / 'none.db'}")
+    assert "Fitting" not in assert_clean_exit_2(result)
+
+
+def test_read_data_file_names_where_the_path_came_from(isolated):
+    with pytest.raises(DataError, match=r"not found \(check --data\)"):
+        read_data_file(isolated / "missing.csv", "--data")
