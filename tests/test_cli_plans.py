@@ -297,7 +297,7 @@ def test_bounds_with_min_above_max(store, tmp_path):
     expect_error(
         store,
         ["optimize", *store.common, "--budget", "130000", "--bounds", str(bounds)],
-        "channel 'search': min weekly spend 5,000.00 is above its max 100.00",
+        "bounds.yaml, key 'search': min 5,000.00 is above max 100.00",
     )
 
 
