@@ -317,3 +317,20 @@ def test_run_id_of_a_scenario_is_not_a_model(store, tmp_path):
     plan = write_csv_plan(tmp_path / "p.csv", [{"week": 1, "search": 1, "social": 1, "display": 1}])
     for args in (["optimize", "--budget", "1000"], ["scenario", "--plan", str(plan)]):
         expect_error(store, [*args, "--run-id", scenario_run, "--tracking-uri", store.uri], f"run '{scenario_run}' is not an mmm model fit")
+
+
+def test_a_plan_that_the_tier_shares_make_worse_than_today_says_so(store, tmp_path):
+    """Forcing 80% of the budget into the experimental tier loses against today's mix, and the warning says what
+    the rule costs and which --policy keeps today's split; the default plan warns only when it too loses."""
+    ok(["optimize", *store.common, "--budget", "130000", "--policy", "10/10/80", "--output-json", "forced.json"])
+    forced = json.loads((tmp_path / "forced.json").read_text())
+    assert forced["uplift"]["mean"] < 0
+    (warning,) = [w for w in forced["warnings"] if "tier shares" in w]
+    spent = {
+        t: sum(a["current_total"] for a in forced["allocation"].values() if a["tier"] == t) for t in ("proven", "test", "experimental")
+    }
+    today = "/".join(str(round(100 * v / sum(spent.values()))) for v in spent.values())
+    assert "keeping to the 10/10/80 tier shares" in warning and f"--policy {today}" in warning
+    ok(["optimize", *store.common, "--budget", "130000", "--policy", today])  # the policy it suggests is one optimize takes
+    default_loses = store.optimized["uplift"]["mean"] < 0
+    assert any("tier shares" in w for w in store.optimized["warnings"]) == default_loses

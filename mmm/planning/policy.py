@@ -8,6 +8,7 @@ from mmm.analysis.results import FitSummary
 from mmm.core.constants import TIERS
 from mmm.core.errors import ArgumentError
 from mmm.core.outcome import outcome_for
+from mmm.planning.results import OptimizationResult
 
 # --tiers auto: evidence a channel needs to count as proven, or to leave the experimental tier
 PROVEN_MIN_PERIODS = 52
@@ -68,3 +69,28 @@ def auto_tiers(summary: FitSummary, active_periods: dict[str, int]) -> dict[str,
         else:
             out[name] = ("test", f"promising but not yet proven: {facts}")
     return out
+
+
+def rule_cost_warning(result: OptimizationResult, kpi: str) -> str | None:
+    """What keeping to the tier shares costs, when the plan is expected to earn less than the current mix at the
+    same budget (the rule moves money into a tier where it earns less); None when the plan is expected to do better."""
+    if result.uplift.mean >= 0:
+        return None
+    words = outcome_for(kpi)
+    spent = sum(a.current_total for a in result.allocation.values()) or 1.0
+    now: dict[str, float] = {t: sum(a.current_total for a in result.allocation.values() if a.tier == t) / spent for t in TIERS}
+    policy, current = _percent_split(result.tiers), _percent_split(now)
+    return (
+        f"keeping to the {policy} tier shares, this plan is expected to bring {-result.uplift.mean:,.0f} less {words.noun} than "
+        f"the current mix at the same budget (chance it {words.more}: {result.prob_better:.0%}): today's mix is {current} by tier, "
+        f"and moving money between tiers to reach {policy} takes it from where it returns more. Keep the rule if this budget is "
+        f"meant to fund tests that way; otherwise compare --policy {current} (today's split) or --tiers auto"
+    )
+
+
+def _percent_split(shares: dict[str, float]) -> str:
+    """Tier shares as whole percentages adding up to 100, as --policy takes them ('56/37/7')."""
+    percent = {t: round(100 * shares.get(t, 0.0)) for t in TIERS}
+    largest = max(TIERS, key=lambda t: shares.get(t, 0.0))
+    percent[largest] += 100 - sum(percent.values())
+    return "/".join(str(percent[t]) for t in TIERS)

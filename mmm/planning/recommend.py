@@ -15,7 +15,7 @@ from mmm.planning.by_week import check_by_week, optimize_by_week
 from mmm.planning.geo_plan import GeoAllocation, plan_bounds
 from mmm.planning.optimizer import optimize_budget
 from mmm.planning.policy import auto_tiers as propose_tiers
-from mmm.planning.policy import tier_shares
+from mmm.planning.policy import rule_cost_warning, tier_shares
 from mmm.planning.results import OptimizationResult
 
 
@@ -78,4 +78,6 @@ def recommend_budget(
         if by_week:
             result = optimize_by_week(model, result, shares, tiers, bounds, seed=seed)
         result = with_profit(result, margin, unit)
-    return result.model_copy(update={"policy": shares_wanted, "notes": notes, "tier_reasons": reasons or None})
+    result = result.model_copy(update={"policy": shares_wanted, "notes": notes, "tier_reasons": reasons or None})
+    costly = rule_cost_warning(result, model.config.data.kpi)
+    return result.model_copy(update={"warnings": [*result.warnings, costly]}) if costly else result
