@@ -19,7 +19,7 @@ from mmm.analysis.decomposition import channel_draws
 from mmm.analysis.results import FitSummary
 from mmm.config import parse_config
 from mmm.core.errors import ArgumentError, ConfigError
-from mmm.core.outcome import outcome_for
+from mmm.core.outcome import cost, outcome_for
 from mmm.core.stats import RatioInterval
 from mmm.planning.budget import choose_budget
 from mmm.planning.recommend import recommend_budget
@@ -242,7 +242,11 @@ def write_conversions(folder: Path, column: list, extra: str = "") -> Path:
 
 @pytest.mark.parametrize(
     "column, needle",
-    [([12.5, 30, 7.25], "whole numbers (rows 1, 3: 12.5, 7.25)"), ([30, -2], "cannot be negative (row 2: -2)")],
+    [
+        ([12.5, 30, 7.25], "whole numbers (rows 1, 3: 12.5, 7.25)"),
+        ([30, -2], "cannot be negative (row 2: -2)"),
+        ([386300926.3, 30], "whole numbers (row 1: 386300926.3)"),  # every digit shown, so the fraction is seen
+    ],
 )
 def test_conversions_that_are_not_counts_exit_2(tmp_path, column, needle):
     text = assert_clean_exit_2(invoke("validate", write_conversions(tmp_path, column)))
@@ -275,3 +279,8 @@ def test_value_per_conversion_on_revenue_and_counts_likelihood_on_revenue_are_re
     assert cfg.model.likelihood == "negative_binomial"
     assert cfg.data.value_per_conversion.lifetime.of("a") == 120.0
     assert yaml.safe_load(cfg.to_yaml())["model"]["likelihood"] == "negative_binomial"
+
+
+@pytest.mark.parametrize(("value", "printed"), [(42.5, "42.50"), (1234.567, "1,234.57"), (0.0225, "0.0225"), (0.000012345, "0.0000123")])
+def test_costs_per_conversion_below_one_keep_three_significant_digits(value, printed):
+    assert cost(value) == printed

@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+
+def cost(x: float) -> str:
+    """A cost per conversion as printed: 42.50 (cents from 1 up), else three significant digits (0.0225), so that
+    small costs per conversion stay apart."""
+    if abs(x) >= 1 or x == 0 or not np.isfinite(x):
+        return f"{x:,.2f}"
+    return np.format_float_positional(x, precision=3, unique=False, fractional=False, trim="-")
+
 
 @dataclass(frozen=True)
 class Outcome:

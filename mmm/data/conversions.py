@@ -22,8 +22,9 @@ def count_problem(values: np.ndarray) -> str | None:
     fractional = np.flatnonzero(np.abs(values - np.round(values)) > 1e-9) + 1
     if len(fractional):
         return (
-            f"conversions are counted in whole numbers ({format_rows(fractional)}: {', '.join(f'{values[r - 1]:g}' for r in fractional[:3])}). "
-            "Give whole conversions per period, or set data.kpi: revenue if the column is an amount of money"
+            f"conversions are counted in whole numbers ({format_rows(fractional)}: "
+            f"{', '.join(np.format_float_positional(values[r - 1], trim='-') for r in fractional[:3])}). Give whole conversions "
+            "per period (round modelled or fractional counts to whole numbers), or set data.kpi: revenue if the column is an amount of money"
         )
     return None
 

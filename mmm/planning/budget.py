@@ -31,7 +31,7 @@ from scipy.optimize import brentq
 
 from mmm.analysis.value import channel_values
 from mmm.core.errors import ArgumentError, MMMError
-from mmm.core.outcome import outcome_for
+from mmm.core.outcome import cost, outcome_for
 from mmm.core.results import Interval, SeriesBand
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds
@@ -230,14 +230,14 @@ def choose_budget(
         where = f"at the smallest total ({'your minimum bounds already force' if forced else 'the smallest considered is'} {floor:,.2f})"
         if not model.config.outcome.is_money:
             goal = (
-                f"a {100 * margin:g}% margin on {unit:,.2f} per conversion allows {1 / target:,.2f}"
+                f"a {100 * margin:g}% margin on {cost(unit)} per conversion allows {cost(1 / target)}"
                 if margin is not None
-                else f"the target is {1 / target:,.2f}"
+                else f"the target is {cost(1 / target)}"
             )
             raise ArgumentError(
                 "margin" if margin is not None else "target_cpa",
                 f"no budget reaches the marginal CPA that {{arg}} asks for: {goal} per extra conversion, but the lowest marginal CPA "
-                f"achievable under the tier shares and the bounds is {1 / mroas(floor):,.2f}, {where}; "
+                f"achievable under the tier shares and the bounds is {cost(1 / mroas(floor))}, {where}; "
                 + ("no spend pays for itself at this margin" if margin is not None else "raise the target"),
             )
         goal = f"a {100 * margin:g}% margin needs 1 / {margin:g} = {target:.2f}" if margin is not None else f"the target is {target:.2f}"

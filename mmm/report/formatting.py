@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mmm.analysis.results import FitSummary, ModelChoice
-from mmm.core.outcome import outcome_for
+from mmm.core.outcome import cost, outcome_for
 from mmm.core.review import STATUSES, Review
 from mmm.planning.results import OptimizationResult, ScenarioResult
 
@@ -34,11 +34,6 @@ def ratio(x: float) -> str:
 def pct(x: float) -> str:
     """Shares: 12.3%."""
     return f"{100 * x:.1f}%"
-
-
-def cost(x: float) -> str:
-    """A cost per conversion: 42.50."""
-    return f"{x:,.2f}"
 
 
 def marginal(mroas: float, money: bool) -> str:

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.core.outcome import Outcome
-from mmm.report.formatting import NA, amount, fixed, marginal, pct, ratio
+from mmm.report.formatting import NA, amount, cost, fixed, marginal, pct, ratio
 
 
 def _or_na(fmt: Callable[[float], str]) -> Callable[[float | None], str]:
@@ -57,6 +57,7 @@ def change_pct(x: float | None) -> str:
 FORMATS: dict[str, Callable[..., str]] = {
     "amount": _or_na(amount),
     "ratio": _or_na(ratio),
+    "cost": _or_na(cost),  # a cost per conversion (CPA, CAC): three significant digits below 1
     "pct": _or_na(pct),
     "money": money,
     "signed_money": signed_money,
