@@ -26,12 +26,21 @@ from mmm.data.quality import (
     spend_correlation,
     spend_outliers,
     spend_variation,
+    spend_vs_target,
     variance_inflation,
 )
 from mmm.data.reading import read_data_file, sniff_format
 
 CHANNELS = ["search", "social", "display"]  # the `clean` scenario
-CHECKS = {"spend_correlation", "variance_inflation", "periods_per_parameter", "active_periods", "spend_variation", "spend_outliers"}
+CHECKS = {
+    "spend_correlation",
+    "variance_inflation",
+    "periods_per_parameter",
+    "active_periods",
+    "spend_variation",
+    "spend_outliers",
+    "spend_vs_target",
+}
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +203,23 @@ def test_a_channel_that_is_the_sum_of_two_others_fails_variance_inflation(sim, i
     vif = check(payload, "variance_inflation")
     assert vif["status"] == "FAIL" and "'display'" in vif["message"]
     assert "variance_inflation" in text and "spend_correlation" not in text.split("Error:")[1]
+
+
+def test_a_channel_in_cents_asks_for_a_review_naming_it(sim, isolated):
+    df = pd.read_csv(sim / "data.csv")
+    df["social_spend"] *= 100  # exported in cents
+    text, payload, status = validate_json(case(isolated, df), isolated / "v.json")
+    assert status == 0, text
+    found = check(payload, "spend_vs_target")
+    assert found["status"] == "REVIEW" and found["value"] > 1 and "'social'" in found["message"]
+    assert "not cents or thousands" in text and "'search'" not in found["message"]
+
+
+def test_spend_against_the_target_counts_conversions_at_their_value():
+    spend = np.array([[50.0, 5.0], [50.0, 5.0]])
+    assert spend_vs_target(spend, ["a", "b"], np.array([100.0, 100.0])).status == "PASS"
+    assert spend_vs_target(spend, ["a", "b"], np.array([40.0, 40.0])).status == "REVIEW"
+    assert spend_vs_target(spend, ["a", "b"], None).status == "PASS"  # conversions without a value: nothing to compare
 
 
 def test_a_channel_that_mostly_follows_others_asks_for_a_review():

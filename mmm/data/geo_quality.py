@@ -172,7 +172,7 @@ def geo_checks(data: ModelData) -> list[Check]:
     return [geo_sales(data), geo_active_periods(data), geo_spend_correlation(data), geo_split_variation(data)]
 
 
-def review_all(data: ModelData, parameters: int) -> Review:
+def review_all(data: ModelData, parameters: int, money: bool = True) -> Review:
     """Every data check `mmm validate` runs: the national ones (`review_data`, on totals over geos) and, for data by
-    region, the per-geo ones, for a model with `parameters` free parameters."""
-    return Review.of([*review_data(data, parameters).checks, *geo_checks(data)])
+    region, the per-geo ones, for a model with `parameters` free parameters; `money`: the target is money."""
+    return Review.of([*review_data(data, parameters, money).checks, *geo_checks(data)])

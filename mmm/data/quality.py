@@ -16,7 +16,9 @@ Each check is a pure function of the validated data; `review_data` runs them all
 - spend outliers are weeks far above a channel's typical active week, by both a robust z-score (median
   and MAD of the weeks with spend) above 5 and more than 5 times that median; Meridian flags outliers
   of cost per media unit (1.5 IQR), which needs media units mmm does not read. Requiring both keeps
-  channels with steady spend from being flagged for ordinary weeks.
+  channels with steady spend from being flagged for ordinary weeks;
+- spend against the target (not in Meridian): a channel that spent more than the whole target in currency over the
+  period asks for a review, as most likely written in other units (cents, thousands).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mmm.core.constants import DATE, GEO
 from mmm.core.review import Check, Review, Status
 from mmm.data.dataset import ModelData
 
@@ -33,6 +36,7 @@ PERIODS_PER_PARAMETER_REVIEW = 5.0
 MIN_PERIODS_PER_PARAMETER = 2  # below this `load_data` refuses the data
 MIN_ACTIVE_SHARE = 0.1  # share of periods with spend
 MIN_VARIATION = 0.05  # coefficient of variation of spend (standard deviation / mean)
+SPEND_OVER_TARGET = 1.0  # a channel's spend over the period against the whole target in currency over it
 OUTLIER_Z, OUTLIER_RATIO = 5.0, 5.0  # robust z-score and multiple of the median active week
 _MAD_TO_SD = 1.4826  # MAD of a normal distribution times this is its standard deviation
 _SHOWN = 5  # dates named per channel before 'and N more'
@@ -197,6 +201,35 @@ def spend_variation(spend: np.ndarray, channels: list[str]) -> Check:
     return Check(name="spend_variation", status="REVIEW" if flat else "PASS", value=low, threshold=MIN_VARIATION, message=message)
 
 
+def spend_vs_target(spend: np.ndarray, channels: list[str], target_value: np.ndarray | None) -> Check:
+    """The largest ratio of a channel's spend (period, channel) to the whole target in currency (period,) over the same
+    periods; None where the target has no value in currency (conversions without a value per conversion).
+
+    A channel that spent more than the business took in is most likely written in other units (cents, thousands).
+    The default ROAS priors are set from all channels' spend against the target, so it would skew every channel's.
+    """
+    if target_value is None or target_value.sum() <= 0:
+        return Check(
+            name="spend_vs_target",
+            status="PASS",
+            value=None,
+            threshold=SPEND_OVER_TARGET,
+            message="The target has no value in currency to compare spend with.",
+        )
+    whole = float(target_value.sum())
+    ratios = spend.sum(axis=0) / whole
+    over = [f"'{ch}' ({total:,.0f}, {r:.1f}x)" for ch, total, r in zip(channels, spend.sum(axis=0), ratios) if r > SPEND_OVER_TARGET]
+    message = (
+        f"Every channel spent less than the target over the period ({whole:,.0f}); the largest spent {ratios.max():.0%} of it."
+        if not over
+        else f"Spend of {', '.join(over)} is more than the whole target over the period ({whole:,.0f}): check that the column is "
+        "in the same currency and units as the rest (not cents or thousands). Spend in other units skews every channel's "
+        "default ROAS prior, which is set from all spend against the target."
+    )
+    status: Status = "REVIEW" if over else "PASS"
+    return Check(name="spend_vs_target", status=status, value=float(ratios.max()), threshold=SPEND_OVER_TARGET, message=message)
+
+
 def _outlier_weeks(values: np.ndarray) -> tuple[np.ndarray, float]:
     """Periods of one channel's spend far above its typical active period (bool mask), and the largest multiple of it."""
     active = values[values > 0]
@@ -228,10 +261,12 @@ def spend_outliers(spend: np.ndarray, channels: list[str], dates: pd.DatetimeInd
     return Check(name="spend_outliers", status="REVIEW" if flagged else "PASS", value=top, threshold=OUTLIER_RATIO, message=message)
 
 
-def review_data(data: ModelData, parameters: int) -> Review:
+def review_data(data: ModelData, parameters: int, money: bool = True) -> Review:
     """Every data check on validated national data, for a model with `parameters` free parameters
-    (`mmm.data.loading.count_parameters`)."""
+    (`mmm.data.loading.count_parameters`); `money`: the target is an amount of money (else conversions, valued
+    by the data's value column where it has one)."""
     spend, names = data.spend_matrix(), data.channels
+    value = data.target_series() if money else None if data.value is None else (data.target * data.value).sum(GEO).transpose(DATE).values
     return Review.of(
         [
             spend_correlation(spend, names),
@@ -240,5 +275,6 @@ def review_data(data: ModelData, parameters: int) -> Review:
             active_periods(spend, names),
             spend_variation(spend, names),
             spend_outliers(spend, names, data.dates),
+            spend_vs_target(spend, names, value),
         ]
     )
