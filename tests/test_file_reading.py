@@ -86,6 +86,22 @@ def test_a_file_that_is_not_a_table_exits_2_saying_why(sim, isolated, content, s
     assert "data.csv" in text and says in text
 
 
+def test_validate_names_every_problem_at_once(sim, isolated):
+    df = pd.read_csv(sim / "data.csv")
+    df["date"] = df["date"].astype(object)
+    df.loc[30, "date"] = "not a date"
+    df.loc[7, "search_spend"] = -5.0
+    df.loc[20, "social_spend"] = None
+    text = assert_clean_exit_2(invoke("validate", with_data(sim, isolated, df)))
+    assert "3 problems to fix" in text
+    for needle in (
+        "column 'date': cannot read dates in row 31",
+        "column 'search_spend': negative spend in row 8",
+        "column 'social_spend': missing values in row 21",
+    ):
+        assert needle in text
+
+
 def test_one_text_cell_in_a_numeric_control_names_its_row(sim, isolated):
     df = pd.read_csv(sim / "data.csv")
     df["price_index"] = df["price_index"].astype(object)

@@ -7,6 +7,8 @@ under the header), and what to do about it. Problems that make a fit meaningless
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
@@ -31,6 +33,22 @@ class _Checker:
     def __init__(self, df: pd.DataFrame, path: Path):
         self.df = df
         self.where = str(path)
+        self.problems: list[str] = []
+
+    @contextmanager
+    def each(self) -> Iterator[None]:
+        """One check that does not depend on the others: its error is kept, and the next check runs (`finish`)."""
+        try:
+            yield
+        except DataError as exc:
+            self.problems.append(str(exc))
+
+    def finish(self) -> None:
+        """Raise every problem the checks under `each` found, in one DataError (the one message when there is one)."""
+        if len(self.problems) == 1:
+            raise DataError(self.problems[0])
+        if self.problems:
+            raise DataError(f"{self.where}: {len(self.problems)} problems to fix:\n  - " + "\n  - ".join(self.problems))
 
     def fail(self, column: str | None, msg: str) -> NoReturn:
         col = f", column '{column}'" if column else ""
@@ -174,6 +192,18 @@ def require_columns(cfg: Config, df: pd.DataFrame, path: Path) -> dict[str, str]
     return roles
 
 
+def _spend(chk: _Checker, column: str, channel: str) -> np.ndarray:
+    """A channel's spend column, checked: no blanks, numbers, none negative, some spend (currency per period)."""
+    chk.no_missing(column, SPEND_BLANKS)
+    values = chk.numeric(column, "spend")
+    neg = np.flatnonzero(values < 0) + 1
+    if len(neg):
+        chk.fail(column, f"negative spend in {format_rows(neg)}; spend must be 0 or more (refunds belong in another column)")
+    if not np.any(values > 0):
+        chk.fail(column, f"channel '{channel}' has no spend in any period; remove it from channels")
+    return values
+
+
 def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     """Validate a table read from `path` against the config; messages number its rows from 1 in the table's order."""
     chk = _Checker(df, path)
@@ -182,40 +212,39 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     if len(df) == 0:
         chk.fail(None, "the file has no rows")
 
-    chk.no_missing(date_col)
-    dates = _parse_dates(chk, date_col)
-    order = np.argsort(dates.values, kind="stable")
-    freq = _detect_frequency(chk, date_col, dates, order, cfg.data.frequency)
+    with chk.each():
+        chk.no_missing(date_col)
+        dates = _parse_dates(chk, date_col)
+        order = np.argsort(dates.values, kind="stable")
+        freq = _detect_frequency(chk, date_col, dates, order, cfg.data.frequency)
 
-    chk.no_missing(target_col)
-    target = chk.numeric(target_col, "the target")
-    if np.nanstd(target) == 0:
-        chk.fail(target_col, f"the target is constant ({target[0]:g}) in every row; a model needs it to vary")
-    if cfg.outcome.is_count and (counts := count_problem(target)):
-        chk.fail(target_col, counts)
+    with chk.each():
+        chk.no_missing(target_col)
+        target = chk.numeric(target_col, "the target")
+        if np.nanstd(target) == 0:
+            chk.fail(target_col, f"the target is constant ({target[0]:g}) in every row; a model needs it to vary")
+        if cfg.outcome.is_count and (counts := count_problem(target)):
+            chk.fail(target_col, counts)
     value, value_col = None, value_column(cfg)
     if value_col:
-        chk.no_missing(value_col)
-        value = chk.numeric(value_col, "the value per conversion")
-        if problem := value_problem(value):
-            chk.fail(value_col, problem)
+        with chk.each():
+            chk.no_missing(value_col)
+            value = chk.numeric(value_col, "the value per conversion")
+            if problem := value_problem(value):
+                chk.fail(value_col, problem)
 
     spend_cols = []
     for ch in cfg.channels:
-        col = ch.spend_column
-        chk.no_missing(col, SPEND_BLANKS)
-        values = chk.numeric(col, "spend")
-        neg = np.flatnonzero(values < 0) + 1
-        if len(neg):
-            chk.fail(col, f"negative spend in {format_rows(neg)}; spend must be 0 or more (refunds belong in another column)")
-        if not np.any(values > 0):
-            chk.fail(col, f"channel '{ch.name}' has no spend in any period; remove it from channels")
-        spend_cols.append(values)
-    spend = np.column_stack(spend_cols)
+        with chk.each():
+            spend_cols.append(_spend(chk, ch.spend_column, ch.name))
+    control_notes: list[str] = []
+    with chk.each():
+        controls, control_names = _encode_controls(chk, list(cfg.controls), control_notes)
+    chk.finish()
 
     notes = [f"'{date_col}': dates, {freq}", f"'{target_col}': target"] + ([f"'{value_col}': value per conversion"] if value_col else [])
-    notes += [f"'{c.spend_column}': spend of channel {c.name} ({c.tier})" for c in cfg.channels]
-    controls, control_names = _encode_controls(chk, list(cfg.controls), notes)
+    notes += [f"'{c.spend_column}': spend of channel {c.name} ({c.tier})" for c in cfg.channels] + control_notes
+    spend = np.column_stack(spend_cols)
     unused = [str(c) for c in df.columns if c not in roles]
     if unused:
         notes.append(f"not used: {', '.join(unused)} (add them as channels or controls in the config to use them)")
