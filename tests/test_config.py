@@ -329,6 +329,17 @@ def test_duplicate_channel_names_are_rejected():
     msg = config_error(text)
     assert "unique" in msg
     assert "google_search" in msg
+    assert f"channels (line {line_of(text, 'channels:')})" in msg  # a check across keys points at its key
+
+
+def test_a_check_across_keys_names_the_key_and_its_line():
+    text = MINIMAL.replace("  target_column: revenue\n", "  target_column: revenue\n  population_column: people\n")
+    assert f"data.population_column (line {line_of(text, 'population_column')})" in config_error(text)
+    text = MINIMAL.replace("  target_column: revenue\n", "  target_column: revenue\n  value_per_conversion: 3\n")
+    assert f"data.value_per_conversion (line {line_of(text, 'value_per_conversion')})" in config_error(text)
+    text = MINIMAL + "seed: 1\nseed: 2\n"
+    last = line_of(text, 'seed: 2')
+    assert f"seed (lines {last - 1}, {last})" in config_error(text)
 
 
 def test_distinct_channel_names_are_fine():

@@ -77,6 +77,10 @@ def _validate(raw: dict[str, Any], label: str, where: Callable[[Loc], str], know
             while loc and not known(loc) and len(loc) > 1 and known(loc[:-1]) and err["type"] != "missing":
                 loc = loc[:-1]
             msg = str(err["msg"]).removeprefix("Value error, ")
+            first, _, rest = msg.partition(" ")
+            named = tuple(first.rstrip(":").split("."))  # a check across keys names its key first ('channels: ...')
+            if err["type"] == "value_error" and named[: len(loc)] == loc and known(named):
+                loc, msg = named, rest if first.endswith(":") else msg
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (check the spelling; the README lists every key)"
             elif err["type"] == "missing":

@@ -338,7 +338,7 @@ class Config(_Strict):
         names = [c.name for c in self.channels]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"channel names must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(f"channels: names must be unique; repeated: {', '.join(dupes)}")
         if self.model.likelihood == "negative_binomial" and not self.outcome.is_count:
             raise ValueError(f"model.likelihood negative_binomial fits counts; it needs data.kpi: conversions, not {self.data.kpi}")
         if self.data.value_per_conversion is not None and self.outcome.is_money:
