@@ -91,7 +91,7 @@ def format_fit_table(result: FitSummary) -> str:
     dg = summary["diagnostics"]
     state = "converged" if dg["converged"] else "NOT CONVERGED"
     lines.append(
-        f"Sampler: {state} (max R-hat {fixed(dg['max_rhat'], 3)}, min ESS {fixed(dg['min_ess_bulk'], 0)}, "
+        f"Sampler: {state} (max R-hat {fixed(dg['max_rhat'], 3)}, min ESS {fixed(min(dg['min_ess_bulk'], dg['min_ess_tail']), 0)} bulk and tail, "
         f"{dg['divergences']} divergences) in {summary['fit_seconds']:.1f} s."
     )
     cost = summary.get("sampling")
