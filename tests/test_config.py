@@ -338,7 +338,7 @@ def test_a_check_across_keys_names_the_key_and_its_line():
     text = MINIMAL.replace("  target_column: revenue\n", "  target_column: revenue\n  value_per_conversion: 3\n")
     assert f"data.value_per_conversion (line {line_of(text, 'value_per_conversion')})" in config_error(text)
     text = MINIMAL + "seed: 1\nseed: 2\n"
-    last = line_of(text, 'seed: 2')
+    last = line_of(text, "seed: 2")
     assert f"seed (lines {last - 1}, {last})" in config_error(text)
 
 

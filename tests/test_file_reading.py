@@ -64,10 +64,11 @@ def test_day_first_data_fits_the_same_weeks_as_iso(sim, isolated):
     assert list(data.dates) == list(iso.dates)
 
 
-def test_a_windows_spreadsheet_export_is_read(sim, isolated):
+@pytest.mark.parametrize(("encoding", "sep"), [("cp1252", ","), ("utf-16", "\t")], ids=["csv-windows-1252", "unicode-text"])
+def test_a_windows_spreadsheet_export_is_read(sim, isolated, encoding, sep):
     df = pd.read_csv(sim / "data.csv").assign(note="café")
-    data = load_data(load_config(with_data(sim, isolated, text=df.to_csv(index=False).encode("cp1252"))))
-    assert data.n_periods == len(df)
+    data = load_data(load_config(with_data(sim, isolated, text=df.to_csv(index=False, sep=sep).encode(encoding))))
+    np.testing.assert_allclose(data.target_series(), load_data(load_config(sim / "config.yaml")).target_series())
 
 
 @pytest.mark.parametrize(

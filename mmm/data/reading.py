@@ -131,19 +131,27 @@ def _parse_marked_numbers(frame: pd.DataFrame, fmt: TextFormat) -> pd.DataFrame:
 
 
 def decode_text(path: Path) -> str:
-    """The file's text: UTF-8 (with or without a byte-order mark), else Windows-1252, as spreadsheets on
-    Windows save CSV. Raises DataError for a file that is empty, a workbook or not text at all."""
+    """The file's text: UTF-8 (with or without a byte-order mark), UTF-16 with its byte-order mark, else
+    Windows-1252, as spreadsheets on Windows save CSV. Raises DataError for a file that is empty, a workbook or
+    not text at all."""
     raw = path.read_bytes()
     if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise DataError(
             f"{path}: this is a spreadsheet workbook, not a CSV; save the sheet as CSV (UTF-8) or Parquet and point to that file"
         )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as Excel saves "Unicode Text"
+        return _non_empty(path, raw.decode("utf-16"))
     if b"\x00" in raw:
         raise DataError(f"{path}: this is not a text file; give a CSV/TSV (UTF-8) or Parquet file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
+    return _non_empty(path, text)
+
+
+def _non_empty(path: Path, text: str) -> str:
+    """`text`, or a DataError when it holds nothing but white space."""
     if not text.strip():
         raise DataError(f"{path}: the file is empty; export the table again with its header row and data")
     return text
