@@ -159,7 +159,11 @@ def test_analyze_test_writes_a_lift_row(tmp_path):
     assert "difference-in-differences" in result.output
     row = pd.read_csv(out)
     assert list(row.columns) == ["channel", "start", "end", "spend_change", "lift", "lift_se", "geo_share"]
-    assert row["channel"][0] == "social" and row["lift"][0] > 0 and row["lift_se"][0] > 0
+    assert row["channel"][0] == "social" and row["lift_se"][0] > 0
+    # the data hold the scale-up, so the row undoes it: the added spend taken away, the lift lost
+    measured = json.loads((tmp_path / "r.json").read_text())
+    assert (row["spend_change"][0], row["lift"][0]) == pytest.approx((-measured["spend_change"], -measured["lift"]), abs=0.01)
+    assert row["spend_change"][0] < 0 and row["lift"][0] < 0
     assert json.loads((tmp_path / "r.json").read_text())["method"].startswith("difference-in-differences")
 
 

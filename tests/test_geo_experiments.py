@@ -133,7 +133,8 @@ def _geo_design(**change) -> dict:
 
 def test_simulate_runs_a_geo_design_and_measures_it_against_the_control_regions(tmp_path):
     design = tmp_path / "design.json"
-    design.write_text(json.dumps({"designs": [_geo_design()]}))
+    national = _geo_design(kind="holdout", channel="social", treated_geos=None, geo_share=1.0)  # ranked first, not for regions
+    design.write_text(json.dumps({"designs": [national, _geo_design()]}))
     result = invoke("simulate", "--scenario", "geo", "--out", tmp_path / "sim", "--test-design", design)
     assert result.exit_code == 0, result.output
     cfg = load_config(tmp_path / "sim" / "config.yaml")
@@ -158,6 +159,12 @@ def test_simulate_runs_a_geo_design_and_measures_it_against_the_control_regions(
     ],
 )
 def test_simulate_refuses_a_geo_design_it_cannot_run(tmp_path, change, scenario, needle):
+    """One design object is run as it is; from a plan-test JSON the best design the scenario can run is taken."""
     design = tmp_path / "design.json"
     design.write_text(json.dumps(_geo_design(**change)))
     assert needle in assert_clean_exit_2(invoke("simulate", "--scenario", scenario, "--out", tmp_path / "sim", "--test-design", design))
+    design.write_text(json.dumps({"designs": [_geo_design(**change)]}))
+    if scenario != "geo":
+        assert "holds no holdout or scale_up design" in assert_clean_exit_2(
+            invoke("simulate", "--scenario", scenario, "--out", tmp_path / "sim", "--test-design", design)
+        )

@@ -162,5 +162,8 @@ def analyze_test(
     )
     if output_csv:
         write_lifts(output_csv, [result.lift_row()])
-        click.echo(f"Lift-test row written to {output_csv} (use it with --lifts, or append it to your lift-test file)")
+        click.echo(
+            f"Lift-test row written to {output_csv}, stated as undoing the test since the data hold it "
+            "(use it with --lifts, or append it to your lift-test file)"
+        )
     save_json(output_json, result.to_json())

@@ -128,7 +128,9 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
         if r.spend_change < 0 and -r.spend_change / inside.sum() > geo_spend.min() + 1e-9:
             raise MMMError(
                 f"{path}, column 'spend_change': row {row} removes {-r.spend_change:,.2f} but the channel spent only "
-                f"{geo_spend.sum():,.2f} in that geo and period; check the sign and the geo_share"
+                f"{geo_spend.sum():,.2f} in that geo and period; check the sign and the geo_share. The file reads a test "
+                "against the data: when the data already hold the test (the spend was switched off in them), state the row as "
+                "undoing it, with the withheld spend as a positive spend_change and the lift with its sign turned"
             )
     return [
         LiftTest(

@@ -33,8 +33,9 @@ BAU_WEEKS = 13
 REALISE_SEED_OFFSET = 1_000_003  # the test's noise is drawn apart from the data's
 
 
-def read_design(path: str | Path) -> dict[str, Any]:
-    """The design to run: a `mmm plan-test` JSON (its first, best design) or one design object."""
+def read_design(path: str | Path, geo: bool = False) -> dict[str, Any]:
+    """The design to run: one design object, or the best design of a `mmm plan-test` JSON that the scenario can
+    run (a geo design on a `geo` scenario, else a holdout or scale-up)."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text())
@@ -45,7 +46,11 @@ def read_design(path: str | Path) -> dict[str, Any]:
     if isinstance(raw, dict) and "designs" in raw:
         if not raw["designs"]:
             raise MMMError(f"{path}: key 'designs' holds no design; `mmm plan-test` found no test worth running")
-        raw = raw["designs"][0]
+        runnable = [d for d in raw["designs"] if isinstance(d, dict) and (d.get("kind") == "geo") == geo]
+        if not runnable:
+            wanted = "geo design" if geo else "holdout or scale_up design"
+            raise MMMError(f"{path}: key 'designs' holds no {wanted}, which this scenario needs; write one with `mmm plan-test`")
+        raw = runnable[0]
     needed = ("channel", "kind", "start", "end", "spend_change")
     missing = [k for k in needed if not isinstance(raw, dict) or k not in raw]
     if missing:
@@ -68,7 +73,9 @@ def schedule(design: dict[str, Any], last: pd.Timestamp) -> tuple[pd.Timestamp, 
     """(start, end, first, test_weeks, extra) of a design after data ending `last`: `first` is the week after the data
     it starts in (1: right after), `extra` the weeks to add to the data, through its carry-over."""
     start, end = pd.Timestamp(design["start"]), pd.Timestamp(design["end"])
-    if start <= last or end < start:
+    if end < start:
+        raise MMMError(f"the design ends ({design['end']}) before it starts ({design['start']}); swap start and end")
+    if start <= last:
         raise MMMError(f"the design runs {design['start']} to {design['end']}; a test runs after the data, which end {last.date()}")
     first = int((start - last).days // 7)
     test_weeks = int((end - start).days // 7) + 1
@@ -156,8 +163,8 @@ def write_realised(name: str, out: str | Path, design_path: str | Path, seed: in
     from mmm.simulation.geo_experiments import realise_geo_design
     from mmm.simulation.geo_scenarios import is_geo_scenario, simulate_geo
 
-    design = read_design(design_path)
     geo = is_geo_scenario(name)
+    design = read_design(design_path, geo)
     extended, row, truth = (realise_geo_design if geo else realise_design)(name, design, seed)
     _, _, config = (simulate_geo if geo else simulate)(name, seed)
     out = Path(out)
