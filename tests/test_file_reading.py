@@ -6,6 +6,7 @@ Nothing here samples, so the whole file runs in seconds."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from mmm.core.errors import DataError, MMMError
 from mmm.data.loading import load_data
 from mmm.data.plans import read_bounds, read_plan
 from mmm.data.reading import read_data_file, read_dates
+from mmm.tracking.access import caller, redact, without_login
 
 CHANNELS = ["search", "social", "display"]  # the `clean` scenario
 
@@ -186,7 +188,7 @@ def test_a_tracking_store_that_is_not_one_exits_2(isolated):
     (isolated / "notes.txt").write_text("not a database")
     text = assert_clean_exit_2(invoke("runs", "--tracking-uri", f"sqlite:///{isolated / 'notes.txt'}"))
     assert "is not an SQLite database" in text
-    assert "is not a kind of store" in assert_clean_exit_2(invoke("runs", "--tracking-uri", "nosuchscheme://host"))
+    assert "does not keep its runs in 'nosuchscheme'" in assert_clean_exit_2(invoke("runs", "--tracking-uri", "nosuchscheme://host"))
 
 
 def test_a_test_design_with_a_bad_date_or_amount_names_the_key(isolated):
@@ -217,3 +219,35 @@ def test_validate_model_checks_its_folds_before_it_starts(workdir):
 def test_read_data_file_names_where_the_path_came_from(isolated):
     with pytest.raises(DataError, match=r"not found \(check --data\)"):
         read_data_file(isolated / "missing.csv", "--data")
+
+
+@pytest.mark.parametrize(
+    ("uri", "says"),
+    [
+        ("127.0.0.1:5000", "does not keep its runs in a folder"),
+        ("file:///tmp/runs", "does not keep its runs in 'file'"),
+        ("mysql://user@host/db", "does not keep its runs in 'mysql'"),
+        ("http://127.0.0.1:notaport", "not a server address"),
+        ("http://127.0.0.1:9", "cannot reach the tracking server"),  # nothing listens on the discard port
+    ],
+)
+def test_a_store_address_mmm_cannot_use_exits_2_in_seconds(uri, says):
+    started = time.monotonic()
+    assert says in assert_clean_exit_2(invoke("runs", "--tracking-uri", uri))
+    assert time.monotonic() - started < 60
+
+
+def test_passwords_are_masked_in_addresses_tracebacks_and_browser_links(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "S3cret-from-env")
+    text = "http://dave:Dave@S3cret-4455@127.0.0.1:5000/api and the env's S3cret-from-env"
+    assert redact(text) == "http://dave:***@127.0.0.1:5000/api and the env's ***"
+    assert without_login("http://alice:pw@127.0.0.1:5000") == "http://127.0.0.1:5000"
+    assert caller("http://alice:pw@127.0.0.1:5000") == "user 'alice'"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://alice:Leaky-Pass-77@127.0.0.1:9")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("failed at http://alice:Leaky-Pass-77@127.0.0.1:9/api")
+
+    monkeypatch.setattr("mmm.tracking.runs.resolve_tracking_uri", broken)
+    result = invoke("runs")
+    assert result.exit_code == 1 and "RuntimeError" in printed(result) and "Leaky-Pass-77" not in printed(result)

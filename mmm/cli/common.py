@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mmm.core.errors import ArgumentError, MMMError
-from mmm.tracking.access import denial, has_password, redact, refusal_status
+from mmm.tracking.access import denial, has_password, redact, refusal_status, unreachable
 
 if TYPE_CHECKING:  # the config (pydantic, numpy) loads only when a command needs it
     from mmm.config import Config
+
+SERVER_RETRIES = 2  # MLflow's HTTP retries before a tracking server counts as down (its default, 7, takes minutes)
 
 # Library argument or config key -> the flag a user types; errors are rendered with the flag.
 FLAGS = {
@@ -54,18 +57,24 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     # MLflow prints each run's URL, credentials included when the address carries them; mmm names the run itself
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+    # a tracking server that is down is said in seconds, not after minutes of MLflow's default retries
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_RETRIES))
 
 
 class Group(click.Group):
-    """Turns MMMError into a clear message and exit status 2 instead of a traceback."""
+    """Turns MMMError into a clear message and exit status 2 instead of a traceback; any other error is a
+    traceback with every password masked, and exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors and exits, which click prints itself
         except Exception as exc:
             message = error_message(exc)
             if message is None:
-                raise
+                click.echo(redact("".join(traceback.format_exception(exc))), err=True)
+                ctx.exit(1)
             click.echo(f"Error: {message}", err=True)
             ctx.exit(exc.exit_code if isinstance(exc, MMMError) else 2)
 
@@ -75,12 +84,20 @@ def error_message(exc: BaseException) -> str | None:
     if isinstance(exc, MMMError):
         return redact(exc.render(FLAGS.get(exc.argument, exc.argument)) if isinstance(exc, ArgumentError) else str(exc))
     status = refusal_status(exc)
-    if status is None:
+    why = unreachable(exc)
+    if status is None and not why:
         return None
-    # a refusal that no library call named: say so cleanly all the same
+    # a refusal (or a server that is down) that no library call named: say so cleanly all the same
     from mmm.tracking.runs import resolve_tracking_uri
 
-    return str(denial(status, "the tracking store", resolve_tracking_uri(None)))
+    uri = resolve_tracking_uri(None)
+    if why:
+        return (
+            f"cannot reach the tracking server {redact(uri)} ({why}): start it, check the address "
+            "(--tracking-uri or MLFLOW_TRACKING_URI) and the network, then run the command again"
+        )
+    assert status is not None
+    return str(denial(status, "the tracking store", uri))
 
 
 _stopped_by: list[int] = []  # the signal that asked this process to stop, once one has

@@ -14,7 +14,7 @@ from mmm.cli.common import (
     write_json,
 )
 from mmm.core.errors import MMMError
-from mmm.tracking.access import redact
+from mmm.tracking.access import redact, without_login
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -71,16 +71,19 @@ def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, exper
         raise MMMError(f"--host {host} would let other machines see every model and plan; add --allow-remote if that is intended")
     uri, _ = connect(tracking_uri, experiment)
     if uri.startswith(("http://", "https://")):
-        shown = redact(uri)
+        address = without_login(uri)
         click.echo(
-            f"{shown} is a tracking server: it serves the MLflow UI itself (and asks for the login when it has one). Open {shown} in a browser."
+            f"{redact(uri)} is a tracking server: it serves the MLflow UI itself (and asks for the login when it has one). "
+            f"Open {address} in a browser."
         )
         return
     if host not in LOOPBACK:
         click.echo(f"WARNING: the MLflow UI is reachable from other machines at http://{host}:{port} (no login).", err=True)
-    click.echo(f"MLflow UI for {redact(uri)} at http://{'127.0.0.1' if host in LOOPBACK else host}:{port} (Ctrl-C to stop)")
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port), "--workers", "1"]
-    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}  # mmm needs none of MLflow's job workers
+    shown_host = "127.0.0.1" if host == "localhost" else f"[{host}]" if ":" in host else host  # IPv6 in brackets
+    click.echo(f"MLflow UI for {redact(uri)} at http://{shown_host}:{port} (Ctrl-C to stop)")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--host", host, "--port", str(port), "--workers", "1"]
+    # the store's address (a database password, maybe) goes in the environment: a command line is visible to `ps`
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ, "MLFLOW_BACKEND_STORE_URI": uri}
     try:
         raise SystemExit(subprocess.call(cmd, env=env))
     except KeyboardInterrupt:

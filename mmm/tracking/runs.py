@@ -24,7 +24,7 @@ from mmm.core.errors import MMMError, RunNotFoundError
 from mmm.core.outcome import outcome_for
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.results import PlanForecast, RegionPlan
-from mmm.tracking.access import redact, refusals
+from mmm.tracking.access import redact, refusals, unreachable
 from mmm.tracking.metrics import fit_metrics, plan_metrics
 from mmm.tracking.store import check_store_uri, store_lock
 
@@ -210,7 +210,9 @@ def _finished_fit(run_id: str, uri: str) -> None:
     try:
         with refusals(f"run '{run_id}'", uri):
             run = mlflow.MlflowClient().get_run(run_id)
-    except MlflowException:
+    except MlflowException as exc:
+        if unreachable(exc):
+            raise  # the server is down: said as such, not as a missing run
         raise RunNotFoundError(
             f"run '{run_id}' not found in the tracking store {redact(uri)} (list fitted models with `mmm runs`)"
         ) from None

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from mmm.core.errors import MMMError
 from mmm.tracking.access import redact
@@ -28,24 +29,33 @@ def is_local_store(uri: str) -> bool:
     return uri.startswith("sqlite:") or uri.startswith("file:") or "://" not in uri
 
 
-STORE_SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql", "mssql", "databricks")  # what MLflow opens
+STORE_SCHEMES = ("sqlite", "http", "https", "postgresql", "databricks")  # the stores mmm's MLflow opens
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite database file
 
 
 def check_store_uri(uri: str) -> str:
-    """`uri` when MLflow can open it as a store; else a TrackingError saying what to point at instead."""
-    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else "file"
-    how = "use sqlite:///path/to/mlruns.db (the embedded store), a folder, or the http(s):// address of an MLflow server"
+    """`uri` when MLflow can open it as a store; else an MMMError saying what to point at instead."""
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else "a folder"
+    where = f"tracking store {redact(uri)} (--tracking-uri or MLFLOW_TRACKING_URI)"
+    how = "use sqlite:///path/to/mlruns.db (the embedded store), postgresql://host/db, or the http(s):// address of an MLflow server"
     if scheme not in STORE_SCHEMES:
-        raise MMMError(f"tracking store {redact(uri)} (--tracking-uri or MLFLOW_TRACKING_URI): '{scheme}' is not a kind of store; {how}")
+        raise MMMError(f"{where}: mmm does not keep its runs in {scheme if scheme == 'a folder' else repr(scheme)}; {how}")
+    if scheme in ("http", "https") and not _is_server_address(uri):
+        raise MMMError(f"{where}: not a server address (a host, and a port that is a number); {how}")
     if scheme == "sqlite":
         db = Path(uri.removeprefix("sqlite:///"))
         if db.is_dir() or (db.is_file() and not _holds_sqlite(db)):
-            raise MMMError(
-                f"tracking store {uri} (--tracking-uri or MLFLOW_TRACKING_URI): {db} is not an SQLite database; "
-                "name a new file (mmm creates it) or an existing mlruns.db"
-            )
+            raise MMMError(f"{where}: {db} is not an SQLite database; name a new file (mmm creates it) or an existing mlruns.db")
     return uri
+
+
+def _is_server_address(uri: str) -> bool:
+    """Whether an http(s) address names a host, and a numeric port if any."""
+    try:
+        parts = urlsplit(uri)
+        return bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # a port that is not a number
+        return False
 
 
 def _holds_sqlite(path: Path) -> bool:
