@@ -60,15 +60,20 @@ def _read_any(path: Path) -> pd.DataFrame | dict:
         raise MMMError(f"{path}: cannot read the file as CSV: {exc}") from None
 
 
+def _file_rows(values: pd.Series, where: np.ndarray) -> np.ndarray:
+    """The file's data rows (1 for the first under the header) of `values` where the mask holds, in file order,
+    whatever order the table was sorted or split into."""
+    return np.sort(np.asarray(values.index, dtype=int)[where] + 1)
+
+
 def _numeric(path: Path | str, column: str, values: pd.Series, allow_blank: bool = False) -> np.ndarray:
     out = pd.to_numeric(values, errors="coerce")
-    rows = np.asarray(values.index, dtype=int) + 1  # the file's data rows, whatever order the plan was sorted into
-    bad = rows[np.flatnonzero(out.isna().to_numpy() & (values.notna().to_numpy() | (not allow_blank)))]
+    bad = _file_rows(values, out.isna().to_numpy() & (values.notna().to_numpy() | (not allow_blank)))
     if len(bad):
-        raise MMMError(f"{path}, column '{column}': {format_rows(np.sort(bad))} must hold a number (currency per period)")
-    neg = rows[np.flatnonzero((out < 0).to_numpy())]
+        raise MMMError(f"{path}, column '{column}': {format_rows(bad)} must hold a number (currency per period)")
+    neg = _file_rows(values, (out < 0).to_numpy())
     if len(neg):
-        raise MMMError(f"{path}, column '{column}': negative spend in {format_rows(np.sort(neg))}; spend must be 0 or more")
+        raise MMMError(f"{path}, column '{column}': negative spend in {format_rows(neg)}; spend must be 0 or more")
     return out.to_numpy(dtype=float)
 
 
@@ -162,14 +167,13 @@ def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[s
 def _week_numbers(label: str, column: pd.Series) -> pd.Series:
     """The plan's week numbers, checked to run 1, 2, 3, ... once each (in any row order)."""
     weeks = pd.to_numeric(column, errors="coerce")
-    rows = np.asarray(column.index, dtype=int) + 1
     whole = weeks.notna().to_numpy() & (weeks.to_numpy(dtype=float) % 1 == 0)
     if not whole.all():
         examples = ", ".join(repr(str(v)) for v in column[~whole].iloc[:3])
-        raise MMMError(f"{label}, column 'week': {format_rows(np.sort(rows[~whole]))} hold {examples}; number the weeks 1, 2, 3, ...")
+        raise MMMError(f"{label}, column 'week': {format_rows(_file_rows(column, ~whole))} hold {examples}; number the weeks 1, 2, 3, ...")
     repeated = weeks.duplicated(keep=False).to_numpy()
     if repeated.any():
-        raise MMMError(f"{label}, column 'week': {format_rows(np.sort(rows[repeated]))} repeat a week number; give each week one row")
+        raise MMMError(f"{label}, column 'week': {format_rows(_file_rows(column, repeated))} repeat a week number; give each week one row")
     missing = sorted(set(range(1, len(weeks) + 1)) - set(weeks.astype(int)))
     if missing:
         raise MMMError(
@@ -181,11 +185,11 @@ def _week_numbers(label: str, column: pd.Series) -> pd.Series:
 def _control_values(label: str, column: str, values: pd.Series) -> np.ndarray:
     """A control's planned values: numbers in every row (a control's unit: an index, a price, a 0/1 flag)."""
     out = pd.to_numeric(values, errors="coerce")
-    bad = np.flatnonzero(out.isna().to_numpy() | np.isinf(out.to_numpy(dtype=float)))
-    if len(bad):
-        rows = np.sort(np.asarray(values.index, dtype=int)[bad] + 1)
-        examples = ", ".join(repr(str(v)) for v in pd.unique(values.iloc[bad])[:3])
-        raise MMMError(f"{label}, column '{column}': {format_rows(rows)} hold {examples}; a control's planned value must be a number")
+    bad = out.isna().to_numpy() | np.isinf(out.to_numpy(dtype=float))
+    if bad.any():
+        examples = ", ".join(repr(str(v)) for v in pd.unique(values[bad])[:3])
+        rows = format_rows(_file_rows(values, bad))
+        raise MMMError(f"{label}, column '{column}': {rows} hold {examples}; a control's planned value must be a number")
     return out.to_numpy(dtype=float)
 
 
