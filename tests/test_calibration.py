@@ -29,7 +29,7 @@ from mmm.data.lifts import REQUIRED, LiftTest, read_lifts
 from mmm.data.loading import load_data
 from mmm.model.estimator import MarketingMixModel, check_fit_inputs
 from mmm.model.features import Scaling, channel_coefficients, media_transform
-from mmm.model.lift_response import lift_designs, predicted_lifts
+from mmm.model.lift_response import change_by_period, lift_designs, predicted_lifts
 from mmm.simulation.scenarios import LIFT_GEO_SHARE, LIFT_WEEKS
 from mmm.transforms import lagged
 
@@ -47,6 +47,21 @@ def width(iv: dict[str, float]) -> float:
 
 def short(cfg):
     return with_overrides(cfg, {"sampler.draws": 200, "sampler.tune": 200, "sampler.chains": 2, "sampler.progress": False})
+
+
+def with_true_coefficients(params, truth, dates, spend, scale, target, media) -> dict[str, np.ndarray]:
+    """The true parameters in the model's units (spend over `scale`, which the recorded spend with the
+    simulated tests sets) with the true channel coefficients: those of the business as usual, i.e. of the
+    recorded spend without the tests."""
+    usual = spend.copy()
+    channels = list(truth["channels"])
+    for t in truth["lift_tests"]:
+        inside = (dates >= pd.Timestamp(t["start"])) & (dates <= pd.Timestamp(t["end"]))
+        usual[inside, channels.index(t["channel"])] -= t["spend_change"] / inside.sum()
+    typical = np.array([truth["channels"][c]["typical_spend"] for c in channels])
+    params = dict(params, half_saturation=params["half_saturation"] * typical / scale)
+    coef = channel_coefficients(params, lagged(usual / scale, media.l_max), usual.sum(axis=0) / target, media, np)
+    return dict(params, channel_coef=coef)
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -156,6 +171,9 @@ BAD_ROWS = {
     "geo_share above 1": ({"geo_share": 1.5}, "geo_share", ["at most 1"]),
     "zero spend_change": ({"spend_change": 0}, "spend_change", ["no spend"]),
     "non-numeric lift": ({"lift": "lots"}, "lift", ["number"]),
+    # the data hold the test: they must record the spend it added
+    "more added than the data record": ({"spend_change": 5e7}, "spend_change", ["record only", "as it ran", "sign"]),
+    "more withheld than its share spent": ({"spend_change": -5e7, "lift": -9000.0}, "geo_share", ["withholds", "25%"]),
 }
 
 
@@ -170,6 +188,14 @@ def test_bad_lift_row_names_file_column_and_row(data, tmp_path, change, column, 
     assert "row 2" in msg and "row 1" not in msg
     for w in words:
         assert w in msg, msg
+
+
+def test_a_test_is_spread_evenly_unless_the_data_record_less():
+    even = change_by_period(600.0, np.array([200.0, 300.0, 250.0]))
+    np.testing.assert_allclose(even, [200.0, 200.0, 200.0])
+    uneven = change_by_period(600.0, np.array([100.0, 300.0, 400.0]))  # the first period recorded less than 200
+    np.testing.assert_allclose(uneven, [75.0, 225.0, 300.0])
+    np.testing.assert_allclose(change_by_period(-600.0, np.zeros(3)), [-200.0] * 3)  # a holdout the data show as nothing
 
 
 def test_several_bad_rows_are_all_named(data, tmp_path):
@@ -301,8 +327,7 @@ def test_predicted_lift_with_true_parameters_is_the_true_lift(truth, data, true_
     media, scaling = media_transform(cfg.model), Scaling.from_data(data)
     scale = np.asarray(scaling.spend)
     spend = data.spend_matrix()
-    params = dict(true_params)
-    params["channel_coef"] = channel_coefficients(params, lagged(spend / scale, media.l_max), spend.sum(axis=0) / scaling.target, media, np)
+    params = with_true_coefficients(true_params, truth, data.dates, spend, scale, scaling.target, media)
     tests = [LiftTest(**{k: v for k, v in t.items() if k != "true_lift"}) for t in truth["lift_tests"]]
     designs = lift_designs(tests, data.dates, spend, data.channels, scale, media.l_max)
     predicted = predicted_lifts(params, designs, media, scaling.target, np)
@@ -324,13 +349,8 @@ def test_predict_lifts_of_a_fitted_model_with_true_parameters(api_calibration, t
     train = model.train
     assert train.n_periods == model.n_train
     spend = train.spend_matrix()
-    params = dict(true_params)
-    params["channel_coef"] = channel_coefficients(
-        params,
-        lagged(spend / np.asarray(model.scaling.spend), model.media.l_max),
-        spend.sum(axis=0) / model.scaling.target,
-        model.media,
-        np,
+    params = with_true_coefficients(
+        true_params, truth, train.dates, spend, np.asarray(model.scaling.spend), model.scaling.target, model.media
     )
     predicted = model.predict_lifts(tests_, params)
     assert predicted.shape == (1, len(tests_))

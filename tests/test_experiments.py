@@ -107,12 +107,21 @@ def test_stated_standard_error_matches_the_spread_of_simulated_tests():
     assert abs(np.mean(errors)) < 3 * stated / np.sqrt(len(errors))
 
 
+def test_a_realised_holdout_withholds_the_designs_spend_and_its_row_is_the_design():
+    """A design's spend_change drops into the lift-test file as written: the holdout's row withholds what it planned."""
+    design = {"channel": "search", "kind": "holdout", "start": "2024-12-30", "end": "2025-02-03", "spend_change": -45000.0}
+    data, row, _ = realise_design("small_business", design)
+    assert row["spend_change"] == pytest.approx(design["spend_change"], abs=0.1) and row["true_lift"] < 0
+    weeks = data["date"].between(design["start"], design["end"])
+    assert weeks.sum() == 6 and (data.loc[weeks, "search_spend"] == 0).all()
+
+
 def test_realised_test_extends_the_data_through_its_carry_over():
     design = {"channel": "social", "kind": "scale_up", "start": "2024-12-30", "end": "2025-01-27", "spend_change": 20000.0}
     data, row, truth = realise_design("small_business", design)
     assert len(data) == 104 + 5 + L_MAX - 1 and data["date"].iloc[104] == "2024-12-30"
-    # the data hold the test: the row undoes it, as the lift-test file reads a test against the data
-    assert row["spend_change"] == pytest.approx(-20000.0, abs=0.1) and row["true_lift"] < 0 and row["geo_share"] == 1.0
+    # the row states the test as it ran, like the design: the spend added and the revenue it brought
+    assert row["spend_change"] == pytest.approx(20000.0, abs=0.1) and row["true_lift"] > 0 and row["geo_share"] == 1.0
     assert truth["test"]["result"] == row
 
 
@@ -160,10 +169,10 @@ def test_analyze_test_writes_a_lift_row(tmp_path):
     row = pd.read_csv(out)
     assert list(row.columns) == ["channel", "start", "end", "spend_change", "lift", "lift_se", "geo_share"]
     assert row["channel"][0] == "social" and row["lift_se"][0] > 0
-    # the data hold the scale-up, so the row undoes it: the added spend taken away, the lift lost
+    # the row states the scale-up as it ran, as the table and the JSON do: the spend added, the lift it brought
     measured = json.loads((tmp_path / "r.json").read_text())
-    assert (row["spend_change"][0], row["lift"][0]) == pytest.approx((-measured["spend_change"], -measured["lift"]), abs=0.01)
-    assert row["spend_change"][0] < 0 and row["lift"][0] < 0
+    assert (row["spend_change"][0], row["lift"][0]) == pytest.approx((measured["spend_change"], measured["lift"]), abs=0.01)
+    assert row["spend_change"][0] > 0 and row["lift"][0] > 0
     assert json.loads((tmp_path / "r.json").read_text())["method"].startswith("difference-in-differences")
 
 

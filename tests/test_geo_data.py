@@ -299,15 +299,23 @@ def test_lift_test_in_a_geo_reads_and_round_trips(tmp_path, sim):
     assert [t.geo for t in again] == ["region_04", None]
 
 
-def test_lift_test_removing_more_than_its_geo_spent_is_an_error(tmp_path, sim):
+def test_lift_test_adding_more_than_its_geo_recorded_is_an_error(tmp_path, sim):
+    """The data hold the test, so a geo must record at least the spend a test added there."""
     df, _, config = sim
     data = load(tmp_path, df, config)
-    smallest = float(data.spend.sel(geo="region_06", channel="search").sel(date=slice("2023-06-05", "2023-07-10")).sum())
-    row = {"channel": "search", "start": "2023-06-05", "end": "2023-07-10", "lift": -500.0, "lift_se": 200.0, "geo": "region_06"}
+    recorded = float(data.spend.sel(geo="region_06", channel="search").sel(date=slice("2023-06-05", "2023-07-10")).sum())
+    row = {"channel": "search", "start": "2023-06-05", "end": "2023-07-10", "lift": 500.0, "lift_se": 200.0, "geo": "region_06"}
     path = tmp_path / "lifts.csv"
-    pd.DataFrame([{**row, "spend_change": -(smallest * 1.5)}]).to_csv(path, index=False)
-    with pytest.raises(MMMError, match="in that geo and period"):
+    pd.DataFrame([{**row, "spend_change": recorded * 1.5}]).to_csv(path, index=False)
+    with pytest.raises(MMMError, match=r"row 1 adds .* the data record only .* in its geo"):
         read_lifts(path, data)
+    pd.DataFrame([{**row, "spend_change": recorded * 0.9}]).to_csv(path, index=False)
+    assert read_lifts(path, data)[0].spend_change == pytest.approx(recorded * 0.9)
+
+
+def test_a_simulated_regional_test_of_a_channel_bought_nationally_is_refused(tmp_path):
+    text = assert_clean_exit_2(invoke("simulate", "--scenario", "geo_4x60x3", "--out", tmp_path / "sim", "--lifts", "tv"))
+    assert "tv is bought nationally" in text and not (tmp_path / "sim").exists()
 
 
 def test_unknown_geo_in_a_lift_file(tmp_path, sim):

@@ -26,25 +26,26 @@ def synthetic():
 
 
 def _forecast_lift(m, test: LiftTest, weights: dict[str, float]) -> np.ndarray:
-    """(sample,) the change in the channel's contribution in the treated geos when the test's spend is added there."""
+    """(sample,) the change in the channel's contribution in the treated geos that the test's spend brought:
+    the data hold the test, so without it the geos spent the recorded spend less the test's."""
     data = m.train
     idx = np.flatnonzero((data.dates >= pd.Timestamp(test.start)) & (data.dates <= pd.Timestamp(test.end)))
-    treated = data.spend.copy()
+    without = data.spend.copy()
     for geo, w in weights.items():
-        treated.loc[{GEO: geo, CHANNEL: test.channel, DATE: data.dates[idx]}] += test.spend_change * w / len(idx)
+        without.loc[{GEO: geo, CHANNEL: test.channel, DATE: data.dates[idx]}] -= test.spend_change * w / len(idx)
     media = {
         k: m.predict_components(s, data.controls)["media"].sel({CHANNEL: test.channel})
-        for k, s in (("base", data.spend), ("test", treated))
+        for k, s in (("base", without), ("test", data.spend))
     }
     return (media["test"] - media["base"]).sel({GEO: list(weights)}).sum((DATE, GEO)).transpose(SAMPLE).values
 
 
 def test_a_geo_lift_is_predicted_in_the_geos_it_treated(synthetic):
     m = synthetic
-    spend = m.train.spend.sel({CHANNEL: "search"}).sum(DATE)
+    spend = m.train.spend.sel({CHANNEL: "search", DATE: m.train.dates[20:26]}).sum(DATE)  # an added test's split: its weeks'
     both = LiftTest("search", str(m.train.dates[20].date()), str(m.train.dates[25].date()), 3000.0, 0.0, 1.0, geo="north|south")
     share = {g: float(spend.sel({GEO: g}) / spend.sel({GEO: ["north", "south"]}).sum()) for g in ("north", "south")}
-    one = LiftTest("search", both.start, both.end, 3000.0, 0.0, 1.0, geo="east")
+    one = LiftTest("search", both.start, both.end, 300.0, 0.0, 1.0, geo="east")  # east spends 85 to 181 a week there
     predicted = m.predict_lifts([both, one])
     np.testing.assert_allclose(predicted[:, 0], _forecast_lift(m, both, share), rtol=1e-9)
     np.testing.assert_allclose(predicted[:, 1], _forecast_lift(m, one, {"east": 1.0}), rtol=1e-9)
@@ -124,7 +125,7 @@ def _geo_design(**change) -> dict:
         "kind": "geo",
         "start": "2024-12-30",
         "end": "2025-02-03",
-        "spend_change": -1.0,
+        "spend_change": -140000.0,  # about what the two regions spend on search in 6 weeks
         "geo_share": 0.3,
         "treated_geos": ["region_02", "region_05"],
     }
@@ -144,9 +145,10 @@ def test_simulate_runs_a_geo_design_and_measures_it_against_the_control_regions(
     search = data.spend.sel({CHANNEL: "search"}).sel({DATE: window})
     assert (search.sel({GEO: ["region_02", "region_05"]}) == 0).all() and (search.sel({GEO: "region_01"}) > 0).all()
     (row,) = read_lifts(tmp_path / "sim" / "lifts.csv", data)
-    assert row.geos == ["region_02", "region_05"] and row.spend_change > 0  # undoing the test: the withheld spend back
+    # as the test ran, like the design: the withheld spend and the revenue lost
+    assert row.geos == ["region_02", "region_05"] and row.spend_change == pytest.approx(-140000.0, abs=1.0)
     truth = json.loads((tmp_path / "sim" / "truth.json").read_text())["test"]["result"]
-    assert abs(row.lift - truth["true_lift"]) < 3 * row.lift_se and truth["true_lift"] > 0
+    assert abs(row.lift - truth["true_lift"]) < 3 * row.lift_se and truth["true_lift"] < 0
 
 
 @pytest.mark.parametrize(

@@ -46,11 +46,9 @@ class GeoTestResult(Result):
     pre_fit_r2: float  # how well the control regions track the treated ones before the test (1: perfectly)
 
     def lift_row(self) -> LiftTest:
-        """The result as a row of the lift-test file (`--lifts`). The data a model is fitted on hold the test, and the
-        file reads a test against those data, so the row states undoing it: the spend change and lift with their signs
-        turned (after a holdout, the withheld spend added back and the revenue it would have brought)."""
+        """The result as a row of the lift-test file (`--lifts`), as the test ran: the file reads a test the data hold."""
         return LiftTest(
-            self.channel, self.start, self.end, -round(self.spend_change, 2), -round(self.lift, 2), round(self.lift_se, 2), self.geo_share
+            self.channel, self.start, self.end, round(self.spend_change, 2), round(self.lift, 2), round(self.lift_se, 2), self.geo_share
         )
 
 

@@ -163,7 +163,7 @@ def analyze_test(
     if output_csv:
         write_lifts(output_csv, [result.lift_row()])
         click.echo(
-            f"Lift-test row written to {output_csv}, stated as undoing the test since the data hold it "
-            "(use it with --lifts, or append it to your lift-test file)"
+            f"Lift-test row written to {output_csv} (use it with --lifts, or append it to your lift-test file; "
+            "for a geo model, name the treated regions in its geo column)"
         )
     save_json(output_json, result.to_json())

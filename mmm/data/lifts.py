@@ -4,7 +4,9 @@ File (CSV with comma, semicolon or tab and either decimal mark, as `read_delimit
 list of mappings with the same keys), one row per test:
 channel, start, end (test dates, inside the data), spend_change (spend added in the treated
 group over the whole test, currency; negative when spend was switched off), lift (measured
-incremental revenue over the test and its carry-over, currency; same sign convention),
+incremental revenue over the test and its carry-over, currency; same sign convention: a holdout
+states a negative change and a negative lift), stated as the test ran: the data hold the test
+(they record the spend with it),
 lift_se (its standard error, > 0), optional geo_share (share of the market the test covered,
 0 < share <= 1; default 1), optional geo (data by geo: the geo the test ran in, one of the data's, or
 several joined by "|" as in `north|south` (a YAML list too) for a test treating several regions;
@@ -122,16 +124,8 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
         inside = (dates >= r.start) & (dates <= r.end)
         if not inside.any():
             raise MMMError(f"{path}, columns 'start'/'end': row {row} covers no period of the data; widen the test dates")
-        # in the tested geo, spend per period cannot fall below zero
-        market = data.spend.sum("geo") if geo is None else data.spend.sel(geo=geo.split(GEO_SEPARATOR)).sum("geo")
-        geo_spend = market.sel(channel=r.channel).values[inside] * r.geo_share
-        if r.spend_change < 0 and -r.spend_change / inside.sum() > geo_spend.min() + 1e-9:
-            raise MMMError(
-                f"{path}, column 'spend_change': row {row} removes {-r.spend_change:,.2f} but the channel spent only "
-                f"{geo_spend.sum():,.2f} in that geo and period; check the sign and the geo_share. The file reads a test "
-                "against the data: when the data already hold the test (the spend was switched off in them), state the row as "
-                "undoing it, with the withheld spend as a positive spend_change and the lift with its sign turned"
-            )
+        recorded = _recorded_spend(data, r.channel, geo, inside)
+        _check_held(path, row, float(r.spend_change), float(r.geo_share), recorded)
     return [
         LiftTest(
             str(r.channel),
@@ -145,6 +139,32 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
         )
         for r, geo in zip(df.itertuples(), geos)
     ]
+
+
+def _recorded_spend(data: ModelData, channel: str, geo: str | None, inside: np.ndarray) -> float:
+    """The channel's spend the data record over a test's periods in its geos (all of them: the whole market), currency."""
+    spend = data.spend.sel(channel=channel)
+    if geo is not None:
+        spend = spend.sel(geo=geo.split(GEO_SEPARATOR))
+    return float(spend.sum("geo").values[inside].sum())
+
+
+def _check_held(path: Path, row: int, change: float, share: float, recorded: float) -> None:
+    """MMMError unless the data can hold the test: they record the spend with it, so without it the market
+    spent `recorded` - change, and the tested share then spent its part of that plus the change; neither below zero."""
+    without = recorded - change
+    if without < -1e-6 * max(abs(change), 1.0):
+        raise MMMError(
+            f"{path}, column 'spend_change': row {row} adds {change:,.2f} but the data record only {recorded:,.2f} of that "
+            "channel's spend over the test in its geo(s). The file reads a test the data hold, as it ran: a holdout "
+            "withheld spend (negative spend_change, negative lift), a scale-up added it (positive, positive). "
+            "Check the sign, the dates and the geo"
+        )
+    if share * without + change < -1e-6 * max(abs(change), 1.0):
+        raise MMMError(
+            f"{path}, column 'geo_share': row {row} withholds {-change:,.2f}, more than the {share:.0%} of the market it "
+            f"covered spent without the test ({share * without:,.2f}); check the geo_share and the spend_change"
+        )
 
 
 def _geos(path: Path, df: pd.DataFrame, data: ModelData) -> list[str | None]:

@@ -26,19 +26,35 @@ class LiftDesign:
 def lift_designs(
     tests: list[LiftTest], dates: pd.DatetimeIndex, spend: np.ndarray, channels: list[str], spend_scale: np.ndarray, l_max: int
 ) -> list[LiftDesign]:
-    """Inputs for each test: its spend change spread evenly over the test periods (in the geo's
-    terms, i.e. divided by geo_share) and run through adstock, including carry-over after it."""
+    """Inputs for each test, read as a test the data hold: the recorded spend is the spend with the test.
+
+    The test's spend change is spread over its periods (`change_by_period`). Without the test, the market
+    spent the recorded spend less that change; with it, the tested geo spent that plus the change in the
+    geo's terms (divided by geo_share). Both run through adstock, the carry-over after the test included.
+    """
     scaled = spend / spend_scale
-    base_all = lagged(scaled, l_max)
     out = []
     for t in tests:
         c = channels.index(t.channel)
         idx = np.flatnonzero((dates >= pd.Timestamp(t.start)) & (dates <= pd.Timestamp(t.end)))
-        treated = scaled.copy()
-        treated[idx, c] += t.spend_change / len(idx) / t.geo_share / spend_scale[c]
+        change = change_by_period(t.spend_change, spend[idx, c]) / spend_scale[c]
+        without = scaled.copy()
+        without[idx, c] = np.maximum(without[idx, c] - change, 0.0)
+        treated = without.copy()
+        treated[idx, c] = np.maximum(treated[idx, c] + change / t.geo_share, 0.0)
         window = np.arange(idx[0], min(idx[-1] + l_max, len(dates)))
-        out.append(LiftDesign(c, base_all[window], lagged(treated, l_max)[window], t.geo_share, window))
+        out.append(LiftDesign(c, lagged(without, l_max)[window], lagged(treated, l_max)[window], t.geo_share, window))
     return out
+
+
+def change_by_period(spend_change: float, recorded: np.ndarray) -> np.ndarray:
+    """A test's spend change per period (currency): evenly, as a test plan runs, unless the data record less
+    than an even share of the added spend in some period; then in proportion to the recorded spend, which
+    holds the test and so shows when its money went."""
+    even = np.full(len(recorded), spend_change / len(recorded))
+    if spend_change <= 0 or (recorded >= even * (1 - 1e-9)).all():
+        return even
+    return spend_change * recorded / recorded.sum()
 
 
 def cell_lift_designs(
@@ -53,7 +69,8 @@ def cell_lift_designs(
     """Inputs for each test on geo data: spend (time, geo, channel), spend_scale (cell,), cells geo-major.
 
     A test's spend change is split over its geos (all of them for a test of the whole market) in
-    proportion to each one's spend on the channel over these periods, each part a design of one
+    proportion to each one's spend on the channel (over the test when it added spend, which the data then
+    hold; over all these periods when it withheld spend), each part a design of one
     geo x channel cell. Returns the designs and, for each, the index of its test: a test's predicted
     lift is the sum over its designs.
     """
@@ -63,7 +80,8 @@ def cell_lift_designs(
     parts, owner = [], []
     for i, t in enumerate(tests):
         index = [geos.index(g) * n_channels + channels.index(t.channel) for g in t.geos or geos]
-        weight = flat[:, index].sum(axis=0)
+        during = (dates >= pd.Timestamp(t.start)) & (dates <= pd.Timestamp(t.end))
+        weight = flat[during if t.spend_change > 0 else slice(None)][:, index].sum(axis=0)
         weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(index), 1.0 / len(index))
         for cell, w in zip(index, weight):
             if w > 0:

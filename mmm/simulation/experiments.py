@@ -2,17 +2,16 @@
 
 The business carries on as usual after the data (each channel at its mean weekly spend of the last
 BAU_WEEKS weeks; the baseline's trend, seasonality and price index continue; noise as in the data),
-except that the design's channel is switched off (`holdout`) or raised by spend_change / its weeks
-(`scale_up`) over the design's dates. The data are extended to the end of the test's carry-over
+except that over the design's dates the design's channel is switched off (`holdout`: it would have
+spent what the design withholds, -spend_change / its weeks, as the plan had it) or raised by
+spend_change / its weeks (`scale_up`). The data are extended to the end of the test's carry-over
 (l_max - 1 weeks after it). The measured lift is the outcome over the test and its carry-over minus
 what those weeks would have brought without the test: the true lift plus those weeks' noise (the
 simulation knows the counterfactual; a real time-based test gets it from a forecast or control
 regions), so its standard error is the noise sd x sqrt(weeks measured), as `mmm plan-test` states.
 
-The lift-test file reads a test against the data the model is fitted on (its spend change added to the
-recorded spend). A national test is in those data itself, so its row states what undoing it does:
-a holdout's row adds the withheld spend back (spend_change > 0) with the revenue it would have brought
-(lift > 0); a scale-up's row takes the extra spend away (spend_change < 0, lift < 0).
+The row states the test as it ran, as the lift-test file reads a test the data hold: a holdout's
+spend_change and lift are negative (the spend withheld, the revenue lost), a scale-up's positive.
 """
 
 from __future__ import annotations
@@ -107,12 +106,12 @@ def realise_design(name: str, design: dict[str, Any], seed: int | None = None) -
     c = names.index(design["channel"])
     window = np.arange(n + first - 1, n + first - 1 + test_weeks)  # the test's weeks in the extended table
     untreated = np.vstack([history, usual])
-    treated = untreated.copy()
+    change = float(design["spend_change"]) / test_weeks
     if design["kind"] == "holdout":
-        treated[window, c] = 0.0
-    else:
-        treated[window, c] += float(design["spend_change"]) / test_weeks
-    treated = np.round(treated, 2)
+        untreated[window, c] = -change  # the plan's spend, which the test withholds
+    untreated = np.round(untreated, 2)
+    treated = untreated.copy()
+    treated[window, c] = 0.0 if design["kind"] == "holdout" else np.round(untreated[window, c] + change, 2)
 
     tc = [truth["channels"][k] for k in names]
     typical = np.array([t["typical_spend"] for t in tc])
@@ -141,17 +140,15 @@ def realise_design(name: str, design: dict[str, Any], seed: int | None = None) -
 
     measured = np.arange(window[0], n + extra)  # the test and its carry-over
     true_lift = float((with_test - without)[measured, c].sum())
-    # the data hold the test itself, so the row states it the way the lift-test file reads it against
-    # the data: undoing the test (spend change and lift of opposite sign to the test as run)
     row = {
         "channel": design["channel"],
         "start": str(start.date()),
         "end": str(end.date()),
-        "spend_change": -round(float((treated - untreated)[window, c].sum()), 2),
-        "lift": -round(true_lift + float(noise[measured - n].sum()), 2),
+        "spend_change": round(float((treated - untreated)[window, c].sum()), 2),
+        "lift": round(true_lift + float(noise[measured - n].sum()), 2),
         "lift_se": round(sc.noise * sc.baseline * float(np.sqrt(len(measured))), 2),
         "geo_share": 1.0,
-        "true_lift": -true_lift,
+        "true_lift": true_lift,
     }
     truth["test"] = {"design": design, "result": row, "weeks_added": extra}
     return extended, row, truth

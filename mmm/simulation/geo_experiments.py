@@ -3,13 +3,15 @@
 Every region carries on as usual after the data (each channel at the region's mean weekly spend of
 the last BAU_WEEKS weeks; baseline growth, seasonality and a price index that keeps wandering; each
 region's noise as in the data), except that the design's channel spends nothing in its treated
-regions over the design's dates. The data are extended to the end of the test's carry-over.
+regions over the design's dates, where it would have spent what the design withholds (-spend_change,
+split over the treated regions as they usually spend). The data are extended to the end of the test's
+carry-over.
 
 The lift is measured as a real geo test would measure it, by difference-in-differences of the
 treated regions' total against the other regions' total (`mmm.core.did`, as `mmm analyze-test`
-does), with that method's standard error. As for a national test, the row states the test the way
-the lift-test file reads it against the data that hold it: undoing it (the withheld spend added
-back in the treated regions, `geo` naming them, and the outcome it would have brought).
+does), with that method's standard error. The row states the test as it ran, as the lift-test file
+reads a test the data hold: the withheld spend and the outcome lost (both negative), `geo` naming the
+treated regions.
 """
 
 from __future__ import annotations
@@ -56,8 +58,12 @@ def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = Non
 
     usual = np.concatenate([world.spend, np.repeat(world.spend[-BAU_WEEKS:].mean(axis=0)[None], extra, axis=0)])
     window = np.arange(weeks + first - 1, weeks + first - 1 + test_weeks)  # the test's weeks in the extended arrays
+    cells = np.ix_(window, np.flatnonzero(treated), np.array([c]))
+    planned = usual[cells]
+    if planned.sum() > 0:  # the plan's spend in the treated regions, which the test withholds
+        usual[cells] = np.round(planned * -float(design["spend_change"]) / planned.sum(), 2)
     with_test = usual.copy()
-    with_test[np.ix_(window, np.flatnonzero(treated), np.array([c]))] = 0.0
+    with_test[cells] = 0.0
     contribution = world.contributions(with_test)
     lift_by_week = contribution[:, :, c] - world.contributions(usual)[:, :, c]
 
@@ -81,12 +87,12 @@ def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = Non
         "channel": channel,
         "start": str(start.date()),
         "end": str(end.date()),
-        "spend_change": -round(float((with_test - usual)[window][:, treated, c].sum()), 2),
-        "lift": -round(lift, 2),
+        "spend_change": round(float((with_test - usual)[window][:, treated, c].sum()), 2),
+        "lift": round(lift, 2),
         "lift_se": round(se, 2),
         "geo_share": 1.0,
         "geo": "|".join(g for g, t in zip(world.geos, treated) if t),
-        "true_lift": -true_lift,
+        "true_lift": true_lift,
     }
     truth["test"] = {"design": design, "result": row, "weeks_added": extra}
     return extended, row, truth

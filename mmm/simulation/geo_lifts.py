@@ -1,58 +1,61 @@
-"""Simulated lift tests in one region of a geo scenario, with their true lift."""
+"""Simulated lift tests in one region of a geo scenario, with their true lift; the data hold them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from mmm.core.errors import MMMError
 from mmm.simulation.scenarios import L_MAX, LIFT_RELATIVE_SE, LIFT_WEEKS, _true_response
 
+if TYPE_CHECKING:
+    from mmm.simulation.geo_scenarios import GeoWorld
 
-def lift_tests(
-    lift_channels: list[str],
-    names: list[str],
-    spend: np.ndarray,
-    typical: np.ndarray,
-    alpha: np.ndarray,
-    half: np.ndarray,
-    roas: np.ndarray,
-    geos: list[str],
-    dates: pd.DatetimeIndex,
-    rng: np.random.Generator,
-) -> list[dict[str, Any]]:
-    """One test per named channel in the median-sized region: its typical weekly spend added for LIFT_WEEKS weeks
-    mid-way through the channel's active weeks; the true lift counts the carry-over."""
+
+def lift_tests(lift_channels: list[str], w: GeoWorld) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """(tests, spend (week, geo, channel) and revenue (week, geo) with the tests in them): one test per named
+    channel in the median-sized region, its typical weekly spend added for LIFT_WEEKS weeks mid-way through
+    the channel's active weeks; the true lift counts the carry-over."""
+    names, typical = w.names, w.typical
     unknown = sorted(set(lift_channels) - set(names))
     if unknown:
         raise MMMError(f"--lifts: unknown channel(s) {', '.join(unknown)}; this scenario has {', '.join(names)}")
-    g = len(geos) // 2
-    weeks = spend.shape[0]
-    tests = []
+    bought_nationally = [ch for ch in lift_channels if w.national[names.index(ch)]]
+    if bought_nationally:
+        raise MMMError(
+            f"--lifts: {', '.join(bought_nationally)} is bought nationally in this scenario, so a test in one region "
+            "cannot change it; test a channel bought by region"
+        )
+    g = len(w.geos) // 2
+    weeks = w.spend.shape[0]
+    spend, revenue, tests = w.spend.copy(), w.revenue.copy(), []
     for ch in lift_channels:
         i = names.index(ch)
-        x = spend[:, g, :]
+        x = w.spend[:, g, :]
         active = np.flatnonzero(x[:, i] > 0)
         start = min(int(active[len(active) // 2]), weeks - LIFT_WEEKS - L_MAX)
+        extra = round(float(typical[g, i]), 2)  # in cents, as the data record spend
         treated = x.copy()
-        treated[start : start + LIFT_WEEKS, i] += typical[g, i]
+        treated[start : start + LIFT_WEEKS, i] += extra
         window = slice(start, min(start + LIFT_WEEKS + L_MAX - 1, weeks))
-        base = _true_response(x / typical[g], alpha, half)
-        coef = roas[g, i] * x[:, i].sum() / base[:, i].sum()
-        lift = float(coef * (_true_response(treated / typical[g], alpha, half)[window, i] - base[window, i]).sum())
+        base = _true_response(x / typical[g], w.alpha, w.half)
+        coef = w.roas[g, i] * x[:, i].sum() / base[:, i].sum()
+        gain = coef * (_true_response(treated / typical[g], w.alpha, w.half)[window, i] - base[window, i])
+        spend[start : start + LIFT_WEEKS, g, i] += extra
+        revenue[window, g] = np.round(revenue[window, g] + gain, 2)
+        lift = float(gain.sum())
         se = LIFT_RELATIVE_SE * abs(lift)
         tests.append(
             {
                 "channel": ch,
-                "geo": geos[g],
-                "start": str(dates[start].date()),
-                "end": str(dates[start + LIFT_WEEKS - 1].date()),
-                "spend_change": round(float(typical[g, i] * LIFT_WEEKS), 2),
-                "lift": round(lift + float(rng.normal(0, se)), 2),
+                "geo": w.geos[g],
+                "start": str(w.dates[start].date()),
+                "end": str(w.dates[start + LIFT_WEEKS - 1].date()),
+                "spend_change": round(extra * LIFT_WEEKS, 2),
+                "lift": round(lift + float(w.rng.normal(0, se)), 2),
                 "lift_se": round(se, 2),
                 "true_lift": lift,
             }
         )
-    return tests
+    return tests, spend, revenue

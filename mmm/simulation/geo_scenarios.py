@@ -284,7 +284,8 @@ def geo_tables(w: GeoWorld, lift_channels: list[str] | None = None) -> tuple[pd.
         w.noise_sd,
     )
     n_geos, weeks = shape.geos, shape.weeks
-    df = long_table(w, dates, revenue, spend, w.budget, w.price)
+    tests, recorded_spend, recorded_revenue = lift_tests(lift_channels or [], w)  # the data hold the tests
+    df = long_table(w, dates, recorded_revenue, recorded_spend, w.budget, w.price)
     total = float(revenue.sum())
     truth: dict[str, Any] = {
         "scenario": shape.name,
@@ -333,7 +334,6 @@ def geo_tables(w: GeoWorld, lift_channels: list[str] | None = None) -> tuple[pd.
             **{ch: contrib[:, :, i].sum(axis=1).tolist() for i, ch in enumerate(names)},
         },
     }
-    tests = lift_tests(lift_channels or [], names, spend, typical, w.alpha, w.half, roas, geos, dates, w.rng)
     if tests:
         truth["lift_tests"] = tests
     config = {

@@ -190,19 +190,18 @@ def _true_response(scaled_spend: np.ndarray, alpha: np.ndarray, half: np.ndarray
 
 def _true_lift(
     spend: np.ndarray, typical: np.ndarray, alpha: np.ndarray, half: np.ndarray, coef: np.ndarray, channel: int, start: int
-) -> tuple[float, float]:
-    """(spend change, true lift) of a geo test doubling a channel's spend in a quarter of the market
+) -> tuple[float, np.ndarray]:
+    """(spend change, true lift per period) of a geo test doubling a channel's spend in a quarter of the market
     for LIFT_WEEKS weeks, counting carry-over; the response is the scenario's true one."""
     g = LIFT_GEO_SHARE
-    extra = g * typical[channel]  # the geo's usual weekly spend, added again
+    extra = round(g * typical[channel], 2)  # the geo's usual weekly spend, added again (in cents, as the data record it)
     treated = spend.copy()
     treated[start : start + LIFT_WEEKS, channel] += extra / g
     window = slice(start, min(start + LIFT_WEEKS + L_MAX - 1, len(spend)))
-
-    def response(x: np.ndarray) -> np.ndarray:
-        return _true_response(x / typical, alpha, half)[window, channel]
-
-    return extra * LIFT_WEEKS, float(g * coef[channel] * (response(treated) - response(spend)).sum())
+    gain = np.zeros(len(spend))
+    response = _true_response(treated / typical, alpha, half) - _true_response(spend / typical, alpha, half)
+    gain[window] = g * coef[channel] * response[window, channel]
+    return extra * LIFT_WEEKS, gain
 
 
 def scenario_of_size(weeks: int, channels: int) -> Scenario:
@@ -260,9 +259,37 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
         noise = rng.normal(0, sc.noise * sc.baseline, sc.weeks)
         revenue = base + contrib.sum(axis=1) + noise
 
+    names = [c.name for c in sc.channels]
+    unknown = sorted(set(lift_channels or []) - set(names))
+    if unknown:
+        raise MMMError(f"--lifts: unknown channel(s) {', '.join(unknown)}; scenario '{name}' has {', '.join(names)}")
+    recorded, tests = spend.copy(), []  # the data hold each test: its spend and its lift
+    for ch_name in lift_channels or []:
+        i = names.index(ch_name)
+        active = np.flatnonzero(spend[:, i] > 0)
+        start = int(active[len(active) // 2])  # mid-way through the channel's active periods
+        start = min(start, sc.weeks - LIFT_WEEKS - L_MAX)
+        change, gain = _true_lift(spend, typical, alpha, half, coef, i, start)
+        recorded[start : start + LIFT_WEEKS, i] += change / LIFT_WEEKS
+        revenue = revenue + (np.round(gain) if counts else gain)
+        lift = float(gain.sum())
+        se = LIFT_RELATIVE_SE * abs(lift)
+        tests.append(
+            {
+                "channel": ch_name,
+                "start": str(dates[start].date()),
+                "end": str(dates[start + LIFT_WEEKS - 1].date()),
+                "spend_change": round(change, 2),
+                "lift": round(lift + rng.normal(0, se), 2),
+                "lift_se": round(se, 2),
+                "geo_share": LIFT_GEO_SHARE,
+                "true_lift": lift,
+            }
+        )
+
     df = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), sc.kpi: revenue.astype(int) if counts else np.round(revenue, 2)})
     for i, ch in enumerate(sc.channels):
-        df[f"{ch.name}_spend"] = spend[:, i]
+        df[f"{ch.name}_spend"] = recorded[:, i]
     df["price_index"] = price
     total = float(revenue.sum())
     truth: dict[str, Any] = {
@@ -301,30 +328,6 @@ def simulate(name: str | Scenario, seed: int | None = None, lift_channels: list[
             "peak_day": peak,
             "by_month": effectiveness_by_month(amplitude, peak, dates[-1].year),
         }
-    names = [c.name for c in sc.channels]
-    unknown = sorted(set(lift_channels or []) - set(names))
-    if unknown:
-        raise MMMError(f"--lifts: unknown channel(s) {', '.join(unknown)}; scenario '{name}' has {', '.join(names)}")
-    tests = []
-    for ch_name in lift_channels or []:
-        i = names.index(ch_name)
-        active = np.flatnonzero(spend[:, i] > 0)
-        start = int(active[len(active) // 2])  # mid-way through the channel's active periods
-        start = min(start, sc.weeks - LIFT_WEEKS - L_MAX)
-        change, lift = _true_lift(spend, typical, alpha, half, coef, i, start)
-        se = LIFT_RELATIVE_SE * abs(lift)
-        tests.append(
-            {
-                "channel": ch_name,
-                "start": df["date"].iloc[start],
-                "end": df["date"].iloc[start + LIFT_WEEKS - 1],
-                "spend_change": round(change, 2),
-                "lift": round(lift + rng.normal(0, se), 2),
-                "lift_se": round(se, 2),
-                "geo_share": LIFT_GEO_SHARE,
-                "true_lift": lift,
-            }
-        )
     if tests:
         truth["lift_tests"] = tests
     config = {
