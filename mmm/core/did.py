@@ -6,9 +6,17 @@ regions' total is regressed on the control regions' total and a linear trend (T_
 least squares): the trend absorbs regions that grow at different rates, which would otherwise pass
 for an effect. Over the measured periods (the test and its cool-down) that line predicts what the
 treated regions would have done without the test, and the lift is the sum of actual minus
-predicted. Its standard error counts the pre-period's residual noise in every measured period and
-the uncertainty of the coefficients: Var = n s^2 + v' Cov v, with v the sum of the regressors
-(1, C_t, t) over the measured periods.
+predicted.
+
+Its standard error starts from the regression's: the pre-period's residual noise in every measured
+period and the uncertainty of the coefficients, Var = n s^2 + v' Cov v, with v the sum of the
+regressors (1, C_t, t) over the measured periods. Regions drift apart in ways a line fitted to the
+past does not foresee (prices, local competition, flighting) and their residuals run in streaks, so
+that error alone is often too small. Placebo tests show by how much: in every window of the same
+length inside the pre-period, where nothing was tested, the method measures a lift learnt from the
+periods before the window only, and the root mean square of those lifts over their own regression
+errors (at least 1) multiplies the error stated. The placebos need MIN_PLACEBO_FIT periods to learn
+from and MIN_PLACEBOS windows; with a shorter pre-period the regression's error is stated as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 PRE_PERIODS = 104  # two years: every season twice (with one, a season and the trend are hard to tell apart)
+MIN_PLACEBO_FIT = 39  # three quarters: each placebo's line is learnt from at least this many periods
+MIN_PLACEBOS = 8
 
 
 def _regressors(control: np.ndarray, periods: np.ndarray) -> np.ndarray:
@@ -39,20 +49,42 @@ def _se(x_measured: np.ndarray, s2: float, cov: np.ndarray) -> float:
     return float(np.sqrt(len(x_measured) * s2 + v @ cov @ v))
 
 
-def did_lift(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
-    """(lift, its standard error, pre-period R²) of the treated totals (period,) against the control totals,
-    learnt where `pre` holds and summed where `measured` holds."""
+def _measure(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
+    """(lift, the regression's standard error, pre-period R²)."""
     coef, cov, s2, r2 = _fit(treated, control, pre)
     rows = np.flatnonzero(measured)
     x = _regressors(control[rows], rows)
     return float((treated[rows] - x @ coef).sum()), _se(x, s2, cov), r2
 
 
-def expected_lift_se(treated: np.ndarray, control: np.ndarray, periods: int) -> float:
+def placebo_factor(treated: np.ndarray, control: np.ndarray, periods: int) -> float:
+    """How much larger than the regression's error the method's error is out of sample (at least 1): the root
+    mean square of each placebo's lift over its own regression error, over every window of `periods` periods
+    of these pre-period totals after the first MIN_PLACEBO_FIT, each learnt from the periods before it; 1
+    when fewer than MIN_PLACEBOS windows fit."""
+    starts = range(MIN_PLACEBO_FIT, len(treated) - periods + 1)
+    if len(starts) < MIN_PLACEBOS:
+        return 1.0
+    index = np.arange(len(treated))
+    ratios = [np.divide(*_measure(treated, control, index < s, (index >= s) & (index < s + periods))[:2]) for s in starts]
+    return max(1.0, float(np.sqrt(np.mean(np.square(ratios)))))
+
+
+def did_lift(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
+    """(lift, its standard error, pre-period R²) of the treated totals (period,) against the control totals,
+    learnt where `pre` holds and summed where `measured` holds."""
+    lift, se, r2 = _measure(treated, control, pre, measured)
+    rows = np.flatnonzero(pre)
+    return lift, se * placebo_factor(treated[rows], control[rows], int(measured.sum())), r2
+
+
+def expected_lift_se(treated: np.ndarray, control: np.ndarray, periods: int, placebos: bool = True) -> float:
     """The standard error this method will give a test measured over the `periods` periods right after these
-    treated and control totals (currency per period), the control regions keeping their recent mean level."""
+    treated and control totals (currency per period), the control regions keeping their recent mean level.
+    placebos=False gives the regression's error alone: smooth across splits, for ranking them."""
     everything = np.ones(len(treated), dtype=bool)
     _, cov, s2, _ = _fit(treated, control, everything)
     future = np.arange(len(treated), len(treated) + periods)
     level = np.full(periods, float(control[-PRE_PERIODS:].mean()))
-    return _se(_regressors(level, future), s2, cov)
+    se = _se(_regressors(level, future), s2, cov)
+    return se * placebo_factor(treated, control, periods) if placebos else se

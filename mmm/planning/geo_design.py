@@ -4,11 +4,12 @@ A geo test switches a channel off in the treated regions for the test's weeks; t
 are the control, and `mmm analyze-test` measures the lift by difference-in-differences of the
 treated regions' total against the control regions' total. The standard error that method will give
 is known before the test from the regions' outcome over the fitted periods
-(`geo_test.expected_lift_se`): treated regions whose history the control regions track closely
-measure precisely.
+(`did.expected_lift_se`, with its placebo tests in the history): treated regions whose history the
+control regions track closely measure precisely.
 
 The split makes the smallest ROAS the test can detect as small as it can be: the standard error per
-unit of money withheld. Regions are added, dropped and swapped one at a time from a start of every
+unit of money withheld (ranked by the regression's error, which is smooth from one split to the next;
+the split's stated error counts the placebo tests too). Regions are added, dropped and swapped one at a time from a start of every
 other region by size, while the treated regions hold at most half the market's outcome (the control
 regions carry the counterfactual) and at least MIN_CONTROL_GEOS regions stay in the control.
 """
@@ -70,7 +71,7 @@ def _search(outcome: np.ndarray, spend: np.ndarray, periods: int) -> np.ndarray 
         feasible = mask.any() and (~mask).sum() >= MIN_CONTROL_GEOS and kpi[mask].sum() <= MAX_TREATED_SHARE * kpi.sum()
         if not feasible or money[mask].sum() <= 0:
             return math.inf
-        return _se(outcome, mask, periods) / money[mask].sum()
+        return _se(outcome, mask, periods, placebos=False) / money[mask].sum()
 
     by_size = np.argsort(-kpi, kind="stable")
     mask = np.zeros(n_geos, dtype=bool)
@@ -95,5 +96,5 @@ def _flipped(mask: np.ndarray, geos: list[int]) -> np.ndarray:
     return out
 
 
-def _se(outcome: np.ndarray, mask: np.ndarray, periods: int) -> float:
-    return expected_lift_se(outcome[:, mask].sum(axis=1), outcome[:, ~mask].sum(axis=1), periods)
+def _se(outcome: np.ndarray, mask: np.ndarray, periods: int, placebos: bool = True) -> float:
+    return expected_lift_se(outcome[:, mask].sum(axis=1), outcome[:, ~mask].sum(axis=1), periods, placebos)
