@@ -222,6 +222,16 @@ def test_negative_spend_names_the_geo(tmp_path, sim):
     validate_fails(tmp_path, bad, config, "column 'search_spend'", "geo 'region_02'", "row 108", "negative spend")
 
 
+def test_every_problem_of_a_geo_file_is_named_at_once(tmp_path, sim):
+    df, _, config = sim
+    bad = df.copy()
+    bad.loc[bad.index[bad["geo"] == "region_02"][3], "search_spend"] = -10
+    bad["revenue"] = bad["revenue"].astype(object)
+    bad.loc[5, "revenue"] = "n/a"
+    bad.loc[bad["date"] == "2023-03-06", "tv_spend"] = np.nan
+    validate_fails(tmp_path, bad, config, "3 problems to fix", "column 'revenue'", "row 6", "negative spend", "column 'tv_spend'")
+
+
 def test_missing_geo_cell(tmp_path, sim):
     df, _, config = sim
     bad = df.copy()

@@ -25,6 +25,7 @@ from mmm.data.reading import read_data_file, read_date, read_dates
 
 METHOD = "difference-in-differences (time-based regression of the treated regions' total on the control regions' total and a trend, over up to two years before the test)"
 MIN_PRE_PERIODS = 4
+RECENT_PERIODS = 13  # the treated regions' spend without the test: their level over the last quarter before it
 
 
 class GeoTestResult(Result):
@@ -172,8 +173,10 @@ def analyze_geo_test(
 
 
 def _spend_change(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, in_test: np.ndarray) -> float:
-    """Spend added in the treated regions over the test: actual minus their pre-period level, scaled by how control spend moved."""
-    base = treated[pre].mean()
-    control_pre = control[pre].mean()
+    """Spend added in the treated regions over the test: actual minus their level over the last RECENT_PERIODS
+    periods before it, scaled by how the control regions' spend moved from that level."""
+    recent = np.flatnonzero(pre)[-RECENT_PERIODS:]
+    base = treated[recent].mean()
+    control_pre = control[recent].mean()
     trend = control[in_test].mean() / control_pre if control_pre > 0 else 1.0
     return float(treated[in_test].sum() - in_test.sum() * base * trend)

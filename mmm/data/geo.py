@@ -209,32 +209,34 @@ def check_geo_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
         return values[order].reshape(n, n_geos, *values.shape[1:])
 
     target_col = cfg.data.target_column
-    t.chk.no_missing(target_col)
-    target = t.chk.numeric(target_col, "the target")
-    if np.nanstd(target) == 0:
-        t.fail(target_col, None, f"the target is constant ({target[0]:g}) in every row; a model needs it to vary")
-    if cfg.outcome.is_count and (counts := count_problem(target)):
-        t.fail(target_col, None, counts)
     warnings: list[str] = []
-    for geo in t.geos:
-        mine = t.in_geo(geo)
-        sold = int(np.sum(target[mine] != 0))
-        if sold == 0:
-            t.fail(
-                target_col,
-                geo,
-                f"the target is 0 in every period ({_rows(mine)}); check the export for this geo, or drop its rows",
-            )
-        if sold < max(MIN_PERIODS, n // 2):
-            warnings.append(
-                f"geo '{geo}' has a non-zero {target_col} in only {sold} of {n} periods; its own estimates will rest mostly on the other geos"
-            )
+    with t.chk.each():  # each block's problem is kept and the next block runs: all are named at once
+        t.chk.no_missing(target_col)
+        target = t.chk.numeric(target_col, "the target")
+        if np.nanstd(target) == 0:
+            t.fail(target_col, None, f"the target is constant ({target[0]:g}) in every row; a model needs it to vary")
+        if cfg.outcome.is_count and (counts := count_problem(target)):
+            t.fail(target_col, None, counts)
+        for geo in t.geos:
+            mine = t.in_geo(geo)
+            sold = int(np.sum(target[mine] != 0))
+            if sold == 0:
+                t.fail(
+                    target_col,
+                    geo,
+                    f"the target is 0 in every period ({_rows(mine)}); check the export for this geo, or drop its rows",
+                )
+            if sold < max(MIN_PERIODS, n // 2):
+                warnings.append(
+                    f"geo '{geo}' has a non-zero {target_col} in only {sold} of {n} periods; its own estimates will rest mostly on the other geos"
+                )
     value, value_col = None, value_column(cfg)
     if value_col:
-        t.chk.no_missing(value_col)
-        value = t.chk.numeric(value_col, "the value per conversion")
-        if problem := value_problem(value):
-            t.fail(value_col, None, problem)
+        with t.chk.each():
+            t.chk.no_missing(value_col)
+            value = t.chk.numeric(value_col, "the value per conversion")
+            if problem := value_problem(value):
+                t.fail(value_col, None, problem)
 
     notes = [
         f"'{t.date_col}': dates, {freq}",
@@ -248,32 +250,37 @@ def check_geo_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     shares = np.full(n_geos, 1.0 / n_geos) if population is None else population / population.sum()
     spend = np.zeros((n, n_geos, len(cfg.channels)))
     for i, ch in enumerate(cfg.channels):
-        col = ch.spend_column
-        if ch.national:
-            totals = _national_totals(t, col, ch.name, calendar)
-            spend[:, :, i] = totals[:, None] * shares[None, :]
-            how = "by population" if population is not None else "equally (no data.population_column to split by population)"
-            notes.append(
-                f"'{col}': spend of channel {ch.name} ({ch.tier}); {ch.name} was bought nationally; split to the {n_geos} geos {how}"
-            )
-        else:
-            t.chk.no_missing(col, SPEND_BLANKS)
-            values = t.chk.numeric(col, "spend")
-            neg = values < 0
-            if neg.any():
-                t.fail(
-                    col, str(t.geo[neg][0]), f"negative spend in {_rows(neg)}; spend must be 0 or more (refunds belong in another column)"
+        with t.chk.each():
+            col = ch.spend_column
+            if ch.national:
+                totals = _national_totals(t, col, ch.name, calendar)
+                spend[:, :, i] = totals[:, None] * shares[None, :]
+                how = "by population" if population is not None else "equally (no data.population_column to split by population)"
+                notes.append(
+                    f"'{col}': spend of channel {ch.name} ({ch.tier}); {ch.name} was bought nationally; split to the {n_geos} geos {how}"
                 )
-            spend[:, :, i] = panel(values)
-            notes.append(f"'{col}': spend of channel {ch.name} ({ch.tier}), by geo")
-            if n_geos > 1 and np.ptp(spend[:, :, i], axis=1).max() == 0:
-                warnings.append(
-                    f"'{col}': channel '{ch.name}' has the same spend in every geo on every date; if that is the national total "
-                    f"written on each geo's row, mark the channel national: true so it is split to the geos, not counted {n_geos} times"
-                )
-        if not np.any(spend[:, :, i] > 0):
-            t.fail(col, None, f"channel '{ch.name}' has no spend in any period or geo; remove it from channels")
-    controls, control_names = _encode_controls(t.chk, list(cfg.controls), notes)
+            else:
+                t.chk.no_missing(col, SPEND_BLANKS)
+                values = t.chk.numeric(col, "spend")
+                neg = values < 0
+                if neg.any():
+                    t.fail(
+                        col,
+                        str(t.geo[neg][0]),
+                        f"negative spend in {_rows(neg)}; spend must be 0 or more (refunds belong in another column)",
+                    )
+                spend[:, :, i] = panel(values)
+                notes.append(f"'{col}': spend of channel {ch.name} ({ch.tier}), by geo")
+                if n_geos > 1 and np.ptp(spend[:, :, i], axis=1).max() == 0:
+                    warnings.append(
+                        f"'{col}': channel '{ch.name}' has the same spend in every geo on every date; if that is the national total "
+                        f"written on each geo's row, mark the channel national: true so it is split to the geos, not counted {n_geos} times"
+                    )
+            if not np.any(spend[:, :, i] > 0):
+                t.fail(col, None, f"channel '{ch.name}' has no spend in any period or geo; remove it from channels")
+    with t.chk.each():
+        controls, control_names = _encode_controls(t.chk, list(cfg.controls), notes)
+    t.chk.finish()
     unused = [str(c) for c in df.columns if c not in roles]
     if unused:
         notes.append(f"not used: {', '.join(unused)} (add them as channels or controls in the config to use them)")
