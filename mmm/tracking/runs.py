@@ -191,14 +191,29 @@ def log_forecaster(model_file: Path, channels: list[str], kpi: str, register: st
     from mmm import __version__
     from mmm.tracking.pyfunc_model import POSTERIOR_ARTIFACT
 
-    mlflow.pyfunc.log_model(
-        name=FORECASTER,
-        signature=forecaster_signature(channels, kpi),
-        python_model=str(Path(__file__).with_name("pyfunc_model.py")),
-        artifacts={POSTERIOR_ARTIFACT: str(model_file)},
-        pip_requirements=[f"mmm=={__version__}"],
-        registered_model_name=register,
-    )
+    with _requirements_running():
+        mlflow.pyfunc.log_model(
+            name=FORECASTER,
+            signature=forecaster_signature(channels, kpi),
+            python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+            artifacts={POSTERIOR_ARTIFACT: str(model_file)},
+            pip_requirements=[f"mmm=={__version__}"],
+            registered_model_name=register,
+        )
+
+
+@contextmanager
+def _requirements_running() -> Iterator[None]:
+    """Skip MLflow's check of the forecaster's requirements against the installed packages: they are this very
+    mmm and MLflow, so it always passes, and it costs about a second mapping every installed file to its package."""
+    import mlflow.utils.environment as environment
+
+    check = environment.warn_dependency_requirement_mismatches
+    environment.warn_dependency_requirement_mismatches = lambda requirements: None
+    try:
+        yield
+    finally:
+        environment.warn_dependency_requirement_mismatches = check
 
 
 def _finished_fit(run_id: str, uri: str) -> None:
