@@ -18,8 +18,11 @@ from scipy.stats import norm
 from test_optimizer import fit_with_roas, synthetic_model
 
 from mmm.analysis.geo_test import analyze_geo_test
+from mmm.config import load_config
 from mmm.core.errors import MMMError
 from mmm.core.review import Review
+from mmm.data.lifts import read_lifts
+from mmm.data.loading import load_data
 from mmm.planning.bounds import channel_bounds
 from mmm.planning.policy import tier_shares
 from mmm.planning.test_design import DETECT, SCALE_UP_STEPS, lift_se, power
@@ -332,6 +335,10 @@ def test_simulate_runs_a_design_after_the_data(cli, tmp_path):
     lifts = pd.read_csv(tmp_path / "sim" / "lifts.csv")
     assert lifts["channel"].tolist() == ["search"] and lifts["start"][0] == "2025-01-06"
     assert len(pd.read_csv(tmp_path / "sim" / "data.csv")) > 104
+    # the design's spend_change drops into the lift-test file as written, and the extended data hold the test
+    assert lifts["spend_change"][0] == pytest.approx(design["spend_change"], abs=1.0)
+    (row,) = read_lifts(tmp_path / "sim" / "lifts.csv", load_data(load_config(tmp_path / "sim" / "config.yaml")))
+    assert np.sign(row.lift) == np.sign(row.spend_change)
     early = tmp_path / "early.json"
     early.write_text(json.dumps({**design, "channel": "search", "start": "2024-06-03", "end": "2024-07-01"}))
     assert "a test runs after the data" in assert_clean_exit_2(
