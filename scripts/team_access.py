@@ -36,6 +36,17 @@ def main() -> None:
     if not uri or not os.environ.get("MLFLOW_TRACKING_USERNAME"):
         sys.exit("set MLFLOW_TRACKING_URI to the server and MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD to its admin")
 
+    from mlflow.exceptions import MlflowException
+
+    try:
+        _run(args, uri)
+    except MlflowException as exc:  # a wrong admin password, a short user password, a user that exists: said in one line
+        from mmm.tracking.access import redact
+
+        sys.exit(f"team_access: {redact(exc.message)}")
+
+
+def _run(args: argparse.Namespace, uri: str) -> None:
     import mlflow
     from mlflow.server import get_app_client
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -27,6 +28,7 @@ from helpers import (
     CLIENT,
     STRANGER,
     STRANGER_PASSWORD,
+    TEAM_ACCESS,
     clean_env,
     mmm_cmd,
     printed,
@@ -136,3 +138,19 @@ def test_a_password_on_the_command_line_is_refused(analyst_work, auth_server):
     assert proc.returncode == 2
     assert ANALYST_PASSWORD not in proc.stdout + proc.stderr
     assert "MLFLOW_TRACKING_PASSWORD" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "admin_password", "needle"),
+    [
+        (["grant", ANALYST, CLIENT, "read"], "not-the-admin-password", "team_access: "),
+        (["add-user", "carol"], ADMIN_PASSWORD, "team_access: "),  # with a password too short for the server
+    ],
+    ids=["wrong admin password", "short user password"],
+)
+def test_team_access_refuses_in_one_line(auth_server, tmp_path, args, admin_password, needle):
+    env = {**clean_env(), "MLFLOW_TRACKING_URI": auth_server["url"], "MLFLOW_TRACKING_USERNAME": ADMIN}
+    env |= {"MLFLOW_TRACKING_PASSWORD": admin_password, "TEAM_USER_PASSWORD": "short"}
+    proc = subprocess.run([sys.executable, str(TEAM_ACCESS), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and needle in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and admin_password not in proc.stderr
