@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -152,6 +153,38 @@ def browser(browser_bin, tmp_path_factory):
 
 
 # ---------------------------------------------------------------- tests
+
+
+def test_ui_with_allow_remote_answers_by_this_machines_name_and_no_other(tmp_path):
+    """Other machines reach the UI by this machine's name; a name it was not told (DNS rebinding) is refused."""
+    port = free_port()
+    with open(tmp_path / "ui.log", "w") as fh:
+        proc = subprocess.Popen(
+            [*mmm_cmd(), "ui", "--host", "0.0.0.0", "--allow-remote", "--port", str(port)],
+            cwd=tmp_path, env=clean_env(), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def status(host_header: str) -> int:
+        url = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=1"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": host_header}), timeout=5) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                answer = status(f"{socket.gethostname()}:{port}")
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "ui.log").read_text()[-3000:]
+                time.sleep(0.5)
+        assert answer == 200
+        assert status("mmm.attacker.example") == 403
+    finally:
+        stop_process_group(proc)
 
 
 def test_ui_refuses_a_public_address_without_allow_remote(tmp_path):

@@ -60,8 +60,14 @@ def report(run_id: str, out_html: str, tracking_uri: str | None, experiment: str
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; only this machine by default.")
 @click.option("--port", type=int, default=5000, show_default=True)
 @click.option("--allow-remote", is_flag=True, help="Needed to bind to an address other machines can reach.")
+@click.option(
+    "--allowed-hosts",
+    default=None,
+    help="With --allow-remote: comma-separated names the UI answers to (wildcards as in 'mmm.example.com,10.0.*'); "
+    "default: this machine's name, its full name and its addresses.",
+)
 @with_tracking
-def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, experiment: str | None) -> None:
+def ui(host: str, port: int, allow_remote: bool, allowed_hosts: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """Open the MLflow UI on the same store the other commands use."""
     import subprocess
 
@@ -82,9 +88,31 @@ def ui(host: str, port: int, allow_remote: bool, tracking_uri: str | None, exper
     shown_host = "127.0.0.1" if host == "localhost" else f"[{host}]" if ":" in host else host  # IPv6 in brackets
     click.echo(f"MLflow UI for {redact(uri)} at http://{shown_host}:{port} (Ctrl-C to stop)")
     cmd = [sys.executable, "-m", "mlflow", "ui", "--host", host, "--port", str(port), "--workers", "1"]
+    if host not in LOOPBACK:  # MLflow answers only to localhost and private addresses unless told the names it is reached by
+        cmd += ["--allowed-hosts", allowed_hosts or ",".join(_machine_names(host, port))]
     # the store's address (a database password, maybe) goes in the environment: a command line is visible to `ps`
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ, "MLFLOW_BACKEND_STORE_URI": uri}
     try:
         raise SystemExit(subprocess.call(cmd, env=env))
     except KeyboardInterrupt:
         pass
+
+
+def _machine_names(host: str, port: int) -> list[str]:
+    """The Host headers a browser on another machine may send to reach this one: MLflow's own defaults (localhost
+    and private addresses), this machine's name, full name and addresses, and the bound address, with and without
+    the port."""
+    import contextlib
+    import socket
+
+    names = {socket.gethostname(), socket.getfqdn()}
+    if host not in ("0.0.0.0", "::"):
+        names.add(f"[{host}]" if ":" in host else host)
+    with contextlib.suppress(OSError):  # a name that does not resolve: the other names still answer
+        names.update(socket.gethostbyname_ex(socket.gethostname())[2])
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the address other machines reach
+        names.add(probe.getsockname()[0])
+    from mlflow.server.security_utils import get_default_allowed_hosts
+
+    return [*get_default_allowed_hosts(), *sorted({*names, *(f"{n}:{port}" for n in names)})]
