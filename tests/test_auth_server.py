@@ -33,6 +33,7 @@ from helpers import (
     mmm_cmd,
     printed,
     run_cmd,
+    team_access,
 )
 from helpers import SHORT_SAMPLER as FIT_ARGS
 
@@ -154,3 +155,27 @@ def test_team_access_refuses_in_one_line(auth_server, tmp_path, args, admin_pass
     proc = subprocess.run([sys.executable, str(TEAM_ACCESS), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and needle in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and admin_password not in proc.stderr
+
+
+def test_a_viewer_can_read_a_model_but_a_refused_plan_leaves_no_file(auth_server, analyst_work):
+    """READ on the client's experiment: the plan may be computed from the model, but recording it is refused,
+    and then neither the spreadsheet nor the CSV asked for is written."""
+    password = "viewer-" + "x" * 16
+    team_access(auth_server["url"], "add-user", "viewer", password=password)
+    team_access(auth_server["url"], "grant", "viewer", CLIENT, "read")
+    work = analyst_work["work"]
+    out = {"xlsx": work / "viewer.xlsx", "csv": work / "viewer.csv"}
+    args = [
+        "optimize",
+        "--run-id",
+        analyst_work["run_id"],
+        "--budget",
+        "100000",
+        "--output-xlsx",
+        str(out["xlsx"]),
+        "--output-csv",
+        str(out["csv"]),
+    ]
+    message = refused(args, as_user("viewer", password, auth_server["url"]), work)
+    assert "refused user 'viewer'" in message
+    assert not out["xlsx"].exists() and not out["csv"].exists()

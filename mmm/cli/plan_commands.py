@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
@@ -74,7 +77,8 @@ def plan_file_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def write_plan_files(
+@contextmanager
+def plan_files(
     plan: WeeklyPlan,
     forecast: PlanForecast,
     currency: str,
@@ -82,19 +86,27 @@ def write_plan_files(
     output_csv: str | None,
     output_xlsx: str | None,
     geos: dict[str, RegionPlan] | None = None,
-) -> list[str]:
-    """Write --output-csv and --output-xlsx when asked and say where; the paths written (logged with the plan's run).
-    geos: a geo plan per region and channel (the workbook's sheet "By region")."""
+) -> Iterator[list[str]]:
+    """Write --output-csv and --output-xlsx when asked: first into a temporary folder, yielding those paths to log
+    with the plan's run, then, once the run is recorded, where asked (saying where), so a store that refuses the
+    run leaves no file behind. geos: a geo plan per region and channel (the workbook's sheet "By region")."""
     from mmm.report.spreadsheet import write_plan_csv, write_plan_xlsx
 
-    if output_csv:
-        write_plan_csv(output_csv, plan)
-    if output_xlsx:
-        write_plan_xlsx(output_xlsx, plan, forecast, currency, title, geos)
-    written = [path for path in (output_csv, output_xlsx) if path]
-    for path in written:
-        click.echo(f"Plan by week written to {path}")
-    return written
+    with tempfile.TemporaryDirectory() as tmp:
+        staged: dict[str, Path] = {}
+        for kind, wanted in (("csv", output_csv), ("xlsx", output_xlsx)):
+            if wanted:
+                staged[wanted] = Path(tmp, kind, Path(wanted).name)
+                staged[wanted].parent.mkdir()
+        if output_csv:
+            write_plan_csv(staged[output_csv], plan)
+        if output_xlsx:
+            write_plan_xlsx(staged[output_xlsx], plan, forecast, currency, title, geos)
+        yield [str(path) for path in staged.values()]
+        for wanted, path in staged.items():
+            Path(wanted).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, wanted)
+            click.echo(f"Plan by week written to {wanted}")
 
 
 @click.command()
@@ -228,9 +240,12 @@ def optimize(
     }
     run_name = name or (f"optimize auto {result.budget:,.0f}" if budget == "auto" else f"optimize {budget:,.0f}")
     assert result.weekly_plan is not None  # the optimiser lays its plan out by week
-    files = write_plan_files(result.weekly_plan, result.forecast, model.config.currency, run_name, output_csv, output_xlsx, result.geos)
-    with tempfile.TemporaryDirectory() as tmp:  # the budget curve's chart and numbers go with the run
-        files += write_budget_curve(result, model.config.currency, unit_of(fit_result), tmp)
+    currency = model.config.currency
+    with (
+        plan_files(result.weekly_plan, result.forecast, currency, run_name, output_csv, output_xlsx, result.geos) as files,
+        tempfile.TemporaryDirectory() as tmp,  # the budget curve's chart and numbers go with the run
+    ):
+        files += write_budget_curve(result, currency, unit_of(fit_result), tmp)
         child = log_plan_run(run_id, "optimize", run_name, result.forecast, params, result.to_json(), tracking_uri, files, result.geos)
     finish_child(result.model_copy(update={"tracking_run_id": child}).to_json(), run_id, output_json)
 
@@ -269,6 +284,6 @@ def scenario(
     click.echo(format_scenario_table(result, model.config.currency))
     params = {"plan": plan_file, "weeks": plan.spend.shape[0], **review_params(verdict)}
     by_week = weekly_plan(plan.channel_spend, draws, model.config.tiers, forecast.outcome)
-    files = write_plan_files(by_week, result, model.config.currency, plan.name, output_csv, output_xlsx)
-    child = log_plan_run(run_id, "scenario", plan.name, result, params, result.to_json(), tracking_uri, files)
+    with plan_files(by_week, result, model.config.currency, plan.name, output_csv, output_xlsx) as files:
+        child = log_plan_run(run_id, "scenario", plan.name, result, params, result.to_json(), tracking_uri, files)
     finish_child(result.model_copy(update={"tracking_run_id": child}).to_json(), run_id, output_json)
