@@ -66,8 +66,10 @@ def placebo_factor(treated: np.ndarray, control: np.ndarray, periods: int) -> fl
     if len(starts) < MIN_PLACEBOS:
         return 1.0
     index = np.arange(len(treated))
-    ratios = [np.divide(*_measure(treated, control, index < s, (index >= s) & (index < s + periods))[:2]) for s in starts]
-    return max(1.0, float(np.sqrt(np.mean(np.square(ratios)))))
+    placebos = [_measure(treated, control, index < s, (index >= s) & (index < s + periods))[:2] for s in starts]
+    exact = 1e-9 * float(np.abs(treated).max())  # a window fitted to rounding says nothing of the error
+    ratios = [lift / se for lift, se in placebos if se > exact]
+    return max(1.0, float(np.sqrt(np.mean(np.square(ratios))))) if ratios else 1.0
 
 
 def did_lift(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
