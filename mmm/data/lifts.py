@@ -149,9 +149,13 @@ def _recorded_spend(data: ModelData, channel: str, geo: str | None, inside: np.n
     return float(spend.sum("geo").values[inside].sum())
 
 
+SHARE_SLACK = 0.25  # a geo_share is often a rounded figure: a test may withhold this much more than its share spent
+
+
 def _check_held(path: Path, row: int, change: float, share: float, recorded: float) -> None:
     """MMMError unless the data can hold the test: they record the spend with it, so without it the market
-    spent `recorded` - change, and the tested share then spent its part of that plus the change; neither below zero."""
+    spent `recorded` - change (not below zero), and the tested share then spent its part of that plus the change
+    (not below zero beyond SHARE_SLACK of the change: the model then takes the tested part to have spent nothing)."""
     without = recorded - change
     if without < -1e-6 * max(abs(change), 1.0):
         raise MMMError(
@@ -160,7 +164,7 @@ def _check_held(path: Path, row: int, change: float, share: float, recorded: flo
             "withheld spend (negative spend_change, negative lift), a scale-up added it (positive, positive). "
             "Check the sign, the dates and the geo"
         )
-    if share * without + change < -1e-6 * max(abs(change), 1.0):
+    if share * without + change < -SHARE_SLACK * abs(change):
         raise MMMError(
             f"{path}, column 'geo_share': row {row} withholds {-change:,.2f}, more than the {share:.0%} of the market it "
             f"covered spent without the test ({share * without:,.2f}); check the geo_share and the spend_change"
