@@ -22,7 +22,7 @@ from mmm.model.diagnostics import Diagnostics, ParameterCheck
 from mmm.model.trace import ArrowTrace, Trace
 
 AUTO_FIRST_CHECK = 200  # draws per chain before draws: auto first judges convergence
-AUTO_GROWTH = 1.5  # each later checkpoint has 1.5x the draws of the one before (rounded to 50)
+AUTO_GROWTH = 1.25  # each later checkpoint has 1.25x the draws of the one before (rounded to 50): a check costs little
 POLL_SECONDS = 0.2  # counting the running trace's draws costs milliseconds
 PYMC_AUTO_DRAWS = 1000  # the pymc backend cannot stop early: draws: auto means this many
 
@@ -32,7 +32,7 @@ def sample_posterior(
 ) -> az.InferenceData:
     """Sample with the configured backend; same model, spec, seed and `init` give the same draws.
 
-    With `draws: auto` (nutpie), sampling stops at the first checkpoint (200, 300, 450, 700, ...
+    With `draws: auto` (nutpie), sampling stops at the first checkpoint (200, 250, 300, 400, 500, 600, 750, ...
     draws per chain) where every parameter meets the R-hat and ESS targets, or at `max_draws`. Checkpoints
     are judged in order on each chain's first N draws, so the stopping point does not depend
     on timing: the same seed gives the same draws. `timings` receives the seconds spent compiling
@@ -139,7 +139,7 @@ def _wait_for_all(sampler: Any, read: Callable[[Any], Trace]) -> az.InferenceDat
 
 
 def next_checkpoint(draws: int) -> int:
-    """The checkpoint after `draws` draws per chain: 1.5x as many, rounded to 50."""
+    """The checkpoint after `draws` draws per chain: AUTO_GROWTH times as many, rounded to 50."""
     return int(round(draws * AUTO_GROWTH / 50) * 50)
 
 
