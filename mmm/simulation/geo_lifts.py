@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmm.core.errors import MMMError
-from mmm.simulation.scenarios import L_MAX, LIFT_RELATIVE_SE, LIFT_WEEKS, _true_response
+from mmm.simulation.scenarios import L_MAX, LIFT_RELATIVE_SE, LIFT_WEEKS
 
 if TYPE_CHECKING:
     from mmm.simulation.geo_scenarios import GeoWorld
@@ -39,9 +39,7 @@ def lift_tests(lift_channels: list[str], w: GeoWorld) -> tuple[list[dict[str, An
         treated = x.copy()
         treated[start : start + LIFT_WEEKS, i] += extra
         window = slice(start, min(start + LIFT_WEEKS + L_MAX - 1, weeks))
-        base = _true_response(x / typical[g], w.alpha, w.half)
-        coef = w.roas[g, i] * x[:, i].sum() / base[:, i].sum()
-        gain = coef * (_true_response(treated / typical[g], w.alpha, w.half)[window, i] - base[window, i])
+        gain = (w.region_contribution(g, treated) - w.region_contribution(g, x))[window, i]
         spend[start : start + LIFT_WEEKS, g, i] += extra
         revenue[window, g] = np.round(revenue[window, g] + gain, 2)
         lift = float(gain.sum())

@@ -164,14 +164,15 @@ class GeoWorld:
 
     def contributions(self, spend: np.ndarray) -> np.ndarray:
         """(week, geo, channel) true contribution of spend (week, geo, channel) whose first weeks are the data's."""
-        out = np.zeros_like(spend)
-        weeks = len(self.dates)
-        for g in range(len(self.geos)):
-            history = _true_response(self.spend[:, g, :] / self.typical[g], self.alpha, self.half)
-            coef = self.roas[g] * self.spend[:, g, :].sum(axis=0) / history.sum(axis=0)
-            out[:, g, :] = _true_response(spend[:, g, :] / self.typical[g], self.alpha, self.half) * coef
-        assert np.allclose(out[:weeks], self.contrib)
+        out = np.stack([self.region_contribution(g, spend[:, g, :]) for g in range(len(self.geos))], axis=1)
+        assert np.allclose(out[: len(self.dates)], self.contrib)
         return out
+
+    def region_contribution(self, g: int, spend: np.ndarray) -> np.ndarray:
+        """(week, channel) true contribution of region g's spend (week, channel), at the region's true ROAS over its history."""
+        history = _true_response(self.spend[:, g, :] / self.typical[g], self.alpha, self.half)
+        coef = self.roas[g] * self.spend[:, g, :].sum(axis=0) / history.sum(axis=0)
+        return _true_response(spend / self.typical[g], self.alpha, self.half) * coef
 
 
 def geo_world(name: str, seed: int | None = None) -> GeoWorld:
