@@ -1,5 +1,6 @@
 """Tracking under stress: a fit killed mid-way ends FAILED; two fits started at once on one
-embedded store both succeed. Both run `mmm fit` as real processes, as an analyst would."""
+embedded store both succeed; a fit whose tracking server goes away before it is logged is kept
+and recorded later. All run `mmm fit` as real processes, as an analyst would."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from helpers import assert_clean_exit_2, clean_env, free_port, invoke, run_cmd, stop_process_group, wait_http
 
 from mmm.simulation.scenarios import write_scenario
 
@@ -90,3 +92,61 @@ def test_two_fits_at_once_on_one_embedded_store_both_succeed(sim, tmp_path):
     assert len(runs) == 2
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert len({r.info.experiment_id for r in runs}) == 1
+
+
+def _tracking_server(folder: Path, port: int) -> subprocess.Popen:
+    """A plain `mlflow server` on `folder`'s SQLite store and artifacts, in its own session (stop_process_group stops it)."""
+    log = folder / "server.log"
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    cmd += ["--backend-store-uri", f"sqlite:///{folder / 'server.db'}", "--artifacts-destination", str(folder / "artifacts")]
+    proc = subprocess.Popen(cmd, cwd=folder, env=clean_env(), stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+    wait_http(f"http://127.0.0.1:{port}/health", proc, log)
+    return proc
+
+
+def test_a_fit_whose_server_goes_away_is_kept_and_recorded_later(sim, tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _tracking_server(tmp_path, port)
+    fit = [*MMM, "fit", str(sim), "--draws", "100", "--tune", "100", "--chains", "1", "--tracking-uri", url]
+    proc = subprocess.Popen(
+        fit, cwd=tmp_path, env={**clean_env(), "MMM_WARM": "off"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Summarising"):  # fitted: the server goes away before the fit is logged
+                stop_process_group(server)
+        proc.wait(timeout=120)
+    finally:
+        stop_process_group(server)
+        if proc.poll() is None:
+            proc.kill()
+    out = "".join(lines)
+    assert proc.returncode == 2, out
+    assert "cannot reach the tracking server" in out and "Traceback" not in out
+    (kept,) = (tmp_path / "unrecorded-fits").iterdir()
+    assert f"mmm record {kept}" in out
+    assert sorted(p.name for p in kept.iterdir()) == ["model.nc", "recording.json", "summary.json"]
+
+    server = _tracking_server(tmp_path, port)  # back again, on the same store
+    try:
+        done = run_cmd([*MMM, "record", str(kept), "--tracking-uri", url, "--output-json", "recorded.json"], cwd=tmp_path)
+        assert not kept.exists()
+        client = mlflow.MlflowClient(tracking_uri=url)
+        runs = {r.info.status: r for r in client.search_runs([e.experiment_id for e in client.search_experiments()])}
+        assert set(runs) == {"FAILED", "FINISHED"}  # the run the fit could not end, and the one recorded
+        new = runs["FINISHED"]
+        assert new.info.run_id in done.stdout and new.info.run_name == runs["FAILED"].info.run_name
+        assert new.data.tags["mmm.kind"] == "fit" and new.data.metrics
+        assert new.info.run_id in runs["FAILED"].data.tags["mmm.error"]
+        review = run_cmd([*MMM, "review", "--run-id", new.info.run_id, "--tracking-uri", url], cwd=tmp_path)
+        assert "Health review" in review.stdout
+    finally:
+        stop_process_group(server)
+
+
+def test_record_refuses_a_folder_that_holds_no_kept_fit(tmp_path):
+    text = assert_clean_exit_2(invoke("record", tmp_path, "--tracking-uri", f"sqlite:///{tmp_path / 'mlruns.db'}"))
+    assert "not a kept fit (missing model.nc, summary.json, recording.json)" in text

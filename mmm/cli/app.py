@@ -13,6 +13,7 @@ from mmm.cli.model_commands import check, fit, review, simulate, validate, valid
 from mmm.cli.plan_commands import optimize, scenario
 from mmm.cli.refit_command import refit
 from mmm.cli.store_commands import report, runs, ui
+from mmm.cli.unrecorded import record
 from mmm.cli.warm_command import warm
 
 
@@ -29,6 +30,7 @@ for command in (
     fit,
     batch,
     refit,
+    record,
     review,
     optimize,
     scenario,

@@ -11,6 +11,7 @@ import click
 
 from mmm.cli.common import draws_text, sampler_overrides, stage, where
 from mmm.cli.publish import publish_fit
+from mmm.cli.unrecorded import Recording, run_tags
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
@@ -91,6 +92,7 @@ def fit_config(request: FitRequest, on_run: Callable[[str], None] | None = None)
             summary = fit_summary(model, run_id=run.info.run_id)
             if calibration is not None:
                 summary = summary.model_copy(update={"calibration": calibration})
-        publish_fit(run.info.run_id, model, summary, str(cfg.data_path()), uri, r.register)
+        recording = Recording(run.info.run_name, r.experiment, run_tags(run), r.register, str(cfg.data_path()))
+        publish_fit(run.info.run_id, model, summary, uri, recording)
     click.echo(f"\nRun {run.info.run_id} logged to {where()}")
     return summary

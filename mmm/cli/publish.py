@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING
 import click
 
 from mmm.cli.common import stage
+from mmm.cli.unrecorded import Recording, kept_if_unrecorded
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
     from mmm.model.estimator import MarketingMixModel
 
 
-def publish_fit(
-    run_id: str, model: MarketingMixModel, summary: FitSummary, data_path: str, tracking_uri: str | None, register: str | None = None
-) -> None:
+def publish_fit(run_id: str, model: MarketingMixModel, summary: FitSummary, tracking_uri: str | None, recording: Recording) -> None:
     """Print the fit's tables (and what changed, for a refit), log the model to its run and store the report there.
 
-    The table is printed first, as soon as the numbers are known; `register` also registers the forecaster under that name.
+    The table is printed first, as soon as the numbers are known; `recording` names the data file and any
+    registered model name, and files the fit under `unrecorded-fits/` if logging it fails (`mmm record`).
     """
     from mmm.report.build import build_report
     from mmm.report.changes import format_changes
@@ -39,15 +39,16 @@ def publish_fit(
         click.echo("\n" + format_changes(summary.changes, unit_of(summary)))
     uri = resolve_tracking_uri(tracking_uri)
     charts = start_charts(summary)  # a second core draws the report's charts while this one logs the model
-    try:
-        with stage("Logging the model to MLflow"), store_lock(uri):  # one writer at a time on an embedded store
-            log_fit(model, summary, data_path, register)
-            if summary.changes is not None:
-                log_changes(summary.changes)
-    except BaseException:
-        charts.stop()
-        raise
-    with stage("Writing the report"):
-        built = build_report(summary, charts=charts)
-        with store_lock(uri):
-            log_report(run_id, built, uri)  # the charts belong to the run
+    with kept_if_unrecorded(model, summary, recording):
+        try:
+            with stage("Logging the model to MLflow"), store_lock(uri):  # one writer at a time on an embedded store
+                log_fit(model, summary, recording.data_path, recording.register)
+                if summary.changes is not None:
+                    log_changes(summary.changes)
+        except BaseException:
+            charts.stop()
+            raise
+        with stage("Writing the report"):
+            built = build_report(summary, charts=charts)
+            with store_lock(uri):
+                log_report(run_id, built, uri)  # the charts belong to the run

@@ -6,6 +6,7 @@ import click
 
 from mmm.cli.common import FLAGS, draws_text, save_json, stage, terminate_as_interrupt, where, with_tracking
 from mmm.cli.publish import publish_fit
+from mmm.cli.unrecorded import Recording, run_tags
 
 
 @click.command()
@@ -65,6 +66,7 @@ def refit(
         with stage("Summarising"):
             summary = fit_summary(model, run_id=run.info.run_id)
             summary = summary.model_copy(update={"changes": compare_fits(before, summary, refresh)})
-        publish_fit(run.info.run_id, model, summary, str(cfg.data_path()), tracking_uri)
+        recording = Recording(run.info.run_name, experiment or experiment_name, run_tags(run), data_path=str(cfg.data_path()))
+        publish_fit(run.info.run_id, model, summary, tracking_uri, recording)
     click.echo(f"\nRun {run.info.run_id} (a refit of {run_id}) logged to {where()}")
     save_json(output_json, summary.to_json())

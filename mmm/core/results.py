@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from mmm.core.stats import Interval, RatioInterval
 
-__all__ = ["Histogram", "Interval", "RatioInterval", "Result", "SeriesBand", "json_safe"]
+__all__ = ["Histogram", "Interval", "MaybeNumber", "RatioInterval", "Result", "SeriesBand", "json_safe"]
+
+
+def _nan_if_null(value: Any) -> Any:
+    return math.nan if value is None else value
+
+
+MaybeNumber = Annotated[float, BeforeValidator(_nan_if_null)]
+"""A number that may be undefined (NaN: R-hat of a single chain); JSON writes it as null, which reads back as NaN."""
 
 
 class Result(BaseModel):

@@ -6,12 +6,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mmm.core.results import MaybeNumber
+
 
 class ParameterCheck(BaseModel):
     """R-hat and bulk ESS of one sampled quantity, with a plain label ('ROAS: search')."""
 
     label: str
-    rhat: float
+    rhat: MaybeNumber
     ess: float
 
 
@@ -20,7 +22,7 @@ class Diagnostics(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_rhat: float
+    max_rhat: MaybeNumber
     min_ess_bulk: float
     min_ess_tail: float
     divergences: int

@@ -118,3 +118,14 @@ def note_failure(run_id: str, uri: str, message: str) -> None:
     # a store that refused or went away: the caller's own output still says why
     with store_lock(uri), suppress(Exception):
         mlflow.MlflowClient(tracking_uri=uri).set_tag(run_id, "mmm.error", message[:4000])
+
+
+def end_abandoned(run_id: str, uri: str, message: str) -> None:
+    """End a run its fit could not close (the store was gone) as FAILED, tagged with why; best effort, like note_failure."""
+    import mlflow
+
+    with store_lock(uri), suppress(Exception):
+        client = mlflow.MlflowClient(tracking_uri=uri)
+        if client.get_run(run_id).info.status == "RUNNING":
+            client.set_terminated(run_id, "FAILED")
+    note_failure(run_id, uri, message)
