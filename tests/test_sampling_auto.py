@@ -166,3 +166,17 @@ def test_the_compile_cache_is_keyed_on_structure_and_gives_the_same_draws_cold_w
     np.testing.assert_array_equal(np.asarray(reused["roas"]), np.asarray(fit(second)["roas"]))
     recompiled = [p.name for p in cache.rglob("*.mmm_*")]
     assert any("mmm_logp" in n for n in recompiled) and any("mmm_expand" in n for n in recompiled)
+
+
+def test_one_chain_is_not_called_converged_and_its_summary_reads_back():
+    """R-hat needs two chains: one chain's diagnostics say so (not 'chains disagree'), and JSON's null R-hat reads back as NaN."""
+    from mmm.model.diagnostics import Diagnostics
+    from mmm.model.sampling import diagnose
+
+    draws = np.random.default_rng(0).normal(size=(1, 1000))
+    idata = az.from_dict(posterior={"roas_log": draws}, sample_stats={"diverging": np.zeros((1, 1000), dtype=bool)})
+    found = diagnose(idata, ["roas_log"])
+    assert not found.converged
+    assert found.problems[0].startswith("one chain cannot show whether chains agree")
+    again = Diagnostics.from_dict(json.loads(json.dumps(found.model_dump(mode="json"))))
+    assert np.isnan(again.max_rhat) and np.isnan(again.parameters[0].rhat)

@@ -55,7 +55,8 @@ def convergence(max_rhat: float, min_ess: float, divergences: int, transitions: 
         status = "FAIL"
     elif not (max_rhat <= RHAT_MAX and min_ess >= ESS_MIN and divergences == 0):
         status = "REVIEW"
-    found = f"max R-hat {max_rhat:.3f}, min ESS {min_ess:.0f}, {divergences} divergent transitions"
+    rhat = f"{max_rhat:.3f}" if np.isfinite(max_rhat) else "n/a (one chain)"
+    found = f"max R-hat {rhat}, min ESS {min_ess:.0f}, {divergences} divergent transitions"
     advice = {
         "PASS": "The sampler converged: the intervals can be read as they are.",
         "REVIEW": "The sampler has not fully converged: figures may move on a refit. Raise sampler.draws and sampler.tune "

@@ -193,7 +193,9 @@ def diagnose(idata: az.InferenceData, sampled_vars: list[str], labels: dict[str,
     min_bulk, min_tail = _extreme(ess_bulk, np.nanmin), _extreme(ess_tail, np.nanmin)
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     problems = []
-    if not max_rhat <= RHAT_MAX:
+    if post.sizes["chain"] < 2:
+        problems.append("one chain cannot show whether chains agree (R-hat needs two or more): set sampler.chains to 4")
+    elif not max_rhat <= RHAT_MAX:
         problems.append(
             f"chains disagree (max R-hat {max_rhat:.3f} > {RHAT_MAX}): raise sampler.tune and sampler.draws (sampler.max_draws under draws: auto), "
             "or give channels informative roas_prior values"
