@@ -174,6 +174,11 @@ BAD_ROWS = {
     # the data hold the test: they must record the spend it added
     "more added than the data record": ({"spend_change": 5e7}, "spend_change", ["record only", "as it ran", "sign"]),
     "more withheld than its share spent": ({"spend_change": -5e7, "lift": -9000.0}, "geo_share", ["withholds", "25%"]),
+    "a holdout far above any period's spend": (
+        {"spend_change": -5e7, "lift": -9000.0, "geo_share": 1.0},
+        "spend_change",
+        ["per period", "3 times the most"],
+    ),
 }
 
 
@@ -552,3 +557,11 @@ def test_infinite_standard_error_is_rejected(data, tmp_path):
     path = write_lifts(tmp_path, {"lift_se": float("inf")})
     with pytest.raises(MMMError, match=r"column 'lift_se'"):
         read_lifts(path, data)
+
+
+def test_a_test_starting_inside_a_period_covers_that_period(data, tmp_path):
+    """Lift-study dates need not fall on the data's period dates: a test from a Tuesday covers that Tuesday's week."""
+    monday = read_lifts(write_lifts(tmp_path, {}), data)[1]
+    tuesday = pd.Timestamp(monday.start) + pd.Timedelta(days=1)
+    shifted = read_lifts(write_lifts(tmp_path, {"start": str(tuesday.date())}, name="tuesday.csv"), data)[1]
+    assert shifted == monday

@@ -170,8 +170,9 @@ def test_analyze_test_writes_a_lift_row(tmp_path):
     assert result.exit_code == 0, result.output
     assert "difference-in-differences" in result.output
     row = pd.read_csv(out)
-    assert list(row.columns) == ["channel", "start", "end", "spend_change", "lift", "lift_se", "geo_share"]
-    assert row["channel"][0] == "social" and row["lift_se"][0] > 0
+    # a row of a model by region: the treated regions, each whole
+    assert list(row.columns) == ["channel", "start", "end", "spend_change", "lift", "lift_se", "geo_share", "geo"]
+    assert row["channel"][0] == "social" and row["lift_se"][0] > 0 and (row["geo"][0], row["geo_share"][0]) == ("r0|r1|r2", 1.0)
     # the row states the scale-up as it ran, as the table and the JSON do: the spend added, the lift it brought
     measured = json.loads((tmp_path / "r.json").read_text())
     assert (row["spend_change"][0], row["lift"][0]) == pytest.approx((measured["spend_change"], measured["lift"]), abs=0.01)
@@ -349,3 +350,24 @@ def test_simulate_runs_a_design_after_the_data(cli, tmp_path):
 def test_realise_refuses_an_unknown_scenario():
     with pytest.raises(MMMError, match="unknown scenario"):
         realise_design("nowhere", {"channel": "a", "kind": "holdout", "start": "2030-01-01", "end": "2030-02-01", "spend_change": -1})
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"spend_change": 60000.0}, "key 'spend_change': a holdout design's change is negative (the spend it withholds)"),
+        ({"kind": "scale_up", "spend_change": -5000.0}, "key 'spend_change': a scale_up design's change is positive"),
+        ({"spend_change": 0}, "key 'spend_change'"),
+        ({"channel": ["search"]}, "key 'channel': ['search'] is not a channel name"),
+        ({"treated_geos": "north"}, "key 'treated_geos': 'north' is not a list of region names"),
+        ({"channel": "foo"}, "key 'channel': the design tests 'foo'"),
+        ({"start": "2024-12-31"}, "key 'start': 2024-12-31 is not a period of the data, whose weeks start on Mondays"),
+    ],
+)
+def test_simulate_refuses_a_design_it_cannot_run_naming_file_and_key(tmp_path, change, needle):
+    design = {"channel": "search", "kind": "holdout", "start": "2024-12-30", "end": "2025-02-03", "spend_change": -60000.0} | change
+    path = tmp_path / "design.json"
+    path.write_text(json.dumps(design))
+    text = assert_clean_exit_2(invoke("simulate", "--scenario", "small_business", "--out", tmp_path / "sim", "--test-design", path))
+    assert f"{path}, {needle}" in " ".join(text.split())
+    assert not (tmp_path / "sim").exists()

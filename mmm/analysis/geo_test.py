@@ -15,16 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from mmm.core.did import did_lift
+from mmm.core.did import did_lift, placebos_fit
 from mmm.core.errors import DataError, MMMError
 from mmm.core.results import Result
 from mmm.data.dataset import format_rows
-from mmm.data.lifts import LiftTest
+from mmm.data.lifts import GEO_SEPARATOR, LiftTest
 from mmm.data.reading import read_data_file, read_date, read_dates
 
 METHOD = "difference-in-differences (time-based regression of the treated regions' total on the control regions' total and a trend, over up to two years before the test)"
-MIN_PRE_PERIODS = 4
+MIN_PRE_PERIODS = 8  # the regression learns a level, a slope on the control regions and a trend: a few points more than that
 RECENT_PERIODS = 13  # the treated regions' spend without the test: their level over the last quarter before it
 
 
@@ -45,12 +46,13 @@ class GeoTestResult(Result):
     pre_periods: int
     measured_periods: int
     pre_fit_r2: float  # how well the control regions track the treated ones before the test (1: perfectly)
+    notes: list[str] = Field(default_factory=list)  # what to keep in mind reading the result (a short history, a cool-down cut short)
 
     def lift_row(self) -> LiftTest:
-        """The result as a row of the lift-test file (`--lifts`), as the test ran: the file reads a test the data hold."""
-        return LiftTest(
-            self.channel, self.start, self.end, round(self.spend_change, 2), round(self.lift, 2), round(self.lift_se, 2), self.geo_share
-        )
+        """The result as a row of the lift-test file (`--lifts`) of a model by region, as the test ran: the file reads a
+        test the data hold, in the regions it names (all of each: geo_share 1)."""
+        spend, lift, se = round(self.spend_change, 2), round(self.lift, 2), round(self.lift_se, 2)
+        return LiftTest(self.channel, self.start, self.end, spend, lift, se, 1.0, GEO_SEPARATOR.join(self.treated))
 
 
 def _table(path: Path, date_column: str, geo_column: str, kpi_column: str, spend_column: str | None) -> pd.DataFrame:
@@ -107,6 +109,8 @@ def analyze_geo_test(
         raise MMMError(
             "give the test's spend change either as a number (--spend-change) or as a column to measure it from (--spend-column), not both"
         )
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; give the finished test's data (one row per region and period)")
     df = _table(path, date_column, geo_column, kpi_column, spend_column)
     geos = sorted(df[geo_column].unique())
     control = control or [g for g in geos if g not in treated]
@@ -125,6 +129,7 @@ def analyze_geo_test(
         missing = ", ".join(str(d.date()) for d in wide.index[wide[g].isna()][:5])
         raise DataError(f"{path}, column '{geo_column}': region {g} has no row for {missing}; every region needs every period")
     dates = wide.index
+    _check_periods(path, dates, date_column)
     t0, t1 = read_date(start, "--start (the test's first period)"), read_date(end, "--end (the test's last period)")
     if t1 < t0:
         raise MMMError(f"the test ends ({end}) before it starts ({start}); check --start and --end")
@@ -132,11 +137,24 @@ def analyze_geo_test(
         raise DataError(
             f"{path}: the test ({start} to {end}) runs past the data, which end {dates[-1].date()}; the file must cover the whole test"
         )
+    for flag, day in (("--start", t0), ("--end", t1)):
+        if day not in dates:
+            near = dates[dates.get_indexer([day], method="nearest")[0]]
+            raise MMMError(
+                f"{flag} {day.date()} is not a period of {path} (the nearest is {near.date()}); "
+                "give the date the file gives the test's first and last periods"
+            )
     pre = dates < t0
     if pre.sum() < MIN_PRE_PERIODS:
         raise DataError(
             f"{path}: {int(pre.sum()) or 'no'} period(s) of data before the test starts ({start}); the method needs at least {MIN_PRE_PERIODS} "
             "periods of every region before the test to learn how they move together"
+        )
+    notes = []
+    after = int((dates > t1).sum())
+    if cooldown is not None and cooldown > after:
+        notes.append(
+            f"the file holds {after} period(s) after the test, fewer than the --cooldown of {cooldown}: the lift counts those {after}"
         )
     last = dates[-1] if cooldown is None else min(dates[-1], dates[dates <= t1][-1] + (dates[1] - dates[0]) * cooldown)
     measured = (dates >= t0) & (dates <= last)
@@ -149,6 +167,13 @@ def analyze_geo_test(
             )
         spend = df.pivot(index=date_column, columns=geo_column, values=spend_column).sort_index().fillna(0.0)
         spend_change = _spend_change(spend[treated].sum(axis=1).to_numpy(float), spend[control].sum(axis=1).to_numpy(float), pre, in_test)
+    if not np.isfinite(spend_change):
+        raise MMMError(f"--spend-change must be an amount of currency, not {spend_change}")
+    if not placebos_fit(int(pre.sum()), int(measured.sum())):
+        notes.append(
+            f"only {int(pre.sum())} periods before the test: too few to check the error on placebo windows, so it is the "
+            "regression's alone, which past tests show can be half the real one; read the result with care"
+        )
     if spend_change == 0:
         raise MMMError(
             f"the treated regions' {channel} spend did not change during the test, so it measures nothing; check --start/--end and the regions"
@@ -169,7 +194,19 @@ def analyze_geo_test(
         pre_periods=int(pre.sum()),
         measured_periods=int(measured.sum()),
         pre_fit_r2=r2,
+        notes=notes,
     )
+
+
+def _check_periods(path: Path, dates: pd.DatetimeIndex, date_column: str) -> None:
+    """Refuse a file whose periods are not evenly spaced (a period missing for every region), naming where."""
+    steps = np.diff(dates.values)
+    if len(steps) and (steps != steps.min()).any():
+        gap = int(np.flatnonzero(steps != steps.min())[0])
+        raise DataError(
+            f"{path}, column '{date_column}': the periods jump from {dates[gap].date()} to {dates[gap + 1].date()} "
+            f"(every other step is {pd.Timedelta(steps.min()).days} days); every region needs every period, so add the missing ones"
+        )
 
 
 def _spend_change(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, in_test: np.ndarray) -> float:

@@ -160,10 +160,12 @@ def analyze_test(
     click.echo(
         f"  spend change {r.spend_change:+,.2f}; measured lift {r.lift:+,.2f} +/- {r.lift_se:,.2f} (standard error); share of the market {r.geo_share:.1%}"
     )
+    for note in r.notes:
+        click.echo(f"  Note: {note}")
     if output_csv:
         write_lifts(output_csv, [result.lift_row()])
         click.echo(
-            f"Lift-test row written to {output_csv} (use it with --lifts, or append it to your lift-test file; "
-            "for a geo model, name the treated regions in its geo column)"
+            f"Lift-test row written to {output_csv}, naming the treated regions: use it with --lifts on a model by region, or "
+            f"append it to your lift-test file. For a national model, blank its geo cell and set geo_share to {r.geo_share:.3f}."
         )
     save_json(output_json, result.to_json())

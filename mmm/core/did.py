@@ -57,14 +57,19 @@ def _measure(treated: np.ndarray, control: np.ndarray, pre: np.ndarray, measured
     return float((treated[rows] - x @ coef).sum()), _se(x, s2, cov), r2
 
 
+def placebos_fit(pre_periods: int, periods: int) -> bool:
+    """Whether a pre-period this long holds the placebo windows of `periods` periods that set the method's error."""
+    return pre_periods - periods + 1 - MIN_PLACEBO_FIT >= MIN_PLACEBOS
+
+
 def placebo_factor(treated: np.ndarray, control: np.ndarray, periods: int) -> float:
     """How much larger than the regression's error the method's error is out of sample (at least 1): the root
     mean square of each placebo's lift over its own regression error, over every window of `periods` periods
     of these pre-period totals after the first MIN_PLACEBO_FIT, each learnt from the periods before it; 1
     when fewer than MIN_PLACEBOS windows fit."""
-    starts = range(MIN_PLACEBO_FIT, len(treated) - periods + 1)
-    if len(starts) < MIN_PLACEBOS:
+    if not placebos_fit(len(treated), periods):
         return 1.0
+    starts = range(MIN_PLACEBO_FIT, len(treated) - periods + 1)
     index = np.arange(len(treated))
     placebos = [_measure(treated, control, index < s, (index >= s) & (index < s + periods))[:2] for s in starts]
     exact = 1e-9 * float(np.abs(treated).max())  # a window fitted to rounding says nothing of the error

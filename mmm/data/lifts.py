@@ -100,6 +100,8 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
                 "a test can only calibrate periods the model is fitted on"
             )
         df[col] = parsed
+    # a test that starts inside a period (a Tuesday in weekly data) covers that period: it starts at the period's date
+    df["start"] = dates[np.clip(dates.searchsorted(df["start"], side="right") - 1, 0, None)]
     reversed_rows = np.flatnonzero((df["end"] < df["start"]).to_numpy()) + 1
     if len(reversed_rows):
         raise MMMError(f"{path}, column 'end': {format_rows(reversed_rows)} end before they start")
@@ -124,8 +126,7 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
         inside = (dates >= r.start) & (dates <= r.end)
         if not inside.any():
             raise MMMError(f"{path}, columns 'start'/'end': row {row} covers no period of the data; widen the test dates")
-        recorded = _recorded_spend(data, r.channel, geo, inside)
-        _check_held(path, row, float(r.spend_change), float(r.geo_share), recorded)
+        _check_held(path, row, float(r.spend_change), float(r.geo_share), _spend_per_period(data, r.channel, geo), inside)
     return [
         LiftTest(
             str(r.channel),
@@ -141,21 +142,26 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
     ]
 
 
-def _recorded_spend(data: ModelData, channel: str, geo: str | None, inside: np.ndarray) -> float:
-    """The channel's spend the data record over a test's periods in its geos (all of them: the whole market), currency."""
+def _spend_per_period(data: ModelData, channel: str, geo: str | None) -> np.ndarray:
+    """The channel's spend per period the data record in a test's geos (all of them: the whole market), currency."""
     spend = data.spend.sel(channel=channel)
     if geo is not None:
         spend = spend.sel(geo=geo.split(GEO_SEPARATOR))
-    return float(spend.sum("geo").values[inside].sum())
+    return np.asarray(spend.sum("geo").values, dtype=float)
 
 
 SHARE_SLACK = 0.25  # a geo_share is often a rounded figure: a test may withhold this much more than its share spent
+HOLDOUT_LIMIT = 3.0  # a holdout withholds at most this many times the most the channel ever spent in a period
 
 
-def _check_held(path: Path, row: int, change: float, share: float, recorded: float) -> None:
-    """MMMError unless the data can hold the test: they record the spend with it, so without it the market
-    spent `recorded` - change (not below zero), and the tested share then spent its part of that plus the change
-    (not below zero beyond SHARE_SLACK of the change: the model then takes the tested part to have spent nothing)."""
+def _check_held(path: Path, row: int, change: float, share: float, spend: np.ndarray, inside: np.ndarray) -> None:
+    """MMMError unless the data can hold the test: they record the spend with it (`spend` per period, the test's
+    periods `inside`), so without it the market spent the recorded spend - change (not below zero), and the tested
+    share then spent its part of that plus the change (not below zero beyond SHARE_SLACK of the change: the model
+    then takes the tested part to have spent nothing); and a holdout withheld no more per period than HOLDOUT_LIMIT
+    times the most its share ever spent in one."""
+    recorded = float(spend[inside].sum())
+    most = share * float(spend.max())
     without = recorded - change
     if without < -1e-6 * max(abs(change), 1.0):
         raise MMMError(
@@ -169,6 +175,12 @@ def _check_held(path: Path, row: int, change: float, share: float, recorded: flo
             f"{path}, column 'geo_share': row {row} withholds {-change:,.2f}, more than the {share:.0%} of the market it "
             f"covered spent without the test ({share * without:,.2f}); check the geo_share and the spend_change"
         )
+    if change < 0 and -change / inside.sum() > HOLDOUT_LIMIT * most:
+        raise MMMError(
+            f"{path}, column 'spend_change': row {row} withholds {-change / inside.sum():,.2f} per period, more than "
+            f"{HOLDOUT_LIMIT:g} times the most its market ever spent on that channel in one ({most:,.2f}). spend_change is "
+            "the test's whole change in currency, over all its periods; check it and the dates"
+        )
 
 
 def _geos(path: Path, df: pd.DataFrame, data: ModelData) -> list[str | None]:
@@ -179,7 +191,13 @@ def _geos(path: Path, df: pd.DataFrame, data: ModelData) -> list[str | None]:
     unknown = np.flatnonzero([any(x not in data.geos for x in names) for names in named]) + 1
     if len(unknown):
         names = ", ".join(sorted({f"'{x}'" for i in unknown for x in named[i - 1] if x not in data.geos}))
-        known = "the data are national (no data.geo_column)" if data.geos == [NATIONAL] else f"the data's geos are {', '.join(data.geos)}"
+        if data.geos == [NATIONAL]:
+            raise MMMError(
+                f"{path}, column 'geo': {format_rows(unknown)} name regions ({names}), but the data are national (no "
+                "data.geo_column). A national model reads a geo test as a share of the market: blank the geo cell and set "
+                "geo_share to the treated regions' share of the market (`mmm analyze-test` prints it)"
+            )
+        known = f"the data's geos are {', '.join(data.geos)}"
         raise MMMError(
             f"{path}, column 'geo': unknown geo {names} in {format_rows(unknown)}; {known}. Use a geo of the data "
             f"(as written in its data.geo_column; several joined by '{GEO_SEPARATOR}'), or leave the cell blank for a test of the whole market"

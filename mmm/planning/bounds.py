@@ -25,6 +25,15 @@ class Bounds:
     source: list[str]
 
 
+MAX_BUDGET = 1e15  # currency; above it a plan's cents are no longer exact in floating point
+
+
+def check_budget(budget: float) -> None:
+    """Refuse a budget that is not a positive, finite amount of currency (below MAX_BUDGET, where cents stay exact)."""
+    if not 0 < budget < MAX_BUDGET:
+        raise ArgumentError("budget", f"must be a positive amount below {MAX_BUDGET:,.0f}, not {budget:g}")
+
+
 def yours(ch: ChannelSpec, overrides: dict[str, tuple[float | None, float | None]]) -> tuple[float | None, float | None]:
     """A channel's weekly limits (low, high) that you set: --bounds first, then the config; None where none is set."""
     o_lo, o_hi = overrides.get(ch.name, (None, None))

@@ -25,7 +25,7 @@ from mmm.core.results import Histogram
 from mmm.core.stats import Interval
 from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
-from mmm.planning.bounds import Bounds, at_bound, project, round_to_cents, split_cents
+from mmm.planning.bounds import Bounds, at_bound, check_budget, project, round_to_cents, split_cents
 from mmm.planning.forecast import current_plan, forecast_plan
 from mmm.planning.geo_plan import CellBounds, RegionPlanning, channel_mroas, region_planning, region_plans, region_warnings, unit_current
 from mmm.planning.objectives import MeanMinusRisk, Objective
@@ -148,8 +148,7 @@ def optimize_budget(
     `forecast_plan` on the same draws; see README, `mmm optimize`, for the JSON.
     """
     start_clock = time.perf_counter()
-    if not budget > 0:
-        raise ArgumentError("budget", f"must be a positive amount, not {budget:g}")
+    check_budget(budget)
     if weeks < 1:
         raise ArgumentError("weeks", f"must be at least 1, not {weeks}")
     if risk < 0:

@@ -46,7 +46,7 @@ from mmm.core.constants import GEO, SAMPLE
 from mmm.core.errors import ArgumentError
 from mmm.core.stats import Interval
 from mmm.model.estimator import MarketingMixModel
-from mmm.planning.bounds import channel_bounds
+from mmm.planning.bounds import channel_bounds, check_budget
 from mmm.planning.forecast import Horizon
 from mmm.planning.geo_design import MIN_CONTROL_GEOS, geo_split
 from mmm.planning.policy import tier_shares
@@ -177,8 +177,7 @@ def plan_tests(
     clock = time.perf_counter()
     if weeks < 1:
         raise ArgumentError("weeks", f"must be at least 1, not {weeks}")
-    if not budget > 0:
-        raise ArgumentError("budget", f"must be a positive amount, not {budget:g}")
+    check_budget(budget)
     durations = test_durations(weeks) if test_weeks == "auto" else [test_weeks]
     if not durations or not MIN_TEST_WEEKS <= durations[-1] <= weeks:
         raise ArgumentError(
@@ -349,12 +348,12 @@ def _value(
         cost=cost,
         net_value=pre.value - cost,
     )
-    u = float(problem.current[cand.channel])
+    u = float(problem.current[cand.channel]) * cand.geo_share  # in the market the test treats
     econ = TestEconomics(
         kind=cand.kind,
         weeks=cand.weeks,
         weekly_spend_without_test=u,
-        weekly_spend_during_test=u + cand.weekly_change,
+        weekly_spend_during_test=u + cand.weekly_change * cand.geo_share,
         expected_lift=Interval.of(lift),
         power=power(lift, se),
         sample_information=pre.value,

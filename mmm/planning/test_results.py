@@ -46,8 +46,8 @@ class TestEconomics(Result):
 
     kind: str
     weeks: int  # periods the test runs
-    weekly_spend_without_test: float  # the channel's spend per period without the test (today's mix at the budget)
-    weekly_spend_during_test: float  # its spend per period during the test, in the treated market
+    weekly_spend_without_test: float  # the channel's spend per period without the test (today's mix at the budget), in the treated market
+    weekly_spend_during_test: float  # its spend per period during the test, in the treated market (a geo test: its treated regions)
     expected_lift: Interval  # the lift the model expects the test to measure, currency
     power: float  # chance the test detects its lift (5% level, either sign), averaged over the posterior draws
     sample_information: float  # EVSI: expected gain of re-planning the quarter with the result, currency

@@ -65,7 +65,20 @@ def read_design(path: str | Path, geo: bool = False) -> dict[str, Any]:
         raise MMMError(
             f"{path}, key 'spend_change': {change!r} is not a number; give the spend the test adds (negative: removes), currency"
         )
+    if (change < 0) != (raw["kind"] != "scale_up") or change == 0:
+        sign = "positive (the spend it adds)" if raw["kind"] == "scale_up" else "negative (the spend it withholds)"
+        raise MMMError(f"{path}, key 'spend_change': a {raw['kind']} design's change is {sign}, not {change:,.2f}")
+    if not isinstance(raw["channel"], str):
+        raise MMMError(f"{path}, key 'channel': {raw['channel']!r} is not a channel name; give one name, e.g. \"search\"")
+    treated = raw.get("treated_geos")
+    if treated is not None and (not isinstance(treated, list) or not all(isinstance(g, str) for g in treated)):
+        raise MMMError(f'{path}, key \'treated_geos\': {treated!r} is not a list of region names; write e.g. ["north", "west"]')
     return raw
+
+
+def in_design(path: str | Path, exc: MMMError) -> MMMError:
+    """`exc` (a design that does not fit the scenario) with the design file named first."""
+    return MMMError(f"{path}, {exc}")
 
 
 def schedule(design: dict[str, Any], last: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp, int, int, int]:
@@ -73,9 +86,17 @@ def schedule(design: dict[str, Any], last: pd.Timestamp) -> tuple[pd.Timestamp, 
     it starts in (1: right after), `extra` the weeks to add to the data, through its carry-over."""
     start, end = pd.Timestamp(design["start"]), pd.Timestamp(design["end"])
     if end < start:
-        raise MMMError(f"the design ends ({design['end']}) before it starts ({design['start']}); swap start and end")
+        raise MMMError(f"keys 'start', 'end': the design ends ({design['end']}) before it starts ({design['start']}); swap them")
     if start <= last:
-        raise MMMError(f"the design runs {design['start']} to {design['end']}; a test runs after the data, which end {last.date()}")
+        raise MMMError(
+            f"keys 'start', 'end': the design runs {design['start']} to {design['end']}; a test runs after the data, which end {last.date()}"
+        )
+    for key, day in (("start", start), ("end", end)):
+        if (day - last).days % 7:
+            raise MMMError(
+                f"key '{key}': {day.date()} is not a period of the data, whose weeks start on {last.day_name()}s "
+                f"(the last on {last.date()}); give the first day of a week"
+            )
     first = int((start - last).days // 7)
     test_weeks = int((end - start).days // 7) + 1
     return start, end, first, test_weeks, first - 1 + test_weeks + L_MAX - 1
@@ -93,7 +114,7 @@ def realise_design(name: str, design: dict[str, Any], seed: int | None = None) -
     df, truth, _ = simulate(name, seed)
     names = [c.name for c in sc.channels]
     if design["channel"] not in names:
-        raise MMMError(f"the design tests '{design['channel']}', which scenario '{name}' does not have ({', '.join(names)})")
+        raise MMMError(f"key 'channel': the design tests '{design['channel']}', which scenario '{name}' does not have ({', '.join(names)})")
     dates = pd.to_datetime(df["date"])
     start, end, first, test_weeks, extra = schedule(design, dates.iloc[-1])
     n = len(df)
@@ -162,7 +183,10 @@ def write_realised(name: str, out: str | Path, design_path: str | Path, seed: in
 
     geo = is_geo_scenario(name)
     design = read_design(design_path, geo)
-    extended, row, truth = (realise_geo_design if geo else realise_design)(name, design, seed)
+    try:
+        extended, row, truth = (realise_geo_design if geo else realise_design)(name, design, seed)
+    except MMMError as exc:
+        raise (in_design(design_path, exc) if str(exc).startswith("key") else exc) from None
     _, _, config = (simulate_geo if geo else simulate)(name, seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,10 @@
 Every region carries on as usual after the data (each channel at the region's mean weekly spend of
 the last BAU_WEEKS weeks; baseline growth, seasonality and a price index that keeps wandering; each
 region's noise as in the data), except that the design's channel spends nothing in its treated
-regions over the design's dates, where it would have spent what the design withholds (-spend_change,
-split over the treated regions as they usually spend). The data are extended to the end of the test's
-carry-over.
+regions over the design's dates. What they withhold is what they usually spend, which may differ from
+the design's planned spend_change (the plan's spend for the channel): the measurement compares the
+treated regions with what their history predicts, so the row states the spend withheld from that
+usual level. The data are extended to the end of the test's carry-over.
 
 The lift is measured as a real geo test would measure it, by difference-in-differences of the
 treated regions' total against the other regions' total (`mmm.core.did`, as `mmm analyze-test`
@@ -37,10 +38,12 @@ def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = Non
     df, truth, _ = geo_tables(world)
     channel = design["channel"]
     if channel not in world.names:
-        raise MMMError(f"the design tests '{channel}', which scenario '{name}' does not have ({', '.join(world.names)})")
+        raise MMMError(f"key 'channel': the design tests '{channel}', which scenario '{name}' does not have ({', '.join(world.names)})")
     c = world.names.index(channel)
     if world.national[c]:
-        raise MMMError(f"'{channel}' is bought nationally in scenario '{name}': it cannot be switched off in some regions only")
+        raise MMMError(
+            f"key 'channel': '{channel}' is bought nationally in scenario '{name}': it cannot be switched off in some regions only"
+        )
     treated_names = list(design.get("treated_geos") or [])
     unknown = sorted(set(treated_names) - set(world.geos))
     if not treated_names or unknown:
@@ -56,13 +59,10 @@ def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = Non
     new_dates = pd.date_range(world.dates[-1] + pd.Timedelta(days=7), periods=extra, freq="7D")
     rng = np.random.default_rng((SEED if seed is None else seed) + REALISE_SEED_OFFSET)
 
-    usual = np.concatenate([world.spend, np.repeat(world.spend[-BAU_WEEKS:].mean(axis=0)[None], extra, axis=0)])
+    usual = np.concatenate([world.spend, np.repeat(np.round(world.spend[-BAU_WEEKS:].mean(axis=0), 2)[None], extra, axis=0)])
     window = np.arange(weeks + first - 1, weeks + first - 1 + test_weeks)  # the test's weeks in the extended arrays
     cells = np.ix_(window, np.flatnonzero(treated), np.array([c]))
-    planned = usual[cells]
-    if planned.sum() > 0:  # the plan's spend in the treated regions, which the test withholds
-        usual[cells] = np.round(planned * -float(design["spend_change"]) / planned.sum(), 2)
-    with_test = usual.copy()
+    with_test = usual.copy()  # the treated regions withhold what they usually spend: the spend their history predicts, as a DiD reads it
     with_test[cells] = 0.0
     contribution = world.contributions(with_test)
     lift_by_week = contribution[:, :, c] - world.contributions(usual)[:, :, c]
@@ -74,7 +74,7 @@ def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = Non
     revenue = np.round(
         world.baseline(new_dates, price) + contribution[weeks:].sum(axis=2) + rng.normal(0, 1, (extra, n_geos)) * world.noise_sd, 2
     )
-    budget = np.repeat(world.budget[-BAU_WEEKS:].mean(axis=0)[None], extra, axis=0)
+    budget = np.repeat(np.round(world.budget[-BAU_WEEKS:].mean(axis=0), 2)[None], extra, axis=0)
     new = long_table(world, new_dates, revenue, with_test[weeks:], budget, price)
     extended = pd.concat([df, new[df.columns]], ignore_index=True).sort_values(["geo", "date"], kind="stable", ignore_index=True)
 
