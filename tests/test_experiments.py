@@ -371,3 +371,14 @@ def test_simulate_refuses_a_design_it_cannot_run_naming_file_and_key(tmp_path, c
     text = assert_clean_exit_2(invoke("simulate", "--scenario", "small_business", "--out", tmp_path / "sim", "--test-design", path))
     assert f"{path}, {needle}" in " ".join(text.split())
     assert not (tmp_path / "sim").exists()
+
+
+def test_plan_test_speaks_a_conversions_kpi_in_conversions(cli):
+    """A count KPI is not currency: the table gives returns per 1,000 spent and amounts as counts, never 'USD' before them."""
+    from mmm.planning.test_results import TestPlan
+    from mmm.report.experiment_tables import format_test_plan
+
+    assert cli.raw["outcome"] == "revenue" and "ROAS now" in cli.output
+    counts = format_test_plan(TestPlan.model_validate({**cli.raw, "outcome": "conversions"}), "USD")
+    assert "conversions per USD 1,000 now (90% interval)" in counts and "expected conversions" in counts
+    assert "ROAS" not in counts and "the plan gains USD" not in counts and "conversions from what it teaches" in counts

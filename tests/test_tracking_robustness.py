@@ -150,3 +150,11 @@ def test_a_fit_whose_server_goes_away_is_kept_and_recorded_later(sim, tmp_path):
 def test_record_refuses_a_folder_that_holds_no_kept_fit(tmp_path):
     text = assert_clean_exit_2(invoke("record", tmp_path, "--tracking-uri", f"sqlite:///{tmp_path / 'mlruns.db'}"))
     assert "not a kept fit (missing model.nc, summary.json, recording.json)" in text
+
+
+@pytest.mark.parametrize("command", [["review"], ["plan-test", "--budget", "1000"], ["optimize", "--budget", "1000"]])
+def test_a_run_looked_up_in_a_store_that_does_not_exist_leaves_no_store_behind(tmp_path, command):
+    db = tmp_path / "nowhere.db"
+    text = assert_clean_exit_2(invoke(*command, "--run-id", "abc", "--tracking-uri", f"sqlite:///{db}"))
+    assert f"no tracking store at {db}" in text
+    assert not db.exists()

@@ -203,6 +203,8 @@ def plan_tests(
     problem = PlanProblem(model, budget, weeks, shares, tiers, channel_bounds(model), n_draws=n_draws, seed=seed)
     kinds, kind_notes = design_kinds(model)
     notes = notes + kind_notes
+    if test_weeks == "auto" and durations[-1] < AUTO_TEST_WEEKS[0]:
+        notes.append(f"a horizon of {weeks} periods is shorter than the shortest test auto tries ({AUTO_TEST_WEEKS[0]}): tests run {weeks}")
     cap = sum(shares.get(t, 0.0) for t in TEST_TIERS) * budget if within_tiers else None
     if cap == 0:
         notes.append("no channel is in the test or experimental tier, so the 70/20/10 plan sets no money aside for tests")
@@ -261,6 +263,7 @@ def plan_tests(
             tests=tests,
         )
     return TestPlan(
+        outcome=model.config.data.kpi,
         budget=float(budget),
         weeks=weeks,
         test_weeks=economics[designs[0].channel][designs[0].kind].weeks if designs and test_weeks == "auto" else durations[-1],

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from mmm.core.outcome import outcome_for
 from mmm.planning.test_results import TestPlan
 
 KIND_WORDS = {"holdout": "switch off", "scale_up": "raise spend", "geo": "geo test"}
 
 
 def format_test_plan(plan: TestPlan, currency: str) -> str:
-    """Per channel what knowing its ROAS is worth, then the designs best first, in plain words."""
+    """Per channel what knowing its ROAS is worth, then the designs best first, in plain words (in the KPI's own
+    unit: currency for revenue; for counts such as conversions, the count and its return per 1,000 spent)."""
+    words = outcome_for(plan.outcome)
+    per, ratio = (1.0, "ROAS") if words.is_money else (1000.0, f"{words.noun} per {currency} 1,000")
+
+    head = f"{ratio} now (90% interval)"
+    wide = len(head) + 2
+
+    def amount(x: float) -> str:
+        return f"{currency} {x:,.0f}" if words.is_money else f"{x:,.0f} {words.noun}"
+
     lines = [
         f"Which test to run next: budget {currency} {plan.budget:,.0f} over {plan.weeks} weeks, "
         + ("each test as long as pays most" if plan.test_weeks_auto else f"tests of {plan.test_weeks} weeks")
         + f"{' paid from the test and experimental tiers' if plan.within_tiers else ''} ({plan.draws} posterior draws, {plan.seconds:.1f} s)",
         "",
-        "What knowing each channel's ROAS would add to next quarter's expected revenue:",
-        f"  {'channel':<14}{'tier':<14}{'ROAS now (90% interval)':<26}{'known exactly':>15}{'best test':>15}",
+        f"What knowing each channel's {ratio} would add to next quarter's expected {words.noun}:",
+        f"  {'channel':<14}{'tier':<14}{head:<{wide}}{'known exactly':>15}{'best test':>15}",
     ]
     for name, c in plan.channels.items():
-        roas = f"{c.roas.mean:.2f} ({c.roas.low:.2f} to {c.roas.high:.2f})"
+        roas = f"{c.roas.mean * per:.2f} ({c.roas.low * per:.2f} to {c.roas.high * per:.2f})"
         test = "-" if c.sample_information is None else f"{c.sample_information:,.0f}"
-        lines.append(f"  {name:<14}{c.tier:<14}{roas:<26}{c.perfect_information:>15,.0f}{test:>15}")
+        lines.append(f"  {name:<14}{c.tier:<14}{roas:<{wide}}{c.perfect_information:>15,.0f}{test:>15}")
     lines += [
         "",
         "Test designs, best first (by what the result adds to the quarter's plan; each at the length and size that pays most)"
@@ -45,15 +56,15 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         )
         width_now = plan.channels[d.channel].roas_interval_width
         # cost = spend change x the plan's marginal ROAS - the lift: below zero the test brings more than it gives up
-        cost = f"the test costs {d.cost:,.0f}" if d.cost >= 0 else f"the test itself earns {-d.cost:,.0f}"
+        cost = f"the test costs {amount(d.cost)}" if d.cost >= 0 else f"the test itself earns {amount(-d.cost)}"
         lines.append(
-            f"     ROAS interval {width_now:.2f} wide now, about {d.roas_interval_width_after:.2f} after; "
-            f"the plan gains {currency} {d.value:,.0f} from what it teaches, {cost}: net {d.net_value:+,.0f} this quarter"
+            f"     {ratio} interval {width_now * per:.2f} wide now, about {d.roas_interval_width_after * per:.2f} after; "
+            f"the plan gains {amount(d.value)} from what it teaches, {cost}: net {d.net_value:+,.0f} this quarter"
         )
     lines.append("")
     lines.append(
-        f"The model's week-to-week noise is {currency} {plan.noise_per_period:,.0f} per week; money a test moves is valued at the plan's "
-        f"marginal ROAS, {plan.marginal_roas:.2f}. Once a test has run, add its result as a row of the lift-test file (--lifts)."
+        f"The model's week-to-week noise is {amount(plan.noise_per_period)} per week; money a test moves is valued at the plan's "
+        f"marginal {ratio}, {plan.marginal_roas * per:.2f}. Once a test has run, add its result as a row of the lift-test file (--lifts)."
     )
     lines += [f"Note: {n}" for n in plan.notes]
     return "\n".join(lines)

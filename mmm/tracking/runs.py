@@ -221,6 +221,11 @@ def _finished_fit(run_id: str, uri: str) -> None:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():  # reading it would create it
+        raise RunNotFoundError(
+            f"run '{run_id}': there is no tracking store at {uri.removeprefix('sqlite:///')}; point --tracking-uri "
+            "(or MLFLOW_TRACKING_URI) at the store the model was fitted into"
+        )
     mlflow.set_tracking_uri(uri)
     try:
         with refusals(f"run '{run_id}'", uri):
