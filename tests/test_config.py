@@ -595,3 +595,26 @@ def test_a_config_cannot_be_mutated(mutate):
     with pytest.raises(ValidationError, match="frozen"):
         mutate(cfg)
     assert cfg.model_dump() == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        ("controls", "a control is column 'revenue', which is the data.target_column"),
+        ("spend_column: search_spend", "channel search's spend_column is column 'revenue', which is the data.target_column"),
+        ("min_max", "min_weekly_spend 5,000.00 is above max_weekly_spend 100.00"),
+    ],
+)
+def test_a_column_plays_one_part_and_limits_are_ordered(tmp_path, edit, needle):
+    text = Path("configs/demo.yaml").read_text()
+    if edit == "min_max":
+        text = text.replace("tier: proven", "tier: proven\n    min_weekly_spend: 5000\n    max_weekly_spend: 100", 1)
+    elif edit == "controls":
+        text = text.replace("controls: [price_index]", "controls: [revenue, price_index]", 1)
+    else:
+        text = text.replace(edit, "spend_column: revenue", 1)
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert needle in str(err.value)

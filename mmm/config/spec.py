@@ -124,6 +124,16 @@ class RegionBound(_Strict):
     min_weekly_spend: float | None = Field(default=None, ge=0)
     max_weekly_spend: float | None = Field(default=None, ge=0)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> RegionBound:
+        _check_limits(self.min_weekly_spend, self.max_weekly_spend)
+        return self
+
+
+def _check_limits(low: float | None, high: float | None) -> None:
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"min_weekly_spend {low:,.2f} is above max_weekly_spend {high:,.2f}; swap them or lower the minimum")
+
 
 class ChannelSpec(_Strict):
     name: str
@@ -155,6 +165,11 @@ class ChannelSpec(_Strict):
         if self.extra_cost:
             short.append(CostLine(name="extra cost", category="content", amount=self.extra_cost))
         return short + list(self.costs)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChannelSpec:
+        _check_limits(self.min_weekly_spend, self.max_weekly_spend)
+        return self
 
     @field_validator("name")
     @classmethod
@@ -346,6 +361,11 @@ class Config(_Strict):
                 f"data.value_per_conversion applies to data.kpi: conversions; the target here is {self.data.kpi} (already money): remove it"
             )
         check_value_channels(self.data.value_per_conversion, names)
+        roles = [("a control", c) for c in self.controls] + [(f"channel {c.name}'s spend_column", c.spend_column) for c in self.channels]
+        for role, column in roles:
+            for what, own in (("data.target_column", self.data.target_column), ("data.date_column", self.data.date_column)):
+                if column == own:
+                    raise ValueError(f"{role} is column '{column}', which is the {what}: a column plays one part; name another")
         national = [c.name for c in self.channels if c.national]
         if national and self.data.geo_column is None:
             raise ValueError(
