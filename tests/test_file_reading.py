@@ -181,6 +181,13 @@ def test_a_bound_whose_min_is_above_its_max_names_the_row(isolated):
         read_bounds(plan(isolated, "channel,min,max\nsearch,,500\nsocial,900,100\n", "bounds.csv"))
 
 
+def test_a_channel_bounded_twice_names_both_rows_and_a_misspelt_key_is_named(isolated):
+    with pytest.raises(MMMError, match=r"bounds.csv, column 'channel': rows 1 and 3 both limit search"):
+        read_bounds(plan(isolated, "channel,min,max\nsearch,,500\nsocial,,900\nsearch,,300\n", "bounds.csv"))
+    with pytest.raises(MMMError, match=r"key 'search': unknown key 'maxx'"):
+        read_bounds(plan(isolated, "search: {min: 100, maxx: 500}\n", "bounds.yaml"))
+
+
 # --- stores, dates typed on the command line, test designs ---------------------------------------
 
 
@@ -251,3 +258,21 @@ def test_passwords_are_masked_in_addresses_tracebacks_and_browser_links(monkeypa
     monkeypatch.setattr("mmm.tracking.runs.resolve_tracking_uri", broken)
     result = invoke("runs")
     assert result.exit_code == 1 and "RuntimeError" in printed(result) and "Leaky-Pass-77" not in printed(result)
+
+
+def test_a_reader_that_closes_early_stops_neither_the_command_nor_its_json(tmp_path):
+    """`mmm ... | head -1` or `| true`: output the reader no longer takes goes nowhere, quietly, and the JSON is still written."""
+    import shlex
+    import subprocess
+
+    from helpers import clean_env, mmm_cmd
+
+    from mmm.simulation.scenarios import write_scenario
+
+    config = write_scenario("clean", tmp_path / "sim")["config"]
+    out = tmp_path / "checks.json"
+    command = " ".join(shlex.quote(a) for a in [*mmm_cmd(), "validate", str(config), "--output-json", str(out)])
+    # `true` has left before mmm writes a line: every write meets a closed pipe
+    done = subprocess.run(f"{command} | true", shell=True, capture_output=True, text=True, env={**clean_env(), "MMM_WARM": "off"})
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert out.is_file() and json.loads(out.read_text())["periods"] > 0

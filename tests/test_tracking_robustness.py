@@ -158,3 +158,10 @@ def test_a_run_looked_up_in_a_store_that_does_not_exist_leaves_no_store_behind(t
     text = assert_clean_exit_2(invoke(*command, "--run-id", "abc", "--tracking-uri", f"sqlite:///{db}"))
     assert f"no tracking store at {db}" in text
     assert not db.exists()
+
+
+def test_listing_a_store_that_does_not_exist_says_so_and_creates_nothing(tmp_path):
+    db = tmp_path / "typo" / "mlruns.db"
+    result = invoke("runs", "--tracking-uri", f"sqlite:///{db}")
+    assert result.exit_code == 0 and f"No tracking store at {db} yet" in result.output
+    assert not db.parent.exists()

@@ -12,10 +12,38 @@ import sys
 from typing import Any
 
 
+class _UntilClosed:
+    """Standard output that goes quiet once its reader has gone (`mmm optimize ... | head`): the command still
+    finishes (its run recorded, its JSON written) instead of stopping on a broken pipe halfway."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        self._stream = open(os.devnull, "w")  # noqa: SIM115 - stands in for stdout until the process ends
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def run() -> None:
     """The `mmm` console command: on a warm server when one serves it (`mmm warm`), else here."""
     from mmm.cli.warm_server import run_on_server
 
+    sys.stdout = _UntilClosed(sys.stdout)
     args = sys.argv[1:]
     code = None if args[:1] == ["warm"] else run_on_server(args)
     if code is None:

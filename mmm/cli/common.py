@@ -83,6 +83,8 @@ def error_message(exc: BaseException) -> str | None:
     """The one-paragraph message for an error the user can act on (bad input, a refusal), passwords masked; else None."""
     if isinstance(exc, MMMError):
         return redact(exc.render(FLAGS.get(exc.argument, exc.argument)) if isinstance(exc, ArgumentError) else str(exc))
+    if isinstance(exc, OSError) and exc.filename and not isinstance(exc, ConnectionError):
+        return f"cannot write or read {exc.filename}: {exc.strerror}; check the path, and that the folder exists and takes files"
     status = refusal_status(exc)
     why = unreachable(exc)
     if status is None and not why:
@@ -123,6 +125,27 @@ def sampler_overrides(config: str, **values: int | None) -> Config:
     from mmm.config import load_config, with_overrides
 
     return with_overrides(load_config(config), {f"sampler.{k}": v for k, v in values.items()}, FLAGS)
+
+
+def writable(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check before any work that an output file can be written: not a folder, and its folder (or the nearest one
+    that exists; missing ones are made when it is written) takes a file. A usage error (exit 2) otherwise."""
+    import tempfile
+
+    if value is None:
+        return value
+    path = Path(value)
+    if path.is_dir():
+        raise click.BadParameter(f"{value} is a folder; give a file name")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mmm-probe-"):
+            pass
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {value}: the folder {folder} does not take files ({exc.strerror})") from None
+    return value
 
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:

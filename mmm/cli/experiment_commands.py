@@ -6,7 +6,7 @@ from typing import Literal
 
 import click
 
-from mmm.cli.common import finish_child, save_json, with_tracking
+from mmm.cli.common import finish_child, save_json, with_tracking, writable
 from mmm.cli.plan_commands import force_option, load_for_planning, review_params
 
 
@@ -51,7 +51,12 @@ def _test_weeks(ctx: click.Context, param: click.Parameter, value: str) -> int |
     show_default=True,
     help="Propose only designs this likely (0-1) to detect the lift the model expects; 0 proposes every design.",
 )
-@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the designs and the value of information as JSON here.")
+@click.option(
+    "--output-json",
+    type=click.Path(dir_okay=False),
+    callback=writable,
+    help="Also write the designs and the value of information as JSON here.",
+)
 @force_option
 @with_tracking
 def plan_test(
@@ -114,8 +119,15 @@ def plan_test(
 @click.option("--date-column", default="date", show_default=True)
 @click.option("--geo-column", default="geo", show_default=True)
 @click.option("--kpi-column", default="revenue", show_default=True, help="The outcome column (revenue, conversions, ...).")
-@click.option("--output-csv", type=click.Path(dir_okay=False), help="Write the result as a lift-test file (one row) to use with --lifts.")
-@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the result and how it was measured as JSON here.")
+@click.option(
+    "--output-csv",
+    type=click.Path(dir_okay=False),
+    callback=writable,
+    help="Write the result as a lift-test file (one row) to use with --lifts.",
+)
+@click.option(
+    "--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the result and how it was measured as JSON here."
+)
 def analyze_test(
     data: str,
     channel: str,

@@ -14,6 +14,7 @@ from mmm.cli.common import (
     terminate_as_interrupt,
     with_fit_options,
     with_tracking,
+    writable,
     write_json,
 )
 
@@ -56,7 +57,12 @@ def simulate(scenario: str, out_dir: str, seed: int | None, lifts: str | None, t
 
 @click.command()
 @click.argument("config", type=click.Path())
-@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write how the data was read and its checks as JSON here.")
+@click.option(
+    "--output-json",
+    type=click.Path(dir_okay=False),
+    callback=writable,
+    help="Also write how the data was read and its checks as JSON here.",
+)
 def validate(config: str, output_json: str | None) -> None:
     """Check a config and its data file, and whether the data can tell the channels apart; exit status 2 names what to fix."""
     from mmm.config import load_config
@@ -106,7 +112,7 @@ def validate(config: str, output_json: str | None) -> None:
 
 @click.command()
 @click.argument("config", type=click.Path())
-@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the results as JSON here.")
 @with_fit_options
 @click.option(
     "--lifts",
@@ -146,7 +152,7 @@ def fit(
 @click.option("--draws", type=int, help="Override sampler.draws for the fold fits.")
 @click.option("--tune", type=int, help="Override sampler.tune for the fold fits.")
 @click.option("--chains", type=int, help="Override sampler.chains for the fold fits.")
-@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the results as JSON here.")
 @with_tracking
 def validate_model(
     run_id: str,
@@ -182,9 +188,15 @@ def validate_model(
 @click.command()
 @click.option("--run-id", required=True, help="The fitted model's run id.")
 @click.option(
-    "--out", "out_png", type=click.Path(dir_okay=False), default="predictive_checks.png", show_default=True, help="Where to write the plot."
+    "--out",
+    "out_png",
+    type=click.Path(dir_okay=False),
+    callback=writable,
+    default="predictive_checks.png",
+    show_default=True,
+    help="Where to write the plot.",
 )
-@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the check statistics as JSON here.")
+@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the check statistics as JSON here.")
 @with_tracking
 def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """Prior and posterior predictive checks, with a plot: does the model reproduce the data?"""
@@ -198,6 +210,7 @@ def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str 
     quiet_libraries()  # PyMC resets its logger when imported; keep its sampling notes out of the output
     checks = predictive_checks(model)
     png = plot_checks(checks, model.config.currency)
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
     Path(out_png).write_bytes(png)
     for key, label in (("prior", "Prior predictive (priors only)"), ("posterior", "Posterior predictive (fitted)")):
         c = checks[key]
@@ -217,7 +230,7 @@ def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str 
 
 @click.command()
 @click.option("--run-id", required=True, help="The fitted model's run id.")
-@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the review as JSON here.")
+@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the review as JSON here.")
 @with_tracking
 def review(run_id: str, output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """The health review of a fitted model: is it fit to advise a budget, and what to fix if not."""

@@ -11,6 +11,7 @@ import click
 from mmm.cli.common import (
     where,
     with_tracking,
+    writable,
     write_json,
 )
 from mmm.core.errors import MMMError
@@ -20,16 +21,21 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @click.command()
-@click.option("--output-json", type=click.Path(dir_okay=False), help="Also write the list as JSON here.")
+@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the list as JSON here.")
 @with_tracking
 def runs(output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """List fitted models and the scenarios and optimisations run on them."""
     from mmm.report.formatting import format_runs_table
-    from mmm.tracking.runs import list_runs
+    from mmm.tracking.runs import list_runs, resolve_tracking_uri
+    from mmm.tracking.store import missing_database
 
     listing = list_runs(tracking_uri, experiment)
-    click.echo(format_runs_table(listing) if listing else "No fitted models yet: run `mmm fit CONFIG`.")
-    click.echo(f"\nStore: {where()}")
+    missing = missing_database(resolve_tracking_uri(tracking_uri))
+    if missing is not None:
+        click.echo(f"No tracking store at {missing} yet: nothing has been fitted there (check --tracking-uri or MLFLOW_TRACKING_URI).")
+    else:
+        click.echo(format_runs_table(listing) if listing else "No fitted models yet: run `mmm fit CONFIG`.")
+        click.echo(f"\nStore: {where()}")
     if output_json:
         write_json(output_json, {"runs": listing})
 
@@ -37,7 +43,13 @@ def runs(output_json: str | None, tracking_uri: str | None, experiment: str | No
 @click.command()
 @click.option("--run-id", required=True, help="The fitted model's run id (from `mmm fit` or `mmm runs`).")
 @click.option(
-    "--out", "out_html", type=click.Path(dir_okay=False), default="report.html", show_default=True, help="Where to write the HTML report."
+    "--out",
+    "out_html",
+    type=click.Path(dir_okay=False),
+    callback=writable,
+    default="report.html",
+    show_default=True,
+    help="Where to write the HTML report.",
 )
 @with_tracking
 def report(run_id: str, out_html: str, tracking_uri: str | None, experiment: str | None) -> None:

@@ -204,8 +204,11 @@ def _bounds_file(path: Path) -> tuple[dict[str, Limits], dict[str, dict[str, Lim
     rows: dict[tuple[str, str], int] = {}
 
     def pair(where: str, b: object, keys: set[str]) -> Limits:
-        if not isinstance(b, dict) or not set(b) <= keys:
+        if not isinstance(b, dict):
             raise MMMError(f"{path}: '{where}' must be a mapping with 'min' and/or 'max' (weekly spend)")
+        if not set(b) <= keys:
+            unknown = ", ".join(sorted(repr(str(k)) for k in set(b) - keys))
+            raise MMMError(f"{path}, key '{where}': unknown key {unknown}; give 'min' and/or 'max' (weekly spend)")
         low, high = (None if b.get(k) is None else float(b[k]) for k in ("min", "max"))
         return _ordered(f"{path}, key '{where}'", (low, high))
 
@@ -224,13 +227,22 @@ def _bounds_file(path: Path) -> tuple[dict[str, Limits], dict[str, dict[str, Lim
     lows = _numeric(path, "min", raw["min"], allow_blank=True)
     highs = _numeric(path, "max", raw["max"], allow_blank=True)
     geos = raw["geo"] if "geo" in raw.columns else pd.Series([None] * len(raw))
+    seen: dict[tuple[str, str], int] = {}
     for row, (ch, geo, lo, hi) in enumerate(zip(raw["channel"], geos, lows, highs), start=1):
         limits = _ordered(f"{path}, row {row}", (None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi)))
-        if geo is None or pd.isna(geo) or str(geo).strip() == "":
+        region = "" if geo is None or pd.isna(geo) else str(geo).strip()
+        if (str(ch), region) in seen:
+            raise MMMError(
+                f"{path}, column 'channel': rows {seen[(str(ch), region)]} and {row} both limit {ch}"
+                + (f" in {region}" if region else "")
+                + "; keep one row per channel (and region)"
+            )
+        seen[(str(ch), region)] = row
+        if not region:
             channels[str(ch)] = limits
         else:
-            regions.setdefault(str(ch), {})[str(geo)] = limits
-            rows[(str(ch), str(geo))] = row
+            regions.setdefault(str(ch), {})[region] = limits
+            rows[(str(ch), region)] = row
     return channels, regions, rows
 
 

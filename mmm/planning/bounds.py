@@ -65,7 +65,7 @@ def channel_bounds(
     unknown = sorted(set(overrides) - set(model.channels))
     if unknown:
         raise ArgumentError(
-            "bounds", f"{{arg}} name unknown channel(s) {', '.join(unknown)}; the model's channels are {', '.join(model.channels)}"
+            "bounds", f"{{arg}} names unknown channel(s) {', '.join(unknown)}; the model's channels are {', '.join(model.channels)}"
         )
     lo, hi, src = [], [], []
     spend_seen = model.observed.spend.sum(GEO)

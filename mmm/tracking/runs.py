@@ -26,7 +26,7 @@ from mmm.model.estimator import MarketingMixModel
 from mmm.planning.results import PlanForecast, RegionPlan
 from mmm.tracking.access import redact, refusals, unreachable
 from mmm.tracking.metrics import fit_metrics, plan_metrics
-from mmm.tracking.store import check_store_uri, store_lock
+from mmm.tracking.store import check_store_uri, missing_database, store_lock
 
 DEFAULT_EXPERIMENT = "mmm"
 MODEL_ARTIFACT = "model/model.nc"
@@ -221,9 +221,10 @@ def _finished_fit(run_id: str, uri: str) -> None:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():  # reading it would create it
+    missing = missing_database(uri)
+    if missing is not None:
         raise RunNotFoundError(
-            f"run '{run_id}': there is no tracking store at {uri.removeprefix('sqlite:///')}; point --tracking-uri "
+            f"run '{run_id}': there is no tracking store at {missing}; point --tracking-uri "
             "(or MLFLOW_TRACKING_URI) at the store the model was fitted into"
         )
     mlflow.set_tracking_uri(uri)
@@ -319,6 +320,8 @@ def list_runs(tracking_uri: str | None, experiment: str | None) -> list[dict[str
     """Fitted models (newest first) with their data period, fit quality, convergence and scenario count."""
     import mlflow
 
+    if missing_database(resolve_tracking_uri(tracking_uri)) is not None:
+        return []  # nothing fitted there yet; listing must not create the store
     uri, exp_id = connect(tracking_uri, experiment)
     client = mlflow.MlflowClient()
     with refusals(f"the runs of experiment '{exp_id}'", uri):

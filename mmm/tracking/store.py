@@ -49,6 +49,14 @@ def check_store_uri(uri: str) -> str:
     return uri
 
 
+def missing_database(uri: str) -> Path | None:
+    """The SQLite file an embedded store's address names, when it does not exist yet (reading it would create it)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = Path(uri.removeprefix("sqlite:///"))
+    return None if db.is_file() else db
+
+
 def _is_server_address(uri: str) -> bool:
     """Whether an http(s) address names a host, and a numeric port if any."""
     try:
