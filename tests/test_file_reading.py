@@ -276,3 +276,16 @@ def test_a_reader_that_closes_early_stops_neither_the_command_nor_its_json(tmp_p
     done = subprocess.run(f"{command} | true", shell=True, capture_output=True, text=True, env={**clean_env(), "MMM_WARM": "off"})
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert out.is_file() and json.loads(out.read_text())["periods"] > 0
+
+
+def test_us_thousands_separators_trailing_empty_rows_and_a_stray_comma(tmp_path):
+    """Quoted '22,358.35' is a number; rows of empty cells at the end (a spreadsheet's export) are dropped; a row with
+    one field too many names its line and says to quote the value."""
+    good = tmp_path / "good.csv"
+    good.write_text('date,revenue,tv\n2024-01-01,"1,234,567.50","22,358.35"\n2024-01-08,1200000,900\n,,\n,,\n')
+    frame = read_data_file(good).frame
+    assert len(frame) == 2 and frame["tv"].tolist() == [22358.35, 900.0] and frame["revenue"][0] == 1234567.5
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,revenue,tv\n2024-01-01,1000,900\n2024-01-08,1000,22,358\n")
+    with pytest.raises(DataError, match=r"bad.csv, line 3: 4 fields where the header has 3; .* put that value in double quotes"):
+        read_data_file(bad)

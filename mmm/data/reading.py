@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from mmm.core.errors import DataError
@@ -172,13 +173,25 @@ def read_delimited(path: Path) -> Table:
     if twice:
         where = "; ".join(f"'{n}' is columns {', '.join(str(i + 1) for i, m in enumerate(names) if m == n)}" for n in twice)
         raise DataError(f"{path}: a column name appears more than once ({where}); rename or remove the repeats")
-    frame = pd.read_csv(io.StringIO(text), sep=fmt.delimiter, decimal=fmt.decimal)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=fmt.delimiter, decimal=fmt.decimal)
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found is None:
+            raise
+        expected, line, saw = found.groups()
+        raise DataError(
+            f"{path}, line {line}: {saw} fields where the header has {expected}; a value holds a stray '{fmt.delimiter}' "
+            f"(a thousands separator, or text with a '{fmt.delimiter}' in it): put that value in double quotes or remove the separator"
+        ) from None
     if not isinstance(frame.index, pd.RangeIndex):
         raise DataError(
             f"{path}: the rows have more fields than the header ({len(header)} names); a value holds a stray "
             f"'{fmt.delimiter}' or a column has no name; fix the header or the rows"
         )
-    return Table(frame if fmt.delimiter == "," else _parse_marked_numbers(frame, fmt), fmt)
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]  # rows of empty cells at the end (a spreadsheet's export)
+    return Table(_parse_marked_numbers(frame, fmt), fmt)
 
 
 def read_data_file(path: Path, named_by: str = "data.path in the config, relative to the config file") -> Table:
