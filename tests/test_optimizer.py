@@ -532,6 +532,9 @@ def test_a_tier_with_zero_share_gets_nothing_and_the_rest_is_optimal():
         warnings.simplefilter("always")
         result = optimize_budget(m, 60_000.0, WEEKS, {"proven": 1.0, "test": 0.0}, config_tiers(m), wide_bounds(m, 1e5))
     assert result.allocation["ch2"].total == 0 and result.allocation["ch3"].total == 0
+    # said as the policy's doing, not as a cap from the data
+    assert "'ch2' gets nothing: the policy gives its tier (test) no share of the budget" in result.warnings
+    assert not [w for w in result.warnings if "held at its maximum" in w and ("ch2" in w or "ch3" in w)]
     assert result.optimality["proven"].equal_mroas, result.optimality["proven"]
     assert any(s["converged"] for s in result.solver["starts"])
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]

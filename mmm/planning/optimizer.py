@@ -243,7 +243,9 @@ def plan_result(
     weekly = totals / weeks
     warnings, allocation = [], {}
     for i, (ch, bound) in enumerate(zip(channels, at_bound(weekly, lo, hi))):
-        if bound == "max":
+        if not shares.get(tiers[ch], 0.0):
+            warnings.append(f"'{ch}' gets nothing: the policy gives its tier ({tiers[ch]}) no share of the budget")
+        elif bound == "max":
             warnings.append(f"'{ch}' is held at its maximum of {hi[i]:,.2f} per period ({bounds.source[i]}); it would take more otherwise")
         elif bound == "min" and lo[i] > 0:
             warnings.append(f"'{ch}' is held at its minimum of {lo[i]:,.2f} per period (your bound); it would take less otherwise")
