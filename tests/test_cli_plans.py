@@ -255,10 +255,10 @@ def expect_error(store, args: list[str], *needles: str) -> str:
 
 def test_plan_with_an_unknown_channel(store, tmp_path):
     plan = write_csv_plan(tmp_path / "tv.csv", [{"week": w, "search": 1, "social": 1, "display": 1, "tv": 5000} for w in (1, 2)])
-    expect_error(store, ["scenario", *store.common, "--plan", str(plan)], str(plan), "unknown channel(s) tv", "search, social, display")
+    expect_error(store, ["scenario", *store.common, "--plan", str(plan)], str(plan), "unknown column(s) tv", "search, social, display")
     yml = tmp_path / "tv.yaml"
     yml.write_text(yaml.safe_dump({"weeks": 2, "spend": {"search": 1, "social": 1, "display": 1, "tv": 9}}))
-    expect_error(store, ["scenario", *store.common, "--plan", str(yml)], "unknown channel(s) tv")
+    expect_error(store, ["scenario", *store.common, "--plan", str(yml)], "unknown column(s) tv")
 
 
 def test_plan_with_missing_weeks(store, tmp_path):

@@ -289,3 +289,15 @@ def test_us_thousands_separators_trailing_empty_rows_and_a_stray_comma(tmp_path)
     bad.write_text("date,revenue,tv\n2024-01-01,1000,900\n2024-01-08,1000,22,358\n")
     with pytest.raises(DataError, match=r"bad.csv, line 3: 4 fields where the header has 3; .* put that value in double quotes"):
         read_data_file(bad)
+
+
+def test_a_categorical_control_is_planned_as_the_data_hold_it(isolated):
+    """`events` as text ('na', 'event1') or in YAML, not the model's indicator columns `events=event1`."""
+    controls = ["price_index", "events=event1", "events=event2"]
+    text = "week,search,social,display,price_index,events\n1,100,50,20,1.0,na\n2,100,50,20,1.0,event2\n"
+    planned = read_plan(plan(isolated, text), CHANNELS, controls)
+    assert planned.controls is not None and planned.controls.tolist() == [[1.0, 0.0, 0.0], [1.0, 0.0, 1.0]]
+    yml = plan(
+        isolated, "weeks: 2\nspend: {search: 100, social: 50, display: 20}\ncontrols: {price_index: 1.0, events: event1}\n", "p.yaml"
+    )
+    assert read_plan(yml, CHANNELS, controls).controls.tolist() == [[1.0, 1.0, 0.0]] * 2

@@ -111,9 +111,23 @@ def read_plan(
         name = name or raw.get("name")
     else:
         df = raw
+    df = _with_indicators(df, control_names)
     if "geo" in df.columns:
         return _plan_by_region(df, channels, control_names, str(path), name or path.stem, geos)
     return plan_from_frame(df, channels, control_names, str(path), name or path.stem)
+
+
+def _with_indicators(df: pd.DataFrame, control_names: list[str]) -> pd.DataFrame:
+    """A categorical control planned as the data hold it (a text column `events` of 'na', 'event1', ...) turned into
+    the model's indicator columns (`events=event1`, ...); a value of none of them is the control's reference level."""
+    out = df
+    for column in map(str, df.columns):
+        levels = [n.split("=", 1)[1] for n in control_names if n.startswith(f"{column}=")]
+        if not levels or column in control_names:
+            continue
+        values = df[column].astype(str).str.strip()
+        out = out.drop(columns=column).assign(**{f"{column}={level}": (values == level).astype(float) for level in levels})
+    return out
 
 
 def _plan_by_region(
@@ -148,7 +162,11 @@ def plan_from_frame(df: pd.DataFrame, channels: list[str], control_names: list[s
     known = set(channels) | set(control_names) | {"week"}
     unknown = [c for c in df.columns if c not in known]
     if unknown:
-        raise MMMError(f"{label}: unknown channel(s) {', '.join(map(str, unknown))}; the model's channels are {', '.join(channels)}")
+        and_controls = f" and controls {', '.join(control_names)}" if control_names else ""
+        raise MMMError(
+            f"{label}: unknown column(s) {', '.join(map(str, unknown))}; a plan has a week column, the model's channels "
+            f"{', '.join(channels)}{and_controls}"
+        )
     absent = [c for c in channels if c not in df.columns]
     if absent:
         raise MMMError(f"{label}: no spend given for channel(s) {', '.join(absent)}; add a column for each (0 for no spend)")
