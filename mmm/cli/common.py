@@ -148,6 +148,11 @@ def writable(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
+def out_file(dest: str, default: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The `--out FILE` option of a command that writes one file (a plot, a report), checked before any work."""
+    return click.option("--out", dest, type=click.Path(dir_okay=False), callback=writable, default=default, show_default=True, help=help)
+
+
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     """Write JSON atomically: a reader never sees a half-written file."""
     from mmm.core.results import json_safe

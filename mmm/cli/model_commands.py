@@ -9,6 +9,7 @@ import click
 from mmm.cli.common import (
     FLAGS,
     finish_child,
+    out_file,
     quiet_libraries,
     save_json,
     terminate_as_interrupt,
@@ -187,15 +188,7 @@ def validate_model(
 
 @click.command()
 @click.option("--run-id", required=True, help="The fitted model's run id.")
-@click.option(
-    "--out",
-    "out_png",
-    type=click.Path(dir_okay=False),
-    callback=writable,
-    default="predictive_checks.png",
-    show_default=True,
-    help="Where to write the plot.",
-)
+@out_file("out_png", "predictive_checks.png", "Where to write the plot.")
 @click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the check statistics as JSON here.")
 @with_tracking
 def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:

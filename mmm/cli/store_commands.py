@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from mmm.cli.common import (
+    out_file,
     where,
     with_tracking,
     writable,
@@ -42,15 +43,7 @@ def runs(output_json: str | None, tracking_uri: str | None, experiment: str | No
 
 @click.command()
 @click.option("--run-id", required=True, help="The fitted model's run id (from `mmm fit` or `mmm runs`).")
-@click.option(
-    "--out",
-    "out_html",
-    type=click.Path(dir_okay=False),
-    callback=writable,
-    default="report.html",
-    show_default=True,
-    help="Where to write the HTML report.",
-)
+@out_file("out_html", "report.html", "Where to write the HTML report.")
 @with_tracking
 def report(run_id: str, out_html: str, tracking_uri: str | None, experiment: str | None) -> None:
     """Write a one-file HTML report of a fitted model and its latest optimisation, and log it to the run."""
