@@ -127,7 +127,7 @@ def test_a_fit_whose_server_goes_away_is_kept_and_recorded_later(sim, tmp_path):
     assert proc.returncode == 2, out
     assert "cannot reach the tracking server" in out and "Traceback" not in out
     (kept,) = (tmp_path / "unrecorded-fits").iterdir()
-    assert f"mmm record {kept}" in out
+    assert f"once the tracking store answers, record it with `mmm record {kept}`" in out
     assert sorted(p.name for p in kept.iterdir()) == ["model.nc", "recording.json", "summary.json"]
 
     server = _tracking_server(tmp_path, port)  # back again, on the same store

@@ -23,6 +23,7 @@ import click
 
 from mmm.cli.common import save_json, where, with_tracking, writable
 from mmm.core.errors import MMMError
+from mmm.tracking.access import refusal_status, unreachable
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
@@ -57,11 +58,12 @@ def kept_if_unrecorded(model: MarketingMixModel, summary: FitSummary, recording:
     """Run the block that logs a finished fit; if it fails, keep the fit on disk, say where and how to record it, and re-raise."""
     try:
         yield
-    except Exception:
+    except Exception as exc:
         folder = recording.kept_in or keep(model, summary, recording)
+        when = "once the tracking store answers" if refusal_status(exc) is not None or unreachable(exc) else "once the error below is fixed"
         click.echo(
-            f"The fit finished but was not recorded. It is kept in {folder}: once the tracking store answers, "
-            f"record it with `mmm record {folder}` (no need to fit again).",
+            f"The fit finished but was not recorded. It is kept in {folder}: {when}, record it with `mmm record {folder}` "
+            "(no need to fit again).",
             err=True,
         )
         raise
