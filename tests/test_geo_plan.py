@@ -152,11 +152,11 @@ def test_a_channel_bought_nationally_keeps_its_split_across_regions(synthetic):
 
 
 def test_bad_region_limits_say_what_to_fix(synthetic):
-    flipped = configured(
-        synthetic, lambda s: s["channels"][0].update(geo_bounds={"south": {"min_weekly_spend": 50.0, "max_weekly_spend": 10.0}})
-    )
-    with pytest.raises(MMMError, match=r"channels\[search\]\.geo_bounds: min_weekly_spend 50\.00 in south is above its max 10\.00"):
-        plan_bounds(flipped, None, "cells")
+    with pytest.raises(MMMError, match=r"geo_bounds.south \(line \d+\): min_weekly_spend 50.00 is above max_weekly_spend 10.00"):
+        configured(synthetic, lambda s: s["channels"][0].update(geo_bounds={"south": {"min_weekly_spend": 50.0, "max_weekly_spend": 10.0}}))
+    above_cap = configured(synthetic, lambda s: s["channels"][0].update(geo_bounds={"south": {"min_weekly_spend": 1e12}}))
+    with pytest.raises(MMMError, match=r"channels\[search\]\.geo_bounds: min_weekly_spend 1,000,000,000,000\.00 in south is above its max"):
+        plan_bounds(above_cap, None, "cells")
     unknown = configured(synthetic, lambda s: s["channels"][0].update(geo_bounds={"atlantis": {"max_weekly_spend": 1.0}}))
     with pytest.raises(MMMError, match=r"no region named 'atlantis'"):
         plan_bounds(unknown, None, "cells")

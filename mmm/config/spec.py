@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -119,23 +119,20 @@ class CostLine(_Strict):
 
 
 class RegionBound(_Strict):
-    """Weekly spend limits of a channel in one region (data by geo), currency per period."""
+    """Weekly spend limits of a channel in one region (data by geo), or of a channel (`ChannelSpec`), currency per period."""
 
     min_weekly_spend: float | None = Field(default=None, ge=0)
     max_weekly_spend: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> RegionBound:
-        _check_limits(self.min_weekly_spend, self.max_weekly_spend)
+    def _ordered(self) -> Self:
+        low, high = self.min_weekly_spend, self.max_weekly_spend
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_weekly_spend {low:,.2f} is above max_weekly_spend {high:,.2f}; swap them or lower the minimum")
         return self
 
 
-def _check_limits(low: float | None, high: float | None) -> None:
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"min_weekly_spend {low:,.2f} is above max_weekly_spend {high:,.2f}; swap them or lower the minimum")
-
-
-class ChannelSpec(_Strict):
+class ChannelSpec(RegionBound):
     name: str
     spend_column: str
     tier: Tier = "proven"
@@ -165,11 +162,6 @@ class ChannelSpec(_Strict):
         if self.extra_cost:
             short.append(CostLine(name="extra cost", category="content", amount=self.extra_cost))
         return short + list(self.costs)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ChannelSpec:
-        _check_limits(self.min_weekly_spend, self.max_weekly_spend)
-        return self
 
     @field_validator("name")
     @classmethod
