@@ -653,3 +653,12 @@ def test_format_rows():
     assert format_rows([3, 7, 12]) == "rows 3, 7, 12"
     assert format_rows(list(range(1, 13))) == "rows 1, 2, 3, 4, 5, 6, 7, 8 and 4 more"
     assert format_rows(np.array([2, 5])) == "rows 2, 5"
+
+
+def test_irregular_times_are_shown_and_a_set_frequency_is_not_called_detected(tmp_path):
+    df = make_frame()
+    df.loc[30, "date"] = (pd.Timestamp(df.loc[30, "date"]) + pd.Timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    msg = data_error(write_case(tmp_path, df))
+    assert "02:00)" in msg and "detected weekly data" in msg
+    msg = data_error(write_case(tmp_path, make_frame(), data={"frequency": "daily"}))
+    assert "data.frequency is daily, but there is a gap of 7 days" in msg

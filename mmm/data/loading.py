@@ -106,11 +106,13 @@ def _detect_frequency(chk: _Checker, column: str, dates: pd.DatetimeIndex, order
     if len(off):
         i = off[0]
         a, b = sorted_dates[i], sorted_dates[i + 1]
-        rows = f"rows {order[i] + 1} ({a.date()}) and {order[i + 1] + 1} ({b.date()})"
+        shown = "%Y-%m-%d %H:%M" if (a.normalize() != a or b.normalize() != b) else "%Y-%m-%d"  # times shown when the dates carry them
+        rows = f"rows {order[i] + 1} ({a:{shown}}) and {order[i + 1] + 1} ({b:{shown}})"
         kind = "a gap" if gaps[i] > step and gaps[i] % step == 0 else "irregular spacing"
         chk.fail(
             column,
-            f"detected {freq} data, but there is {kind} of {gaps[i]} days between {rows}"
+            (f"detected {freq} data" if wanted == "auto" else f"data.frequency is {wanted}")
+            + f", but there is {kind} of {gaps[i]} days between {rows}"
             + (f" ({len(off)} such places)" if len(off) > 1 else "")
             + f"; add the missing {freq} periods (0 spend) or fix the dates",
         )
