@@ -318,5 +318,5 @@ def test_unreadable_decimal_comma_cell_names_its_row(sim, isolated):
     (isolated / "data.csv").write_text(european(df.to_csv(index=False)))
     config = isolated / "config.yaml"
     config.write_text((sim / "config.yaml").read_text())
-    with pytest.raises(DataError, match=r"'social_spend'.*row 7 hold 'n.a.'"):
+    with pytest.raises(DataError, match=r"'social_spend'.*row 7 holds 'n.a.'"):
         load_data(load_config(config))

@@ -109,7 +109,7 @@ def test_one_text_cell_in_a_numeric_control_names_its_row(sim, isolated):
     df = pd.read_csv(sim / "data.csv")
     df["price_index"] = df["price_index"].astype(object)
     df.loc[5, "price_index"] = "abc"
-    with pytest.raises(DataError, match=r"column 'price_index': row 6 hold 'abc' in a column of numbers"):
+    with pytest.raises(DataError, match=r"column 'price_index': row 6 holds 'abc' in a column of numbers"):
         load_data(load_config(with_data(sim, isolated, df)))
 
 
@@ -143,8 +143,8 @@ def plan(folder, text: str, name: str = "plan.csv"):
     [
         ("week,search,social,display\n", "holds no weeks"),
         ("week,search,social,display\n1,1,1,1\n1,1,1,1\n", "column 'week': rows 1, 2 repeat a week number"),
-        ("week,search,social,display\n1,1,1,1\n1.5,1,1,1\n", "column 'week': row 2 hold '1.5'"),
-        ("week,search,social,display,price_index\n1,1,1,1,abc\n2,1,1,1,100\n", "column 'price_index': row 1 hold 'abc'"),
+        ("week,search,social,display\n1,1,1,1\n1.5,1,1,1\n", "column 'week': row 2 holds '1.5'"),
+        ("week,search,social,display,price_index\n1,1,1,1,abc\n2,1,1,1,100\n", "column 'price_index': row 1 holds 'abc'"),
     ],
     ids=["no-rows", "repeated-week", "half-week", "text-control"],
 )

@@ -79,7 +79,7 @@ def _table(path: Path, date_column: str, geo_column: str, kpi_column: str, spend
     dup = np.flatnonzero(df.duplicated([date_column, geo_column], keep=False).to_numpy()) + 1
     if len(dup):
         raise DataError(
-            f"{path}, columns '{date_column}'/'{geo_column}': {format_rows(dup)} repeat a region's period; keep one row per region and period"
+            f"{path}, columns '{date_column}'/'{geo_column}': {format_rows(dup, verb='repeat')} a region's period; keep one row per region and period"
         )
     return df
 

@@ -21,12 +21,13 @@ PERIOD_DAYS = {"weekly": 7, "daily": 1}
 PERIODS_PER_YEAR = {"weekly": 365.25 / 7, "daily": 365.25}
 
 
-def format_rows(rows: Sequence[int] | np.ndarray, limit: int = 8) -> str:
-    """'rows 3, 7, 12 and 4 more' from 1-based row numbers."""
+def format_rows(rows: Sequence[int] | np.ndarray, limit: int = 8, verb: str = "") -> str:
+    """'rows 3, 7, 12 and 4 more' from 1-based row numbers, then `verb` agreeing with them ('row 4 holds', 'rows 4, 9 hold')."""
     numbers = [int(r) for r in rows]
     shown = ", ".join(str(r) for r in numbers[:limit])
     more = f" and {len(numbers) - limit} more" if len(numbers) > limit else ""
-    return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
+    agreed = f" {verb}s" if verb and len(numbers) == 1 else f" {verb}" if verb else ""
+    return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}{agreed}"
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def _national_totals(t: _GeoTable, column: str, name: str, calendar: pd.Datetime
             column,
             None,
             f"channel '{name}' is bought nationally (national: true), so its column holds one national total per date, but the "
-            f"rows of {differ[0].date()} disagree ({format_rows(rows)} hold {totals['min'][differ[0]]:,.2f} to {totals['max'][differ[0]]:,.2f}){f' and so do {len(differ) - 1} more dates' if len(differ) > 1 else ''}; "
+            f"rows of {differ[0].date()} disagree ({format_rows(rows, verb='hold')} {totals['min'][differ[0]]:,.2f} to {totals['max'][differ[0]]:,.2f}){f' and so do {len(differ) - 1} more dates' if len(differ) > 1 else ''}; "
             "write the same national figure on every geo's row (or on one row per date), or remove national: true if the figures are per geo",
         )
     return totals["min"].to_numpy(dtype=float)

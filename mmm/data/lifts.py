@@ -96,7 +96,7 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
         outside = np.flatnonzero(((parsed < dates[0]) | (parsed > dates[-1])).to_numpy()) + 1
         if len(outside):
             raise MMMError(
-                f"{path}, column '{col}': {format_rows(outside)} fall outside the data ({dates[0].date()} to {dates[-1].date()}); "
+                f"{path}, column '{col}': {format_rows(outside, verb='fall')} outside the data ({dates[0].date()} to {dates[-1].date()}); "
                 "a test can only calibrate periods the model is fitted on"
             )
         df[col] = parsed
@@ -104,7 +104,7 @@ def read_lifts(path: str | Path, data: ModelData) -> list[LiftTest]:
     df["start"] = dates[np.clip(dates.searchsorted(df["start"], side="right") - 1, 0, None)]
     reversed_rows = np.flatnonzero((df["end"] < df["start"]).to_numpy()) + 1
     if len(reversed_rows):
-        raise MMMError(f"{path}, column 'end': {format_rows(reversed_rows)} end before they start")
+        raise MMMError(f"{path}, column 'end': {format_rows(reversed_rows)}: the end comes before the start")
     for col in ("spend_change", "lift", "lift_se", "geo_share"):
         values = pd.to_numeric(df[col], errors="coerce")
         bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float))) + 1
@@ -193,7 +193,7 @@ def _geos(path: Path, df: pd.DataFrame, data: ModelData) -> list[str | None]:
         names = ", ".join(sorted({f"'{x}'" for i in unknown for x in named[i - 1] if x not in data.geos}))
         if data.geos == [NATIONAL]:
             raise MMMError(
-                f"{path}, column 'geo': {format_rows(unknown)} name regions ({names}), but the data are national (no "
+                f"{path}, column 'geo': {format_rows(unknown, verb='name')} regions ({names}), but the data are national (no "
                 "data.geo_column). A national model reads a geo test as a share of the market: blank the geo cell and set "
                 "geo_share to the treated regions' share of the market (`mmm analyze-test` prints it)"
             )

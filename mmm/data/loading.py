@@ -75,7 +75,7 @@ class _Checker:
         bad = np.flatnonzero((values.isna().to_numpy() & raw.notna().to_numpy()) | np.isinf(as_float)) + 1
         if len(bad):
             examples = ", ".join(repr(str(v)) for v in raw.iloc[bad[:3] - 1])
-            self.fail(column, f"{what} must be numeric; {format_rows(bad)} hold {examples}. Remove currency symbols or text.")
+            self.fail(column, f"{what} must be numeric; {format_rows(bad, verb='hold')} {examples}. Remove currency symbols or text.")
         return values.to_numpy(dtype=float)
 
 
@@ -139,7 +139,10 @@ def _encode_controls(chk: _Checker, names: list[str], notes: list[str]) -> tuple
         text = np.flatnonzero(values.isna().to_numpy())
         if len(text) < len(raw) / 2:  # mostly numbers: the text is a typo, not a category
             examples = ", ".join(repr(str(v)) for v in raw.iloc[text[:3]])
-            chk.fail(name, f"{format_rows(text + 1)} hold {examples} in a column of numbers; write a number there (or drop those periods)")
+            chk.fail(
+                name,
+                f"{format_rows(text + 1, verb='hold')} {examples} in a column of numbers; write a number there (or drop those periods)",
+            )
         levels = raw.astype(str).value_counts()
         if len(levels) < 2:
             chk.fail(name, "control is constant over all periods; remove it from controls")

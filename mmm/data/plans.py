@@ -188,10 +188,14 @@ def _week_numbers(label: str, column: pd.Series) -> pd.Series:
     whole = weeks.notna().to_numpy() & (weeks.to_numpy(dtype=float) % 1 == 0)
     if not whole.all():
         examples = ", ".join(repr(str(v)) for v in column[~whole].iloc[:3])
-        raise MMMError(f"{label}, column 'week': {format_rows(_file_rows(column, ~whole))} hold {examples}; number the weeks 1, 2, 3, ...")
+        raise MMMError(
+            f"{label}, column 'week': {format_rows(_file_rows(column, ~whole), verb='hold')} {examples}; number the weeks 1, 2, 3, ..."
+        )
     repeated = weeks.duplicated(keep=False).to_numpy()
     if repeated.any():
-        raise MMMError(f"{label}, column 'week': {format_rows(_file_rows(column, repeated))} repeat a week number; give each week one row")
+        raise MMMError(
+            f"{label}, column 'week': {format_rows(_file_rows(column, repeated), verb='repeat')} a week number; give each week one row"
+        )
     missing = sorted(set(range(1, len(weeks) + 1)) - set(weeks.astype(int)))
     if missing:
         raise MMMError(
@@ -206,8 +210,8 @@ def _control_values(label: str, column: str, values: pd.Series) -> np.ndarray:
     bad = out.isna().to_numpy() | np.isinf(out.to_numpy(dtype=float))
     if bad.any():
         examples = ", ".join(repr(str(v)) for v in pd.unique(values[bad])[:3])
-        rows = format_rows(_file_rows(values, bad))
-        raise MMMError(f"{label}, column '{column}': {rows} hold {examples}; a control's planned value must be a number")
+        rows = format_rows(_file_rows(values, bad), verb="hold")
+        raise MMMError(f"{label}, column '{column}': {rows} {examples}; a control's planned value must be a number")
     return out.to_numpy(dtype=float)
 
 
