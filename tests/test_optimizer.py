@@ -683,3 +683,11 @@ def test_analysis_reads_at_most_its_draw_limit_evenly_spaced():
     assert synthetic_model([2.0, 1.0], n_draws=50).posterior_params()["roas"].shape[0] == 50  # fewer draws: all of them
     # model choice scores the same thinned draws, chain by chain
     assert pointwise_log_likelihood(model).shape == (1, ANALYSIS_DRAWS, model.n_train)
+
+
+def test_a_plan_longer_than_the_data_is_warned_about():
+    m = synthetic_model([3.0, 1.5], tiers=["proven", "test"])
+    short = recommend_budget(m, FIT_FOR_TIERS, 10_000.0, WEEKS, "80/20/0")
+    assert not [w for w in short.warnings if "longer than the" in w]
+    long = recommend_budget(m, FIT_FOR_TIERS, 10_000.0, m.n_train + 10, "80/20/0")
+    assert f"the plan runs {m.n_train + 10} periods, longer than the {m.n_train} the model was fitted on" in " ".join(long.warnings)

@@ -80,4 +80,17 @@ def recommend_budget(
         result = with_profit(result, margin, unit)
     result = result.model_copy(update={"policy": shares_wanted, "notes": notes, "tier_reasons": reasons or None})
     costly = rule_cost_warning(result, model.config.data.kpi)
-    return result.model_copy(update={"warnings": [*result.warnings, costly]}) if costly else result
+    long = horizon_warning(model, weeks)
+    extra = [w for w in (costly, long) if w]
+    return result.model_copy(update={"warnings": [*result.warnings, *extra]}) if extra else result
+
+
+def horizon_warning(model: MarketingMixModel, weeks: int) -> str | None:
+    """A warning when the plan runs longer than the data the model learnt from: its trend is then extrapolated that far."""
+    seen = model.n_train
+    if weeks <= seen:
+        return None
+    return (
+        f"the plan runs {weeks} periods, longer than the {seen} the model was fitted on: its trend and seasons are carried "
+        "past anything the data show, so read its later periods with care (or plan a shorter horizon)"
+    )
