@@ -301,3 +301,11 @@ def test_a_categorical_control_is_planned_as_the_data_hold_it(isolated):
         isolated, "weeks: 2\nspend: {search: 100, social: 50, display: 20}\ncontrols: {price_index: 1.0, events: event1}\n", "p.yaml"
     )
     assert read_plan(yml, CHANNELS, controls).controls.tolist() == [[1.0, 1.0, 0.0]] * 2
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    db = tmp_path / "mlruns.db"
+    result = invoke("runs", "--tracking-uri", f"sqlite:///{db}", "--output-json", tmp_path / "notes.txt" / "runs.json")
+    assert result.exit_code == 2 and "does not take files" in printed(result)
+    assert not db.exists()

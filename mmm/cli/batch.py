@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mmm.cli.common import save_json, where, with_fit_options, with_tracking, writable
+from mmm.cli.common import OUTPUT_FILE, save_json, where, with_fit_options, with_tracking
 from mmm.core.errors import MMMError
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class BatchError(MMMError):
     default=None,
     help="Ray cluster to fit on (HOST:PORT of its head, ray://HOST:10001, or auto); default: RAY_ADDRESS, else a local Ray for this batch.",
 )
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write every config's outcome as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write every config's outcome as JSON here.")
 @with_fit_options
 @click.option(
     "--cpus-per-fit",

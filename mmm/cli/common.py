@@ -127,30 +127,34 @@ def sampler_overrides(config: str, **values: int | None) -> Config:
     return with_overrides(load_config(config), {f"sampler.{k}": v for k, v in values.items()}, FLAGS)
 
 
-def writable(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Check before any work that an output file can be written: not a folder, and its folder (or the nearest one
-    that exists; missing ones are made when it is written) takes a file. A usage error (exit 2) otherwise."""
-    import tempfile
+class OutputFile(click.Path):
+    """A file a command writes, checked before any work: not a folder, and its folder (or the nearest one that
+    exists; missing ones are made when it is written) takes a file. A usage error (exit 2) otherwise."""
 
-    if value is None:
-        return value
-    path = Path(value)
-    if path.is_dir():
-        raise click.BadParameter(f"{value} is a folder; give a file name")
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mmm-probe-"):
-            pass
-    except OSError as exc:
-        raise click.BadParameter(f"cannot write {value}: the folder {folder} does not take files ({exc.strerror})") from None
-    return value
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import tempfile
+
+        converted = super().convert(value, param, ctx)
+        folder = Path(os.fsdecode(converted)).parent
+        while not folder.exists():
+            folder = folder.parent
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".mmm-probe-"):
+                pass
+        except OSError as exc:
+            self.fail(f"cannot write {value}: the folder {folder} does not take files ({exc.strerror})", param, ctx)
+        return converted
+
+
+OUTPUT_FILE = OutputFile()
 
 
 def out_file(dest: str, default: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The `--out FILE` option of a command that writes one file (a plot, a report), checked before any work."""
-    return click.option("--out", dest, type=click.Path(dir_okay=False), callback=writable, default=default, show_default=True, help=help)
+    return click.option("--out", dest, type=OUTPUT_FILE, default=default, show_default=True, help=help)
 
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from typing import Literal
 
 import click
 
-from mmm.cli.common import finish_child, save_json, with_tracking, writable
+from mmm.cli.common import OUTPUT_FILE, finish_child, save_json, with_tracking
 from mmm.cli.plan_commands import force_option, load_for_planning, review_params
 
 
@@ -53,8 +53,7 @@ def _test_weeks(ctx: click.Context, param: click.Parameter, value: str) -> int |
 )
 @click.option(
     "--output-json",
-    type=click.Path(dir_okay=False),
-    callback=writable,
+    type=OUTPUT_FILE,
     help="Also write the designs and the value of information as JSON here.",
 )
 @force_option
@@ -121,13 +120,10 @@ def plan_test(
 @click.option("--kpi-column", default="revenue", show_default=True, help="The outcome column (revenue, conversions, ...).")
 @click.option(
     "--output-csv",
-    type=click.Path(dir_okay=False),
-    callback=writable,
+    type=OUTPUT_FILE,
     help="Write the result as a lift-test file (one row) to use with --lifts.",
 )
-@click.option(
-    "--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the result and how it was measured as JSON here."
-)
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the result and how it was measured as JSON here.")
 def analyze_test(
     data: str,
     channel: str,

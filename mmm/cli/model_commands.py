@@ -8,6 +8,7 @@ import click
 
 from mmm.cli.common import (
     FLAGS,
+    OUTPUT_FILE,
     finish_child,
     out_file,
     quiet_libraries,
@@ -15,7 +16,6 @@ from mmm.cli.common import (
     terminate_as_interrupt,
     with_fit_options,
     with_tracking,
-    writable,
     write_json,
 )
 
@@ -60,8 +60,7 @@ def simulate(scenario: str, out_dir: str, seed: int | None, lifts: str | None, t
 @click.argument("config", type=click.Path())
 @click.option(
     "--output-json",
-    type=click.Path(dir_okay=False),
-    callback=writable,
+    type=OUTPUT_FILE,
     help="Also write how the data was read and its checks as JSON here.",
 )
 def validate(config: str, output_json: str | None) -> None:
@@ -113,7 +112,7 @@ def validate(config: str, output_json: str | None) -> None:
 
 @click.command()
 @click.argument("config", type=click.Path())
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the results as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the results as JSON here.")
 @with_fit_options
 @click.option(
     "--lifts",
@@ -153,7 +152,7 @@ def fit(
 @click.option("--draws", type=int, help="Override sampler.draws for the fold fits.")
 @click.option("--tune", type=int, help="Override sampler.tune for the fold fits.")
 @click.option("--chains", type=int, help="Override sampler.chains for the fold fits.")
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the results as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the results as JSON here.")
 @with_tracking
 def validate_model(
     run_id: str,
@@ -189,7 +188,7 @@ def validate_model(
 @click.command()
 @click.option("--run-id", required=True, help="The fitted model's run id.")
 @out_file("out_png", "predictive_checks.png", "Where to write the plot.")
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the check statistics as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the check statistics as JSON here.")
 @with_tracking
 def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """Prior and posterior predictive checks, with a plot: does the model reproduce the data?"""
@@ -223,7 +222,7 @@ def check(run_id: str, out_png: str, output_json: str | None, tracking_uri: str 
 
 @click.command()
 @click.option("--run-id", required=True, help="The fitted model's run id.")
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the review as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the review as JSON here.")
 @with_tracking
 def review(run_id: str, output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """The health review of a fitted model: is it fit to advise a budget, and what to fix if not."""

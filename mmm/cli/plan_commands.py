@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 
 from mmm.cli.common import (
+    OUTPUT_FILE,
     finish_child,
     with_tracking,
-    writable,
 )
 
 if TYPE_CHECKING:
@@ -66,13 +66,10 @@ def review_params(verdict: ReviewVerdict) -> dict[str, Any]:
 
 
 PLAN_FILE_OPTIONS = [
-    click.option(
-        "--output-csv", type=click.Path(dir_okay=False), callback=writable, help="Also write the plan by week and channel as CSV here."
-    ),
+    click.option("--output-csv", type=OUTPUT_FILE, help="Also write the plan by week and channel as CSV here."),
     click.option(
         "--output-xlsx",
-        type=click.Path(dir_okay=False),
-        callback=writable,
+        type=OUTPUT_FILE,
         help="Also write the plan by week and month, with a summary, as XLSX.",
     ),
 ]
@@ -171,7 +168,7 @@ def plan_files(
     "recent share of them. Default: the config's optimizer.geo_allocation (cells).",
 )
 @click.option("--name", default=None, help="Name of the MLflow run (default: optimize <budget>).")
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the results as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the results as JSON here.")
 @plan_file_options
 @force_option
 @with_tracking
@@ -262,7 +259,7 @@ def optimize(
 @click.option("--run-id", required=True, help="The fitted model's run id.")
 @click.option("--plan", "plan_file", required=True, type=click.Path(), help="Spend plan: experiments/PLAN.csv or .yaml.")
 @click.option("--name", default=None, help="Scenario name (default: the plan file's name).")
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the forecast as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the forecast as JSON here.")
 @plan_file_options
 @force_option
 @with_tracking

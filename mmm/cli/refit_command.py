@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mmm.cli.common import FLAGS, draws_text, save_json, stage, terminate_as_interrupt, where, with_tracking, writable
+from mmm.cli.common import FLAGS, OUTPUT_FILE, draws_text, save_json, stage, terminate_as_interrupt, where, with_tracking
 from mmm.cli.publish import publish_fit
 from mmm.cli.unrecorded import Recording, run_tags
 
@@ -18,9 +18,7 @@ from mmm.cli.unrecorded import Recording, run_tags
     type=click.Path(dir_okay=False),
     help="The updated data: the full export (earlier and new periods) or only the new periods, with the same columns.",
 )
-@click.option(
-    "--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the results (with `changes`) as JSON here."
-)
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the results (with `changes`) as JSON here.")
 @click.option("--draws", type=int, help="Override sampler.draws.")
 @click.option("--tune", type=int, help="Override sampler.tune.")
 @click.option("--chains", type=int, help="Override sampler.chains.")

@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from mmm.cli.common import (
+    OUTPUT_FILE,
     out_file,
     where,
     with_tracking,
-    writable,
     write_json,
 )
 from mmm.core.errors import MMMError
@@ -22,7 +22,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @click.command()
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the list as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the list as JSON here.")
 @with_tracking
 def runs(output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """List fitted models and the scenarios and optimisations run on them."""

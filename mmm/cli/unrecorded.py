@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mmm.cli.common import save_json, where, with_tracking, writable
+from mmm.cli.common import OUTPUT_FILE, save_json, where, with_tracking
 from mmm.core.errors import MMMError
 from mmm.tracking.access import refusal_status, unreachable
 
@@ -126,7 +126,7 @@ def run_tags(run: Any) -> dict[str, str]:
 
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False))
-@click.option("--output-json", type=click.Path(dir_okay=False), callback=writable, help="Also write the fit's results as JSON here.")
+@click.option("--output-json", type=OUTPUT_FILE, help="Also write the fit's results as JSON here.")
 @with_tracking
 def record(folder: str, output_json: str | None, tracking_uri: str | None, experiment: str | None) -> None:
     """Record a fit that finished but could not be logged (kept under unrecorded-fits/), as the run `mmm fit` would have made.
