@@ -56,7 +56,7 @@ class GeoTestResult(Result):
 
 
 def _table(path: Path, date_column: str, geo_column: str, kpi_column: str, spend_column: str | None) -> pd.DataFrame:
-    df = read_data_file(path).frame
+    df = read_data_file(path, named_by="the DATA argument: the finished test's data, one row per region and period").frame
     wanted = [c for c in (date_column, geo_column, kpi_column, spend_column) if c]
     missing = [c for c in wanted if c not in df.columns]
     if missing:
@@ -109,8 +109,6 @@ def analyze_geo_test(
         raise MMMError(
             "give the test's spend change either as a number (--spend-change) or as a column to measure it from (--spend-column), not both"
         )
-    if not path.is_file():
-        raise DataError(f"{path}: file not found; give the finished test's data (one row per region and period)")
     df = _table(path, date_column, geo_column, kpi_column, spend_column)
     geos = sorted(df[geo_column].unique())
     control = control or [g for g in geos if g not in treated]

@@ -30,8 +30,8 @@ def runs(output_json: str | None, tracking_uri: str | None, experiment: str | No
     from mmm.tracking.runs import list_runs, resolve_tracking_uri
     from mmm.tracking.store import missing_database
 
-    listing = list_runs(tracking_uri, experiment)
     missing = missing_database(resolve_tracking_uri(tracking_uri))
+    listing = [] if missing is not None else list_runs(tracking_uri, experiment)
     if missing is not None:
         click.echo(f"No tracking store at {missing} yet: nothing has been fitted there (check --tracking-uri or MLFLOW_TRACKING_URI).")
     else:

@@ -42,19 +42,21 @@ def check_store_uri(uri: str) -> str:
         raise MMMError(f"{where}: mmm does not keep its runs in {scheme if scheme == 'a folder' else repr(scheme)}; {how}")
     if scheme in ("http", "https") and not _is_server_address(uri):
         raise MMMError(f"{where}: not a server address (a host, and a port that is a number); {how}")
-    if scheme == "sqlite":
-        db = Path(uri.removeprefix("sqlite:///"))
-        if db.is_dir() or (db.is_file() and not _holds_sqlite(db)):
-            raise MMMError(f"{where}: {db} is not an SQLite database; name a new file (mmm creates it) or an existing mlruns.db")
+    db = sqlite_file(uri)
+    if db is not None and (db.is_dir() or (db.is_file() and not _holds_sqlite(db))):
+        raise MMMError(f"{where}: {db} is not an SQLite database; name a new file (mmm creates it) or an existing mlruns.db")
     return uri
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The database file an embedded store's address (sqlite:///path) names; None for any other store."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
 def missing_database(uri: str) -> Path | None:
     """The SQLite file an embedded store's address names, when it does not exist yet (reading it would create it)."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    db = Path(uri.removeprefix("sqlite:///"))
-    return None if db.is_file() else db
+    db = sqlite_file(uri)
+    return None if db is None or db.is_file() else db
 
 
 def _is_server_address(uri: str) -> bool:
@@ -79,12 +81,12 @@ def store_lock(uri: str) -> Iterator[None]:
 
     Re-entrant within a thread, so a locked step may call another that locks.
     """
-    if not uri.startswith("sqlite:///"):
+    db = sqlite_file(uri)
+    if db is None:
         yield
         return
     import fcntl
 
-    db = Path(uri.removeprefix("sqlite:///"))
     with _in_process:
         if db in _held:
             yield
