@@ -249,23 +249,21 @@ def _bounds_file(path: Path) -> tuple[dict[str, Limits], dict[str, dict[str, Lim
     lows = _numeric(path, "min", raw["min"], allow_blank=True)
     highs = _numeric(path, "max", raw["max"], allow_blank=True)
     geos = raw["geo"] if "geo" in raw.columns else pd.Series([None] * len(raw))
-    seen: dict[tuple[str, str], int] = {}
     for row, (ch, geo, lo, hi) in enumerate(zip(raw["channel"], geos, lows, highs), start=1):
         limits = _ordered(f"{path}, row {row}", (None if np.isnan(lo) else float(lo), None if np.isnan(hi) else float(hi)))
         region = "" if geo is None or pd.isna(geo) else str(geo).strip()
-        if (str(ch), region) in seen:
+        if (str(ch), region) in rows:
             raise MMMError(
-                f"{path}, column 'channel': rows {seen[(str(ch), region)]} and {row} both limit {ch}"
+                f"{path}, column 'channel': rows {rows[(str(ch), region)]} and {row} both limit {ch}"
                 + (f" in {region}" if region else "")
                 + "; keep one row per channel (and region)"
             )
-        seen[(str(ch), region)] = row
+        rows[(str(ch), region)] = row
         if not region:
             channels[str(ch)] = limits
         else:
             regions.setdefault(str(ch), {})[region] = limits
-            rows[(str(ch), region)] = row
-    return channels, regions, rows
+    return channels, regions, {key: row for key, row in rows.items() if key[1]}
 
 
 def _ordered(where: str, limits: Limits) -> Limits:

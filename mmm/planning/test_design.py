@@ -52,7 +52,7 @@ from mmm.planning.geo_design import MIN_CONTROL_GEOS, geo_split
 from mmm.planning.policy import tier_shares
 from mmm.planning.response import ConstantPlanResponse
 from mmm.planning.test_results import ChannelInformation, TestDesign, TestEconomics, TestPlan
-from mmm.planning.voi import N_DRAWS, PlanProblem, perfect_information, sample_information, weighted_width
+from mmm.planning.voi import N_DRAWS, PlanProblem, perfect_information, sample_information
 
 MIN_TEST_WEEKS = 2
 AUTO_TEST_WEEKS = (4, 6, 8, 10, 13)  # durations tried under test_weeks "auto" (those within the horizon)
@@ -250,13 +250,12 @@ def plan_tests(
             f"adds to the plan ({first.value:,.0f}); what it teaches also serves the plans of the quarters after"
         )
     info = {}
-    uniform = np.full(problem.size, 1.0 / problem.size)
     for i, name in enumerate(model.channels):
         tests = economics[name]
         info[name] = ChannelInformation(
             tier=tiers[name],
             roas=Interval.of(problem.roas[:, i]),
-            roas_interval_width=weighted_width(problem.roas[:, i], uniform),
+            roas_interval_width=problem.roas_width(i),
             weekly_spend_planned=float(problem.now[i]),
             perfect_information=evpi[name],
             sample_information=max(t.sample_information for t in tests.values()) if tests else None,

@@ -73,9 +73,8 @@ class TestPlan(Result):
     __test__ = False
 
     run_id: str | None = None
-    outcome: str = (
-        "revenue"  # the KPI (data.kpi) every amount is in: currency for revenue, else counts (conversions) and ROAS per unit spent
-    )
+    # the KPI (data.kpi) every amount is in: currency for revenue, else counts (conversions) and ROAS per unit spent
+    outcome: str = "revenue"
     budget: float
     weeks: int
     test_weeks: int  # periods each test runs; under "auto" the best design's

@@ -80,6 +80,10 @@ class PlanProblem:
         self.now = self.best_plan(uniform, {"even split": np.ones(len(self.channels)), "current plan": self.current})
         self.now_draws = self.totals(self.now)
 
+    def roas_width(self, channel: int) -> float:
+        """Width of the channel's 90% ROAS interval now, before any test."""
+        return weighted_width(self.roas[:, channel], np.full(self.size, 1.0 / self.size))
+
     def totals(self, weekly: np.ndarray) -> np.ndarray:
         """(sample,) total incremental outcome of a weekly plan, currency."""
         return self.response.revenue_draws(weekly).sum(axis=1)
@@ -168,5 +172,4 @@ def sample_information(problem: PlanProblem, channel: int, lift: np.ndarray, se:
         widths.append(weighted_width(problem.roas[:, channel], w))
         ess.append(1.0 / float(w @ w))
     # a result never widens what is known: on average the reweighted interval is at most today's (a few outer draws can say otherwise)
-    width_now = weighted_width(problem.roas[:, channel], np.full(problem.size, 1.0 / problem.size))
-    return Preposterior(float(np.mean(gains)), min(float(np.mean(widths)), width_now), float(np.mean(ess)))
+    return Preposterior(float(np.mean(gains)), min(float(np.mean(widths)), problem.roas_width(channel)), float(np.mean(ess)))
