@@ -76,9 +76,8 @@ def read_design(path: str | Path, geo: bool = False) -> dict[str, Any]:
     return raw
 
 
-def in_design(path: str | Path, exc: MMMError) -> MMMError:
-    """`exc` (a design that does not fit the scenario) with the design file named first."""
-    return MMMError(f"{path}, {exc}")
+class DesignError(MMMError):
+    """A design that does not fit the scenario it is run on; the message starts with the design's key at fault."""
 
 
 def schedule(design: dict[str, Any], last: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp, int, int, int]:
@@ -86,14 +85,14 @@ def schedule(design: dict[str, Any], last: pd.Timestamp) -> tuple[pd.Timestamp, 
     it starts in (1: right after), `extra` the weeks to add to the data, through its carry-over."""
     start, end = pd.Timestamp(design["start"]), pd.Timestamp(design["end"])
     if end < start:
-        raise MMMError(f"keys 'start', 'end': the design ends ({design['end']}) before it starts ({design['start']}); swap them")
+        raise DesignError(f"keys 'start', 'end': the design ends ({design['end']}) before it starts ({design['start']}); swap them")
     if start <= last:
-        raise MMMError(
+        raise DesignError(
             f"keys 'start', 'end': the design runs {design['start']} to {design['end']}; a test runs after the data, which end {last.date()}"
         )
     for key, day in (("start", start), ("end", end)):
         if (day - last).days % 7:
-            raise MMMError(
+            raise DesignError(
                 f"key '{key}': {day.date()} is not a period of the data, whose weeks start on {last.day_name()}s "
                 f"(the last on {last.date()}); give the first day of a week"
             )
@@ -114,7 +113,9 @@ def realise_design(name: str, design: dict[str, Any], seed: int | None = None) -
     df, truth, _ = simulate(name, seed)
     names = [c.name for c in sc.channels]
     if design["channel"] not in names:
-        raise MMMError(f"key 'channel': the design tests '{design['channel']}', which scenario '{name}' does not have ({', '.join(names)})")
+        raise DesignError(
+            f"key 'channel': the design tests '{design['channel']}', which scenario '{name}' does not have ({', '.join(names)})"
+        )
     dates = pd.to_datetime(df["date"])
     start, end, first, test_weeks, extra = schedule(design, dates.iloc[-1])
     n = len(df)
@@ -185,8 +186,8 @@ def write_realised(name: str, out: str | Path, design_path: str | Path, seed: in
     design = read_design(design_path, geo)
     try:
         extended, row, truth = (realise_geo_design if geo else realise_design)(name, design, seed)
-    except MMMError as exc:
-        raise (in_design(design_path, exc) if str(exc).startswith("key") else exc) from None
+    except DesignError as exc:
+        raise MMMError(f"{design_path}, {exc}") from None
     _, _, config = (simulate_geo if geo else simulate)(name, seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from mmm.core.did import did_lift
 from mmm.core.errors import MMMError
-from mmm.simulation.experiments import BAU_WEEKS, REALISE_SEED_OFFSET, schedule
+from mmm.simulation.experiments import BAU_WEEKS, REALISE_SEED_OFFSET, DesignError, schedule
 from mmm.simulation.geo_scenarios import SEED, geo_tables, geo_world, long_table
 
 
@@ -38,22 +38,22 @@ def realise_geo_design(name: str, design: dict[str, Any], seed: int | None = Non
     df, truth, _ = geo_tables(world)
     channel = design["channel"]
     if channel not in world.names:
-        raise MMMError(f"key 'channel': the design tests '{channel}', which scenario '{name}' does not have ({', '.join(world.names)})")
+        raise DesignError(f"key 'channel': the design tests '{channel}', which scenario '{name}' does not have ({', '.join(world.names)})")
     c = world.names.index(channel)
     if world.national[c]:
-        raise MMMError(
+        raise DesignError(
             f"key 'channel': '{channel}' is bought nationally in scenario '{name}': it cannot be switched off in some regions only"
         )
     treated_names = list(design.get("treated_geos") or [])
     unknown = sorted(set(treated_names) - set(world.geos))
     if not treated_names or unknown:
-        raise MMMError(
+        raise DesignError(
             f"key 'treated_geos': {'no region named ' + ', '.join(unknown) if unknown else 'names no region'}; "
             f"scenario '{name}' has {', '.join(world.geos)}"
         )
     treated = np.array([g in treated_names for g in world.geos])
     if treated.all():
-        raise MMMError("key 'treated_geos': every region is treated, so none is left as control; leave some out")
+        raise DesignError("key 'treated_geos': every region is treated, so none is left as control; leave some out")
     weeks = len(world.dates)
     start, end, first, test_weeks, extra = schedule(design, world.dates[-1])
     new_dates = pd.date_range(world.dates[-1] + pd.Timedelta(days=7), periods=extra, freq="7D")
