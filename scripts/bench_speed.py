@@ -96,9 +96,9 @@ def after_a_first_command(env: dict[str, str], measure: Callable[[], dict]) -> d
 
 
 def default_sampler(config: Path) -> None:
-    """Drop the simulator's fixed draws so the fit uses mmm's default (draws: auto)."""
-    text = config.read_text().replace("draws: 1000", "draws: auto")
-    config.write_text(text)
+    """Drop the simulator's fixed draws and warm-up so the fit uses mmm's defaults (draws: auto, its default tune)."""
+    lines = config.read_text().replace("draws: 1000", "draws: auto").splitlines(keepends=True)
+    config.write_text("".join(line for line in lines if not line.strip().startswith("tune:")))
 
 
 def main() -> None:

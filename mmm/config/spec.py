@@ -293,7 +293,7 @@ class SamplerSpec(_Strict):
         default="auto", description="Draws per chain, or 'auto': stop as soon as every parameter meets the R-hat and ESS targets."
     )
     max_draws: int = Field(default=4000, ge=100, description="Ceiling on draws per chain under draws: auto.")
-    tune: int = Field(default=1000, ge=10)
+    tune: int = Field(default=500, ge=10, description="Warm-up (adaptation) steps per chain, not kept.")
     chains: int = Field(default=4, ge=1, le=16)
     seed: int = 1
     backend: Literal["nutpie", "numba", "jax", "pymc"] = Field(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from importlib.util import find_spec
 from typing import Any
 
@@ -18,6 +17,7 @@ from mmm.config.spec import SamplerSpec
 from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.core.errors import ConfigError
 from mmm.model.compiled import compile_model
+from mmm.model.convergence import Convergence, convergence
 from mmm.model.diagnostics import Diagnostics, ParameterCheck
 from mmm.model.trace import ArrowTrace, Trace
 
@@ -153,30 +153,15 @@ def _is_finished(sampler: Any) -> bool:
 
 def _meets_targets(draws: dict[str, np.ndarray]) -> bool:
     """R-hat and bulk and tail ESS of every parameter, (chain, draw, *shape) arrays, at their targets."""
-    post = az.convert_to_dataset(draws)
-    with _arviz_on_numpy():
-        if _extreme(az.rhat(post), np.nanmax) > RHAT_MAX:
-            return False
-        return all(_extreme(az.ess(post, method=m), np.nanmin) >= ESS_MIN for m in ("bulk", "tail"))
+    checks = convergence(draws)
+    if _extreme(checks.rhat, np.nanmax) > RHAT_MAX:
+        return False
+    return all(_extreme(ess, np.nanmin) >= ESS_MIN for ess in (checks.ess_bulk, checks.ess_tail))
 
 
-def _extreme(per_parameter: Any, pick: Callable[[Any], Any]) -> float:
-    """`np.nanmax` or `np.nanmin` (`pick`) over every element of every parameter of an ArviZ diagnostic."""
-    return float(pick([pick(v.values) for v in per_parameter.data_vars.values()]))
-
-
-@contextmanager
-def _arviz_on_numpy() -> Iterator[None]:
-    """ArviZ's diagnostics computed with NumPy: its numba path compiles on first use, which takes longer than the diagnostics."""
-    from arviz.utils import Numba
-
-    was_on = Numba.numba_flag
-    Numba.disable_numba()
-    try:
-        yield
-    finally:
-        if was_on:
-            Numba.enable_numba()
+def _extreme(per_parameter: dict[str, np.ndarray], pick: Callable[[Any], Any]) -> float:
+    """`np.nanmax` or `np.nanmin` (`pick`) over every element of every parameter's diagnostic."""
+    return float(pick([pick(v) for v in per_parameter.values()]))
 
 
 def diagnose(idata: az.InferenceData, sampled_vars: list[str], labels: dict[str, str] | None = None) -> Diagnostics:
@@ -185,12 +170,9 @@ def diagnose(idata: az.InferenceData, sampled_vars: list[str], labels: dict[str,
     `labels` names each sampled variable in plain words for the per-quantity table.
     """
     post = idata.posterior[sampled_vars]
-    with _arviz_on_numpy():
-        rhat = az.rhat(post)
-        ess_bulk = az.ess(post, method="bulk")
-        ess_tail = az.ess(post, method="tail")
-    max_rhat = _extreme(rhat, np.nanmax)
-    min_bulk, min_tail = _extreme(ess_bulk, np.nanmin), _extreme(ess_tail, np.nanmin)
+    checks = convergence({v: post[v].values for v in sampled_vars})
+    max_rhat = _extreme(checks.rhat, np.nanmax)
+    min_bulk, min_tail = _extreme(checks.ess_bulk, np.nanmin), _extreme(checks.ess_tail, np.nanmin)
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     problems = []
     if post.sizes["chain"] < 2:
@@ -216,29 +198,23 @@ def diagnose(idata: az.InferenceData, sampled_vars: list[str], labels: dict[str,
         divergences=div,
         converged=not problems,
         problems=problems,
-        parameters=_per_parameter(rhat, ess_bulk, labels or {}),
+        parameters=_per_parameter(post, checks, labels or {}),
     )
 
 
-def _per_parameter(rhat: Any, ess: Any, labels: dict[str, str]) -> list[ParameterCheck]:
-    """One row per scalar quantity: 'ROAS: search', 'seasonality term 2', ..."""
+def _per_parameter(post: Any, checks: Convergence, labels: dict[str, str]) -> list[ParameterCheck]:
+    """One row per scalar quantity of the posterior `post`: 'ROAS: search', 'seasonality term 2', ..."""
     rows = []
-    for v in rhat.data_vars:
-        r, e = rhat[v], ess[v]
-        label = labels.get(str(v), str(v))
-        if r.ndim == 0:
-            rows.append(ParameterCheck(label=label, rhat=float(r), ess=float(e)))
-            continue
-        if r.ndim > 1:  # a geo model's (geo, channel) quantities: one row per pair, 'geo ROAS deviation: north / search'
-            cells = r.stack(cell=r.dims)
-            flat = e.stack(cell=r.dims)
-            for j, coord in enumerate(cells["cell"].values):
-                rows.append(
-                    ParameterCheck(label=f"{label}: {' / '.join(map(str, coord))}", rhat=float(cells.values[j]), ess=float(flat.values[j]))
-                )
-            continue
-        dim = r.dims[0]
-        for j, coord in enumerate(r[dim].values):
-            name = f"{label} term {j + 1}" if dim == "fourier" else f"{label}: {coord}"
-            rows.append(ParameterCheck(label=name, rhat=float(r.values[j]), ess=float(e.values[j])))
+    for v, r in checks.rhat.items():
+        e, dims = checks.ess_bulk[v], post[v].dims[2:]
+        label = labels.get(v, v)
+        for index in np.ndindex(r.shape):
+            coords = [post[v][d].values[i] for d, i in zip(dims, index, strict=True)]
+            if not coords:
+                name = label
+            elif len(coords) > 1:  # a geo model's (geo, channel) quantities: 'geo ROAS deviation: north / search'
+                name = f"{label}: {' / '.join(map(str, coords))}"
+            else:
+                name = f"{label} term {index[0] + 1}" if dims[0] == "fourier" else f"{label}: {coords[0]}"
+            rows.append(ParameterCheck(label=name, rhat=float(r[index]), ess=float(e[index])))
     return rows
