@@ -424,6 +424,24 @@ def test_infinite_spend_is_rejected(tmp_path, value):
     assert "inf" in msg.lower()  # the CSV reader may turn the text into a float inf
 
 
+def test_every_kind_of_bad_cell_in_a_column_is_named_at_once(tmp_path):
+    """A spreadsheet export with a blank, 'n/a', text and a refund in one column: one run of validate lists them all."""
+    df = as_object(make_frame(), "tv_spend")
+    df.loc[4, "tv_spend"] = np.nan
+    df.loc[8, "tv_spend"] = "n/a"  # read as blank
+    df.loc[12, "tv_spend"] = "-"
+    df.loc[20, "tv_spend"] = -75.0
+    df = as_object(df, "revenue")
+    df.loc[30, "revenue"] = "tbc"
+    msg = data_error(write_case(tmp_path, df))
+    assert "4 problems to fix" in msg
+    lines = msg.splitlines()[1:]
+    assert "column 'tv_spend': missing values in rows 5, 9" in lines[1]
+    assert "column 'tv_spend': spend must be numeric; row 13 holds '-'" in lines[2]
+    assert "column 'tv_spend': negative spend in row 21" in lines[3]
+    assert "column 'revenue': the target must be numeric; row 31 holds 'tbc'" in lines[0]
+
+
 def test_many_bad_rows_are_summarised(tmp_path):
     df = as_object(make_frame(), "tv_spend")
     df.loc[0:11, "tv_spend"] = "lots"

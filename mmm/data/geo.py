@@ -24,7 +24,7 @@ from mmm.config import Config
 from mmm.core.errors import DataError
 from mmm.data.conversions import count_problem, value_column, value_problem
 from mmm.data.dataset import MIN_PERIODS, PERIOD_DAYS, WARN_PERIODS, ModelData, format_rows
-from mmm.data.loading import SPEND_BLANKS, _Checker, _encode_controls, count_parameters, require_columns
+from mmm.data.loading import NEGATIVE_SPEND, ROW_BLANKS, SPEND_BLANKS, _Checker, _encode_controls, count_parameters, require_columns
 from mmm.data.quality import MIN_PERIODS_PER_PARAMETER, spend_warnings
 from mmm.data.reading import read_dates
 
@@ -159,7 +159,7 @@ def _national_totals(t: _GeoTable, column: str, name: str, calendar: pd.Datetime
     values = t.chk.numeric(column, "spend")
     neg = values < 0
     if neg.any():
-        t.fail(column, None, f"negative spend in {_rows(neg)}; spend must be 0 or more (refunds belong in another column)")
+        t.fail(column, None, f"negative spend in {_rows(neg)}; {NEGATIVE_SPEND}")
     frame = pd.DataFrame({"date": t.dates, "v": values, "row": np.arange(len(values)) + 1})
     given = frame[raw.notna().to_numpy()]
     totals = given.groupby("date")["v"].agg(["min", "max"]).reindex(calendar)
@@ -211,8 +211,7 @@ def check_geo_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     target_col = cfg.data.target_column
     warnings: list[str] = []
     with t.chk.each():  # each block's problem is kept and the next block runs: all are named at once
-        t.chk.no_missing(target_col)
-        target = t.chk.numeric(target_col, "the target")
+        target = t.chk.numeric(target_col, "the target", blanks=ROW_BLANKS)
         if np.nanstd(target) == 0:
             t.fail(target_col, None, f"the target is constant ({target[0]:g}) in every row; a model needs it to vary")
         if cfg.outcome.is_count and (counts := count_problem(target)):
@@ -233,8 +232,7 @@ def check_geo_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     value, value_col = None, value_column(cfg)
     if value_col:
         with t.chk.each():
-            t.chk.no_missing(value_col)
-            value = t.chk.numeric(value_col, "the value per conversion")
+            value = t.chk.numeric(value_col, "the value per conversion", blanks=ROW_BLANKS)
             if problem := value_problem(value):
                 t.fail(value_col, None, problem)
 
@@ -260,14 +258,13 @@ def check_geo_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
                     f"'{col}': spend of channel {ch.name} ({ch.tier}); {ch.name} was bought nationally; split to the {n_geos} geos {how}"
                 )
             else:
-                t.chk.no_missing(col, SPEND_BLANKS)
-                values = t.chk.numeric(col, "spend")
+                values = t.chk.numeric(col, "spend", blanks=SPEND_BLANKS)
                 neg = values < 0
                 if neg.any():
                     t.fail(
                         col,
                         str(t.geo[neg][0]),
-                        f"negative spend in {_rows(neg)}; spend must be 0 or more (refunds belong in another column)",
+                        f"negative spend in {_rows(neg)}; {NEGATIVE_SPEND}",
                     )
                 spend[:, :, i] = panel(values)
                 notes.append(f"'{col}': spend of channel {ch.name} ({ch.tier}), by geo")

@@ -25,6 +25,17 @@ from mmm.data.reading import Table, read_data_file, read_dates
 from mmm.transforms import MediaSeasonality, MediaTransform
 
 SPEND_BLANKS = "fill them in (0 for weeks without spend) or drop those periods"  # what to do about blank spend
+ROW_BLANKS = "fill them in or drop those rows"
+NEGATIVE_SPEND = "spend must be 0 or more (refunds belong in another column)"
+
+
+class DataProblemsError(DataError):
+    """Several problems, each a whole message naming file and column: one DataError that lists them all."""
+
+    def __init__(self, where: str, messages: list[str]) -> None:
+        many = f"{where}: {len(messages)} problems to fix:\n  - " + "\n  - ".join(messages)
+        super().__init__(messages[0] if len(messages) == 1 else many)
+        self.messages = messages
 
 
 class _Checker:
@@ -40,15 +51,15 @@ class _Checker:
         """One check that does not depend on the others: its error is kept, and the next check runs (`finish`)."""
         try:
             yield
+        except DataProblemsError as exc:
+            self.problems.extend(exc.messages)
         except DataError as exc:
             self.problems.append(str(exc))
 
     def finish(self) -> None:
         """Raise every problem the checks under `each` found, in one DataError (the one message when there is one)."""
-        if len(self.problems) == 1:
-            raise DataError(self.problems[0])
         if self.problems:
-            raise DataError(f"{self.where}: {len(self.problems)} problems to fix:\n  - " + "\n  - ".join(self.problems))
+            raise DataProblemsError(self.where, self.problems)
 
     def fail(self, column: str | None, msg: str) -> NoReturn:
         col = f", column '{column}'" if column else ""
@@ -62,21 +73,32 @@ class _Checker:
                 f"{self.where}: unknown column {', '.join(missing)}; the file has: {have}. Fix the column name in the config or the file."
             )
 
-    def no_missing(self, column: str, fix: str = "fill them in or drop those rows") -> None:
+    def no_missing(self, column: str, fix: str = ROW_BLANKS) -> None:
         """Fail naming the rows where `column` is blank; `fix` says what to do about them."""
         bad = np.flatnonzero(self.df[column].isna().to_numpy()) + 1
         if len(bad):
             self.fail(column, f"missing values in {format_rows(bad)}; {fix}")
 
-    def numeric(self, column: str, what: str) -> np.ndarray:
+    def numeric(self, column: str, what: str, blanks: str | None = None, negative: str | None = None) -> np.ndarray:
+        """`column` as numbers (NaN where blank), or a DataError naming every kind of bad cell at once: text and
+        infinite values; blank cells when `blanks` says what to do about them; values below 0 when `negative` says why not."""
         raw = self.df[column]
         values = pd.to_numeric(raw, errors="coerce")
         as_float = values.to_numpy(dtype=float)
+        found = []
+        gaps = np.flatnonzero(raw.isna().to_numpy()) + 1
+        if blanks is not None and len(gaps):
+            found.append(f"missing values in {format_rows(gaps)}; {blanks}")
         bad = np.flatnonzero((values.isna().to_numpy() & raw.notna().to_numpy()) | np.isinf(as_float)) + 1
         if len(bad):
             examples = ", ".join(repr(str(v)) for v in raw.iloc[bad[:3] - 1])
-            self.fail(column, f"{what} must be numeric; {format_rows(bad, verb='hold')} {examples}. Remove currency symbols or text.")
-        return values.to_numpy(dtype=float)
+            found.append(f"{what} must be numeric; {format_rows(bad, verb='hold')} {examples}. Remove currency symbols or text.")
+        below = np.flatnonzero(as_float < 0) + 1
+        if negative is not None and len(below):
+            found.append(f"negative {what} in {format_rows(below)}; {negative}")
+        if found:
+            raise DataProblemsError(self.where, [f"{self.where}, column '{column}': {msg}" for msg in found])
+        return as_float
 
 
 def _parse_dates(chk: _Checker, column: str) -> pd.DatetimeIndex:
@@ -199,11 +221,7 @@ def require_columns(cfg: Config, df: pd.DataFrame, path: Path) -> dict[str, str]
 
 def _spend(chk: _Checker, column: str, channel: str) -> np.ndarray:
     """A channel's spend column, checked: no blanks, numbers, none negative, some spend (currency per period)."""
-    chk.no_missing(column, SPEND_BLANKS)
-    values = chk.numeric(column, "spend")
-    neg = np.flatnonzero(values < 0) + 1
-    if len(neg):
-        chk.fail(column, f"negative spend in {format_rows(neg)}; spend must be 0 or more (refunds belong in another column)")
+    values = chk.numeric(column, "spend", blanks=SPEND_BLANKS, negative=NEGATIVE_SPEND)
     if not np.any(values > 0):
         chk.fail(column, f"channel '{channel}' has no spend in any period; remove it from channels")
     return values
@@ -224,8 +242,7 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
         freq = _detect_frequency(chk, date_col, dates, order, cfg.data.frequency)
 
     with chk.each():
-        chk.no_missing(target_col)
-        target = chk.numeric(target_col, "the target")
+        target = chk.numeric(target_col, "the target", blanks=ROW_BLANKS)
         if np.nanstd(target) == 0:
             chk.fail(target_col, f"the target is constant ({target[0]:g}) in every row; a model needs it to vary")
         if cfg.outcome.is_count and (counts := count_problem(target)):
@@ -233,8 +250,7 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     value, value_col = None, value_column(cfg)
     if value_col:
         with chk.each():
-            chk.no_missing(value_col)
-            value = chk.numeric(value_col, "the value per conversion")
+            value = chk.numeric(value_col, "the value per conversion", blanks=ROW_BLANKS)
             if problem := value_problem(value):
                 chk.fail(value_col, problem)
 
