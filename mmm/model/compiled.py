@@ -89,6 +89,10 @@ def compile_model(
     from pymc.model.transform.optimization import freeze_dims_and_data
 
     on_numba = backend.get("backend") == "numba"
+    if on_numba:
+        from mmm.model.numba_scalars import register
+
+        register()  # digamma as code numba can cache: a count or Student-t likelihood is then cached too
     if on_numba:  # every parameter's shape frozen; the data and their length (weeks) stay inputs, so the code fits other data
         frozen = freeze_dims_and_data(model, dims=[dim for dim in model.coords if dim != DATE], data=[])
     else:
