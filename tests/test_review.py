@@ -73,6 +73,20 @@ def test_goodness_of_fit_and_holdout():
     assert checks.holdout(0.9, 0.40, 0.05, 13).status == "REVIEW"  # far worse than in sample
 
 
+def test_the_review_speaks_the_datas_period():
+    """Daily data are reviewed in days: no 'week-to-week' for a model of days."""
+    daily = [
+        checks.goodness_of_fit(0.9, 0.05, "day"),
+        checks.goodness_of_fit(-0.2, 0.4, "day"),
+        checks.geo_fit({"north": 0.2, "south": 0.9}, "day"),
+        checks.holdout(0.2, 0.06, 0.05, 30, "day"),
+    ]
+    text = " ".join(c.message for c in daily)
+    assert "week" not in text
+    assert "day-to-day variation" in daily[0].message and "error per day" in daily[0].message
+    assert "average day" in daily[1].message and "in those days" in daily[3].message
+
+
 def test_a_channel_still_at_its_prior_is_named():
     mu, sigma = per_channel(0.0, 0.0), per_channel(0.8, 0.8)
     learned = np.exp(RNG.normal(0.6, 0.1, 4000))

@@ -13,7 +13,7 @@ from mmm.analysis.decomposition import ChannelDraws, FitQuality
 from mmm.analysis.residuals import residual_trend
 from mmm.core.constants import CHANNEL, DATE, GEO, SAMPLE
 from mmm.core.review import Check, Review
-from mmm.data.dataset import PERIODS_PER_YEAR
+from mmm.data.dataset import PERIOD_WORD, PERIODS_PER_YEAR
 from mmm.model.estimator import MarketingMixModel
 
 REVIEW_SEED = 1  # the posterior predictive draws of the review (fixed: same model, same review)
@@ -36,17 +36,18 @@ def review_fit(model: MarketingMixModel, params: dict[str, np.ndarray], quality:
     words = model.config.outcome
     money = draws.roas if words.is_money else draws.value_roas
     sizes = model.idata.posterior.sizes
+    unit = PERIOD_WORD.get(train.frequency, "period")
     found: list[Check] = [
         checks.convergence(d.max_rhat, min(d.min_ess_bulk, d.min_ess_tail), d.divergences, int(sizes["chain"] * sizes["draw"])),
         checks.baseline(non_media, words.noun, words.return_label),
         checks.posterior_predictive(actual, replicated),
-        checks.goodness_of_fit(quality.in_sample.r2, quality.in_sample.mape),
+        checks.goodness_of_fit(quality.in_sample.r2, quality.in_sample.mape, unit),
     ]
     if quality.by_geo is not None:  # a geo model: each geo's own fit
-        found.append(checks.geo_fit({g: a.r2 for g, a in quality.by_geo.items()}))
+        found.append(checks.geo_fit({g: a.r2 for g, a in quality.by_geo.items()}, unit))
     if quality.holdout is not None:
         h = quality.holdout
-        found.append(checks.holdout(h.coverage, h.mape, quality.in_sample.mape, h.periods))
+        found.append(checks.holdout(h.coverage, h.mape, quality.in_sample.mape, h.periods, unit))
     found += [
         checks.prior_posterior_shift(roas, prior_mu, prior_sigma, words.return_label),
         checks.roas_consistency(roas, prior_mu, prior_sigma, words.return_label),

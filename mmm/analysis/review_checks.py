@@ -105,40 +105,42 @@ def posterior_predictive(actual: np.ndarray, replicated: np.ndarray) -> Check:
     return Check(name="posterior_predictive", status="PASS" if ok else "FAIL", value=ppp, threshold=PPP_FAIL, message=message)
 
 
-def goodness_of_fit(r2: float | None, mape: float | None) -> Check:
-    """In-sample R² (with MAPE in the message)."""
+def goodness_of_fit(r2: float | None, mape: float | None, unit: str = "week") -> Check:
+    """In-sample R² (with MAPE in the message); `unit` is the data's period in words (week, day)."""
     if r2 is None or not math.isfinite(r2):
         return Check(
             name="goodness_of_fit", status="REVIEW", value=None, threshold=R2_REVIEW, message="R² is undefined: the target is flat."
         )
     status: Status = "FAIL" if r2 <= R2_FAIL else "REVIEW" if r2 < R2_REVIEW else "PASS"
-    error = f"; the weekly error averages {mape:.0%}" if mape is not None and math.isfinite(mape) else ""
+    error = f"; the error per {unit} averages {mape:.0%}" if mape is not None and math.isfinite(mape) else ""
     message = {
-        "PASS": f"The model explains {r2:.0%} of the week-to-week variation{error}.",
-        "REVIEW": f"The model explains only {r2:.0%} of the week-to-week variation{error}: add the controls that move sales "
+        "PASS": f"The model explains {r2:.0%} of the {unit}-to-{unit} variation{error}.",
+        "REVIEW": f"The model explains only {r2:.0%} of the {unit}-to-{unit} variation{error}: add the controls that move sales "
         "(promotions, price, holidays) before trusting channel figures.",
-        "FAIL": f"The model predicts worse than the average week (R² {r2:.2f}){error}: it is not fit to advise. Check the data and config.",
+        "FAIL": f"The model predicts worse than the average {unit} (R² {r2:.2f}){error}: it is not fit to advise. Check the data and config.",
     }[status]
     return Check(name="goodness_of_fit", status=status, value=r2, threshold=R2_REVIEW, message=message)
 
 
-def geo_fit(r2_by_geo: dict[str, float | None]) -> Check:
+def geo_fit(r2_by_geo: dict[str, float | None], unit: str = "week") -> Check:
     """A geo model's fit of each geo: REVIEW names the geos whose own R² is under R2_REVIEW (never FAIL: the total may still advise)."""
     known = {g: r2 for g, r2 in r2_by_geo.items() if r2 is not None and math.isfinite(r2)}
     weak = sorted((g for g, r2 in known.items() if r2 < R2_REVIEW), key=lambda g: known[g])
     worst = min(known.values()) if known else None
     if not weak:
-        message = f"The model follows every geo's week-to-week variation (R² at least {worst:.0%} in each)." if worst is not None else ""
+        message = (
+            f"The model follows every geo's {unit}-to-{unit} variation (R² at least {worst:.0%} in each)." if worst is not None else ""
+        )
         return Check(name="geo_fit", status="PASS", value=worst, threshold=R2_REVIEW, message=message or "Every geo's outcome is flat.")
     named = ", ".join(f"{g} ({known[g]:.0%})" for g in weak)
     message = (
-        f"The model explains little of the week-to-week variation in {named}: read those geos' channel figures with care, "
+        f"The model explains little of the {unit}-to-{unit} variation in {named}: read those geos' channel figures with care, "
         "and add the local drivers (promotions, store openings, weather) if you have them."
     )
     return Check(name="geo_fit", status="REVIEW", value=worst, threshold=R2_REVIEW, message=message)
 
 
-def holdout(coverage: float, mape: float | None, fit_mape: float | None, periods: int) -> Check:
+def holdout(coverage: float, mape: float | None, fit_mape: float | None, periods: int, unit: str = "week") -> Check:
     """Forecast accuracy on the held-out last periods."""
     limit = max(HOLDOUT_MAPE_FACTOR * (fit_mape or 0.0), HOLDOUT_MAPE_FLOOR)
     bad_mape = mape is not None and math.isfinite(mape) and mape > limit
@@ -148,7 +150,7 @@ def holdout(coverage: float, mape: float | None, fit_mape: float | None, periods
         f"On the {periods} held-out periods the model forecast{error}; {coverage:.0%} fell inside its 90% band."
         if not bad
         else f"On the {periods} held-out periods the forecast missed{error}; only {coverage:.0%} fell inside its 90% band: "
-        "the model does not carry to periods it has not seen. Look for a change in the business in those weeks."
+        f"the model does not carry to periods it has not seen. Look for a change in the business in those {unit}s."
     )
     return Check(name="holdout", status="REVIEW" if bad else "PASS", value=coverage, threshold=HOLDOUT_COVERAGE_REVIEW, message=message)
 

@@ -19,6 +19,7 @@ MIN_PERIODS = 26
 WARN_PERIODS = 52
 PERIOD_DAYS = {"weekly": 7, "daily": 1}
 PERIODS_PER_YEAR = {"weekly": 365.25 / 7, "daily": 365.25}
+PERIOD_WORD = {"weekly": "week", "daily": "day"}  # one period of the data in words
 
 
 def format_rows(rows: Sequence[int] | np.ndarray, limit: int = 8, verb: str = "") -> str:

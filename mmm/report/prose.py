@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from markupsafe import Markup
 
 from mmm.core.outcome import outcome_for
+from mmm.data.dataset import PERIOD_WORD
 from mmm.report.templating import macro, squeeze
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from mmm.planning.results import OptimizationResult
 
 PROSE = "prose.html.j2"
-UNIT = {"weekly": "week", "daily": "day"}
 MOVE = 0.5  # a channel's spend changes when it moves by more than half a currency unit
 SHOWN_MOVES = 3
 REVIEW_VERDICTS = {"PASS": ("good", "Good"), "REVIEW": ("warn", "Use with care"), "FAIL": ("bad", "Not fit to advise")}
@@ -36,7 +36,7 @@ class Verdict(NamedTuple):
 
 def unit_of(summary: FitSummary) -> str:
     """The data's period in words: 'week', 'day' or 'period'."""
-    return UNIT.get(summary.data.frequency, "period")
+    return PERIOD_WORD.get(summary.data.frequency, "period")
 
 
 def trust_verdict(summary: FitSummary) -> Verdict:
