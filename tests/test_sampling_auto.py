@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from mmm.core.constants import ESS_MIN, RHAT_MAX
+from mmm.model.compiled import COMPILING
 from mmm.model.sampling import AUTO_FIRST_CHECK, _sample_until_converged, next_checkpoint
 from mmm.simulation.scenarios import write_scenario
 
@@ -111,8 +112,14 @@ def test_chains_that_never_converge_run_to_the_ceiling():
 
 
 FIT_SCRIPT = """
-import json, sys, warnings
+import json, logging, sys, warnings
 warnings.filterwarnings("ignore")
+said = []  # what the engine tells the user while it works (the CLI prints it under the stage)
+class Keep(logging.Handler):
+    def emit(self, record):
+        said.append(record.getMessage())
+logging.getLogger("mmm").addHandler(Keep())
+logging.getLogger("mmm").setLevel(logging.INFO)
 from mmm.config import load_config, with_overrides
 from mmm.model.estimator import MarketingMixModel
 cfg = with_overrides(
@@ -123,6 +130,7 @@ print(json.dumps({
     "roas": model.idata.posterior["roas"].values.tolist(),
     "converged": model.diagnostics.converged,
     "timings": model.timings,
+    "said": said,
 }))
 """
 
@@ -152,18 +160,24 @@ def test_the_compile_cache_is_keyed_on_structure_and_gives_the_same_draws_cold_w
     assert n in [*checkpoints(), 700] and n <= 700
     assert cold["converged"] or n == 700  # it stops early only when the targets are met
     assert cold["timings"]["sample_seconds"] > 0 and cold["timings"]["compile_seconds"] > 0
-    np.testing.assert_array_equal(roas, np.asarray(fit(first)["roas"]))
+    assert cold["said"] == [COMPILING]  # the long first compile is announced while it runs
+    warm = fit(first)
+    np.testing.assert_array_equal(roas, np.asarray(warm["roas"]))
+    assert warm["said"] == []
 
     before = compiled()
     reused = fit(second)
     assert compiled() == before  # new data, same structure: nothing compiled, nothing remembered anew
+    assert reused["said"] == []
     # the layout outlives the callbacks it points to (a cache pruned by hand): the model is compiled afresh,
     # and the draws equal those of the reused code
     callbacks = sorted(cache.rglob("*.mmm_*"))
     assert callbacks
     for stale in callbacks:
         stale.unlink()
-    np.testing.assert_array_equal(np.asarray(reused["roas"]), np.asarray(fit(second)["roas"]))
+    again = fit(second)
+    np.testing.assert_array_equal(np.asarray(reused["roas"]), np.asarray(again["roas"]))
+    assert again["said"] == [COMPILING]
     recompiled = [p.name for p in cache.rglob("*.mmm_*")]
     assert any("mmm_logp" in n for n in recompiled) and any("mmm_expand" in n for n in recompiled)
 
@@ -180,3 +194,14 @@ def test_one_chain_is_not_called_converged_and_its_summary_reads_back():
     assert found.problems[0].startswith("one chain cannot show whether chains agree")
     again = Diagnostics.from_dict(json.loads(json.dumps(found.model_dump(mode="json"))))
     assert np.isnan(again.max_rhat) and np.isnan(again.parameters[0].rhat)
+
+
+def test_the_command_shows_what_the_engine_says_under_the_running_stage(capsys):
+    """The engine speaks through logging (it knows no terminal); a command prints it indented under its stage."""
+    import logging
+
+    from mmm.cli.common import quiet_libraries
+
+    quiet_libraries()
+    logging.getLogger("mmm.model.compiled").info(COMPILING)
+    assert f"  {COMPILING}\n" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import traceback
@@ -51,10 +52,21 @@ FLAGS = {
 def quiet_libraries() -> None:
     """Keep library chatter (deprecations, BLAS hints) out of an analyst's terminal."""
     warnings.filterwarnings("ignore")
-    import logging
-
     for name in ("pymc", "pytensor", "mlflow", "alembic", "numba"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    say = logging.getLogger("mmm")  # what the engine says about a long step while it runs, as a stage's detail
+    if not say.handlers:
+        say.addHandler(_StageDetail())
+        say.setLevel(logging.INFO)
+        say.propagate = False
+
+
+class _StageDetail(logging.Handler):
+    """An engine message on the command's stderr (the one it has now: a warm server's command swaps it), indented under its stage."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"  {record.getMessage()}", err=True)
+
     # MLflow prints each run's URL, credentials included when the address carries them; mmm names the run itself
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     # a tracking server that is down is said in seconds, not after minutes of MLflow's default retries

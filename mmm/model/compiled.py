@@ -14,6 +14,7 @@ the structure (a transform or its priors, a channel, a control) compiles afresh.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import warnings
@@ -30,6 +31,11 @@ from mmm.core.constants import DATE
 from mmm.model.graph_key import model_key
 
 CACHE_VERSION = "mmm-nutpie-2"  # bump when the callbacks' source changes
+COMPILING = (
+    "compiling the model: the first fit of a model of this structure takes a minute or two; "
+    "later fits of it, on any data, load the compiled code in about a second"
+)
+log = logging.getLogger(__name__)
 
 # nutpie's contract for the callbacks: 0 ok, 3 non-finite gradient, 4 non-finite log density
 # (both make the sampler try elsewhere), 1 any other error, -1 wrong dimension, -2 expansion failed.
@@ -149,6 +155,7 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
         compiled = _assemble(frozen, layout, start_point, None)
         if compiled is not None:
             return compiled
+    log.info(COMPILING)  # the long wait of a first fit, said while it happens
     # with fast-math, code compiled in this process and the same code loaded from the cache differ in
     # the last bit of a gradient, which changes every draw after it: the first run would disagree with the next
     with pytensor.config.change_flags(numba__fastmath=False):
