@@ -11,6 +11,7 @@ freedom), so such a model's compiled code had no cache key and every fit compile
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
 from pytensor.link.numba.dispatch.scalar import scalar_op_cache_key
@@ -50,6 +51,7 @@ def digamma(x: float) -> float:
     return result + math.log(x) - 0.5 / x - tail * inv2
 
 
+@cache  # once per process: each registration would be a new numba function to compile
 def register() -> None:
     """Have PyTensor's numba backend compile digamma from `digamma`, with a cache key (from then on, in this process)."""
     compiled = numba_njit(digamma)
