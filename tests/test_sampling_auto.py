@@ -205,3 +205,14 @@ def test_the_command_shows_what_the_engine_says_under_the_running_stage(capsys):
     quiet_libraries()
     logging.getLogger("mmm.model.compiled").info(COMPILING)
     assert f"  {COMPILING}\n" in capsys.readouterr().err
+
+
+def test_each_command_keeps_mlflow_from_printing_run_addresses(monkeypatch):
+    """Set per command, not once per process: a warm server's command starts from the caller's environment."""
+    from mmm.cli.common import quiet_libraries
+
+    monkeypatch.delenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", raising=False)
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    quiet_libraries()
+    assert os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] == "true"
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" in os.environ

@@ -59,6 +59,10 @@ def quiet_libraries() -> None:
         say.addHandler(_StageDetail())
         say.setLevel(logging.INFO)
         say.propagate = False
+    # MLflow prints each run's URL, credentials included when the address carries them; mmm names the run itself
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+    # a tracking server that is down is said in seconds, not after minutes of MLflow's default retries
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_RETRIES))
 
 
 class _StageDetail(logging.Handler):
@@ -66,11 +70,6 @@ class _StageDetail(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         click.echo(f"  {record.getMessage()}", err=True)
-
-    # MLflow prints each run's URL, credentials included when the address carries them; mmm names the run itself
-    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
-    # a tracking server that is down is said in seconds, not after minutes of MLflow's default retries
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(SERVER_RETRIES))
 
 
 class Group(click.Group):
