@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import mlflow
 import pytest
 
 from mmm.tracking.store import store_lock
@@ -147,6 +148,7 @@ def test_a_command_that_paid_the_start_up_leaves_a_server_for_the_next_one(tmp_p
     env = {k: v for k, v in clean_env().items() if k != "MMM_WARM"} | {"MMM_WARM_DIR": str(tmp_path / "sockets")}
     light = run(["simulate", "--scenario", "clean", "--out", "sim"], env, tmp_path)
     assert light.returncode == 0 and "stay loaded" not in light.stderr  # it imported nothing heavy: no server
+    mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlruns.db'}").search_experiments()  # a store to list: `mmm runs` imports MLflow
     off = run(["runs"], {**env, "MMM_WARM": "off"}, tmp_path)
     assert off.returncode == 0 and "stay loaded" not in off.stderr
     first = run(["runs"], env, tmp_path)

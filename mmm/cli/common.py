@@ -82,12 +82,18 @@ class Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click's own: usage errors and exits, which click prints itself
         except Exception as exc:
-            message = error_message(exc)
-            if message is None:
-                click.echo(redact("".join(traceback.format_exception(exc))), err=True)
-                ctx.exit(1)
-            click.echo(f"Error: {message}", err=True)
-            ctx.exit(exc.exit_code if isinstance(exc, MMMError) else 2)
+            ctx.exit(say_error(exc))
+
+
+def say_error(exc: Exception) -> int:
+    """Say `exc` on stderr as every command does and return the exit status: a message and 2 (or the
+    error's own status) for what the user can act on, else the traceback with passwords masked and 1."""
+    message = error_message(exc)
+    if message is None:
+        click.echo(redact("".join(traceback.format_exception(exc))), err=True)
+        return 1
+    click.echo(f"Error: {message}", err=True)
+    return exc.exit_code if isinstance(exc, MMMError) else 2
 
 
 def error_message(exc: BaseException) -> str | None:

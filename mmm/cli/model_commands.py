@@ -141,7 +141,7 @@ def fit(
 
     terminate_as_interrupt()
     request = FitRequest(config, holdout, draws, tune, chains, seed, lifts_file, register, tracking_uri, experiment)
-    summary = fit_config(request)
+    summary = fit_config(request, apart=True)
     save_json(output_json, summary.to_json())
 
 

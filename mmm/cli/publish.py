@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING
 import click
 
 from mmm.cli.common import stage
-from mmm.cli.unrecorded import Recording, kept_if_unrecorded
+from mmm.cli.unrecorded import Fitted, Recording, kept_if_unrecorded
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
-    from mmm.model.estimator import MarketingMixModel
 
 
-def publish_fit(run_id: str, model: MarketingMixModel, summary: FitSummary, tracking_uri: str | None, recording: Recording) -> None:
+def publish_fit(run_id: str, model: Fitted, summary: FitSummary, tracking_uri: str | None, recording: Recording) -> None:
     """Print the fit's tables (and what changed, for a refit), log the model to its run and store the report there.
 
     The table is printed first, as soon as the numbers are known; `recording` names the data file and any

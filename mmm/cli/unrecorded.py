@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 
@@ -27,12 +27,25 @@ from mmm.tracking.access import refusal_status, unreachable
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
+    from mmm.config import Config
     from mmm.model.estimator import MarketingMixModel
 
 KEPT_IN = "unrecorded-fits"
 MODEL_FILE = "model.nc"
 SUMMARY_FILE = "summary.json"
 RECORDING_FILE = "recording.json"
+
+
+class Fitted(Protocol):
+    """What logging a fit and keeping it need of its model: the config fitted, the channels, and saving it as netCDF."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def channels(self) -> list[str]: ...
+
+    def save(self, path: str | Path) -> Path: ...
 
 
 @dataclass
@@ -54,7 +67,7 @@ class Recording:
 
 
 @contextmanager
-def kept_if_unrecorded(model: MarketingMixModel, summary: FitSummary, recording: Recording) -> Iterator[None]:
+def kept_if_unrecorded(model: Fitted, summary: FitSummary, recording: Recording) -> Iterator[None]:
     """Run the block that logs a finished fit; if it fails, keep the fit on disk, say where and how to record it, and re-raise."""
     try:
         yield
@@ -69,7 +82,7 @@ def kept_if_unrecorded(model: MarketingMixModel, summary: FitSummary, recording:
         raise
 
 
-def keep(model: MarketingMixModel, summary: FitSummary, recording: Recording, parent: Path | None = None) -> Path:
+def keep(model: Fitted, summary: FitSummary, recording: Recording, parent: Path | None = None) -> Path:
     """Write the model, its summary and `recording` into a new folder under `parent` (default ./unrecorded-fits); its path."""
     from mmm.tracking.runs import file_sha256
 

@@ -16,17 +16,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmm.analysis.results import FitSummary
 from mmm.core.constants import INTERVAL_STATS
 from mmm.core.errors import MMMError, RunNotFoundError
 from mmm.core.outcome import outcome_for
-from mmm.model.estimator import MarketingMixModel
 from mmm.planning.results import PlanForecast, RegionPlan
 from mmm.tracking.access import redact, refusals, unreachable
 from mmm.tracking.metrics import fit_metrics, plan_metrics
 from mmm.tracking.store import check_store_uri, missing_database, store_lock
+
+if TYPE_CHECKING:
+    from mmm.model.estimator import MarketingMixModel  # imported where a model is loaded: it brings PyMC
 
 DEFAULT_EXPERIMENT = "mmm"
 MODEL_ARTIFACT = "model/model.nc"
@@ -265,6 +267,8 @@ def load_summary(run_id: str, tracking_uri: str | None = None) -> FitSummary:
 
 def load_fit(run_id: str, tracking_uri: str | None = None) -> tuple[MarketingMixModel, FitSummary]:
     """The fitted model and its summary from a fit run; RunNotFoundError says why it cannot be used."""
+    from mmm.model.estimator import MarketingMixModel
+
     with _artifacts(run_id, resolve_tracking_uri(tracking_uri)) as fetch:
         summary = FitSummary.model_validate(json.loads(fetch(SUMMARY_ARTIFACT).read_text()))
         return MarketingMixModel.load(fetch(MODEL_ARTIFACT)), summary

@@ -1,0 +1,226 @@
+"""`mmm fit` in two processes: the fit in a forked child while this process sets up MLflow.
+
+A fresh `mmm fit` imports PyMC and its stack for the fit (3-4 s) and MLflow with its store (2-3
+s); in one process they queue on one core while the other waits. Here the command forks before
+either: the child (the engine) reads and checks the inputs, then fits and summarises; this
+process imports MLflow and opens the store meanwhile, starts the run once the inputs pass, and logs
+the fit and writes the report from what the child saved (the netCDF model, the JSON summary, the
+config as fitted). What the user sees is what one process does: bad input stops before any run
+exists, with the same message and exit status; a failed fit ends its run FAILED; the numbers are
+the same, as the child runs the same code on the same inputs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from mmm.cli.common import say_error
+from mmm.core.errors import MMMError
+from mmm.core.processes import can_fork
+
+if TYPE_CHECKING:
+    from mmm.analysis.results import FitSummary
+    from mmm.config import Config
+
+MODEL_FILE = "model.nc"
+SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "config.yaml"
+# the modules of logging a model and writing its report, imported here while the engine fits
+WHILE_FITTING = ("mlflow.pyfunc", "mmm.cli.publish", "mmm.report.build", "mmm.report.charts", "mmm.tracking.reports")
+INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal for this process when its parent dies
+LEAVE_SECONDS = 2.0  # how long an engine told nothing more has to leave before it is stopped
+
+
+@dataclass(frozen=True)
+class FittedFile:
+    """A fitted model as the engine saved it: all that logging it and keeping it (`mmm record`) need of a model."""
+
+    config: Config
+    channels: list[str]
+    path: Path
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model as one netCDF file (a copy of the engine's)."""
+        shutil.copyfile(self.path, path)
+        return Path(path)
+
+
+def worth_fitting_apart() -> bool:
+    """Whether fitting in a forked child saves time and is safe here.
+
+    Yes on a machine with two cores or more where forking is safe, when the fit's libraries are not
+    imported yet (a warm server has them: nothing to gain) and the command writes to real files
+    (the child writes its stages there; a test's captured output is not one).
+    """
+    return "pymc" not in sys.modules and (os.cpu_count() or 1) >= 2 and can_fork() and _to_file(sys.stdout) and _to_file(sys.stderr)
+
+
+def _to_file(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return False
+    return True
+
+
+def ready_store(tracking_uri: str | None) -> None:
+    """Import MLflow and, for a store that exists already, open it: the slow part of starting a run, done ahead.
+
+    A database that does not exist yet is not created, nor are a database's tables (bad input must
+    leave nothing behind), and any problem is left for starting the run to report, in its turn.
+    """
+    import mlflow
+
+    from mmm.tracking.runs import resolve_tracking_uri
+    from mmm.tracking.store import sqlite_file, store_lock
+
+    with suppress(Exception):
+        uri = resolve_tracking_uri(tracking_uri)
+        db = sqlite_file(uri)
+        if (db is not None and db.is_file()) or uri.startswith(("http://", "https://")):  # a server is not asked anything yet
+            with store_lock(uri):  # MLflow's table set-up is not safe to race
+                mlflow.MlflowClient(tracking_uri=uri)  # builds the store and keeps it for this URI
+
+
+class EngineProcess:
+    """The fit in a forked child: `prepare()` reads and checks the inputs at once; `fit(prepared, run_id)`
+    runs when `fit(run_id)` is called here and returns (model, summary). Messages go both ways as JSON lines on two pipes."""
+
+    def __init__(self, prepare: Callable[[], Any], fit: Callable[[Any, str], tuple[Any, FitSummary]]) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="mmm-fit-"))
+        up_read, up_write = os.pipe()
+        down_read, down_write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        self.pid = os.fork()
+        if self.pid == 0:
+            _end_with(parent)
+            os.close(up_read)
+            os.close(down_write)
+            _engine(prepare, fit, self.folder, os.fdopen(down_read), os.fdopen(up_write, "w"))
+        os.close(up_write)
+        os.close(down_read)
+        self._replies: IO[str] = os.fdopen(up_read)
+        self._orders: IO[str] | None = os.fdopen(down_write, "w")
+        self._fitting = False
+
+    def prepared(self) -> None:
+        """Wait until the engine has read and checked the inputs; exits as it did when they failed."""
+        self._reply("prepared")
+
+    def fit(self, run_id: str) -> tuple[FittedFile, FitSummary]:
+        """Let the engine fit, for run `run_id`; the fitted model (as its file) and its summary, once it has saved them."""
+        assert self._orders is not None
+        self._fitting = True
+        self._orders.write(json.dumps({"run_id": run_id}) + "\n")
+        self._orders.flush()
+        for module in WHILE_FITTING:
+            importlib.import_module(module)
+        from mmm.analysis.results import FitSummary
+        from mmm.config.loading import parse_config
+
+        done = self._reply("done")
+        summary = FitSummary.model_validate(json.loads((self.folder / SUMMARY_FILE).read_text()))
+        config = parse_config((self.folder / CONFIG_FILE).read_text())
+        return FittedFile(config, list(done["channels"]), self.folder / MODEL_FILE), summary
+
+    def close(self) -> None:
+        """Stop the engine if it still runs, wait for it and remove its files.
+
+        An engine not yet told to fit leaves by itself when its orders end; one fitting is stopped as
+        Ctrl-C stops a fit.
+        """
+        if self._orders is not None:
+            with suppress(OSError):
+                self._orders.close()
+            self._orders = None
+        with suppress(OSError):
+            self._replies.close()
+        with suppress(ChildProcessError):
+            waited = 0.0
+            while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                if self._fitting or waited >= LEAVE_SECONDS:
+                    with suppress(ProcessLookupError):
+                        os.kill(self.pid, signal.SIGTERM)
+                    os.waitpid(self.pid, 0)
+                    break
+                time.sleep(0.02)
+                waited += 0.02
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _reply(self, expected: str) -> dict[str, Any]:
+        line = self._replies.readline()
+        message = json.loads(line) if line else {}
+        if expected in message:
+            return dict(message[expected] or {})
+        if "failed" in message:  # the engine said why, as the command would have
+            raise click.exceptions.Exit(int(message["failed"]))
+        _, status = os.waitpid(self.pid, 0)
+        raise MMMError(
+            f"the fit's process ended without a result (exit status {os.waitstatus_to_exitcode(status)}; "
+            "a negative status is the signal that stopped it, -9 often the system short of memory); run the command again"
+        )
+
+
+def _engine(
+    prepare: Callable[[], Any], fit: Callable[[Any, str], tuple[Any, FitSummary]], folder: Path, orders: IO[str], replies: IO[str]
+) -> NoReturn:
+    """The child's part: prepare, wait for the run, fit, save; any error said on stderr as the command says it. Never returns."""
+    code = 0
+    try:
+        try:
+            prepared = prepare()
+            _say(replies, {"prepared": None})
+            order = orders.readline()
+            if order:  # else the command stopped before starting the run (the store refused): nothing to do
+                model, summary = fit(prepared, json.loads(order)["run_id"])
+                model.save(folder / MODEL_FILE)
+                (folder / SUMMARY_FILE).write_text(json.dumps(summary.to_json()))
+                (folder / CONFIG_FILE).write_text(model.config.to_yaml())
+                _say(replies, {"done": {"channels": list(model.channels)}})
+        except Exception as exc:
+            code = say_error(exc)
+            with suppress(OSError):
+                _say(replies, {"failed": code})
+        except BaseException:  # Ctrl-C or `kill`: the command stops too, and ends its run
+            code = INTERRUPTED
+        finally:
+            # from here no signal may raise: an exception leaving this function would run the command's own code on
+            for number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(number, signal.SIG_IGN)
+            with suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def _end_with(parent: int) -> None:
+    """Have the system stop this child (as `kill` does) when the command's process dies, killed outright or not (Linux)."""
+    with suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before that took hold
+        os._exit(INTERRUPTED)
+
+
+def _say(replies: IO[str], message: dict[str, Any]) -> None:
+    replies.write(json.dumps(message) + "\n")
+    replies.flush()
