@@ -136,6 +136,7 @@ class EngineProcess:
         from mmm.config.loading import parse_config
 
         done = self._reply("done")
+        self._fitting = False  # it leaves by itself now
         summary = FitSummary.model_validate(json.loads((self.folder / SUMMARY_FILE).read_text()))
         config = parse_config((self.folder / CONFIG_FILE).read_text())
         return FittedFile(config, list(done["channels"]), self.folder / MODEL_FILE), summary
