@@ -3,13 +3,16 @@
 nutpie builds its numba C callbacks as closures, which numba cannot cache, so every fit used to
 spend 5-15 s compiling them again. Here the same callbacks are generated as source with the
 compiled PyTensor function as a global and cached in PyTensor's numba cache, keyed on PyTensor's
-own hash of the graph. The model's dimensions are frozen into the graph but its data are not: they
-reach the compiled code at run time through nutpie's user-data pointer, so the cache is keyed on
-the model's structure and priors, not on its data. Their layout is remembered beside them under
-the model's fingerprint (graph_key), so a rerun of a model of the same structure, on the same data
-or on new data (another client, more weeks), loads them in about a second without PyTensor
-rewriting and differentiating the graph again (3-4 s) or numba compiling it (20-40 s); a change to
-the structure (a transform or its priors, a channel, a control) compiles afresh."""
+own hash of the graph. The model's data are not frozen into the graph: they reach the compiled
+code at run time through nutpie's user-data pointer, so the cache is keyed on the model's structure
+and priors, not on its data. Their layout is remembered beside them under the model's fingerprint
+(graph_key) and its numbers of channels and controls, so a rerun of a model of the same structure,
+on the same data or on new data (another client, more weeks), loads them in about a second without
+PyTensor rewriting and differentiating the graph again (3-4 s) or numba compiling it (20-40 s). The
+date, channel and control dimensions stay open in the compiled code (the others, such as lags and
+regions, are frozen), so a channel or a control added or dropped compiles again but reuses much of
+the code of the model before (about half the time); a transform or another change to the structure
+compiles afresh."""
 
 from __future__ import annotations
 
@@ -27,10 +30,11 @@ from typing import Any
 import numpy as np
 import pymc as pm
 
-from mmm.core.constants import DATE
+from mmm.core.constants import CHANNEL, CONTROL, DATE
 from mmm.model.graph_key import model_key
 
-CACHE_VERSION = "mmm-nutpie-2"  # bump when the callbacks' source changes
+CACHE_VERSION = "mmm-nutpie-3"  # bump when the callbacks' source changes
+OPEN_DIMS = (DATE, CONTROL, CHANNEL)
 COMPILING = (
     "compiling the model: the first fit of a model of this structure takes a minute or two; "
     "later fits of it, on any data, load the compiled code in about a second"
@@ -99,8 +103,8 @@ def compile_model(
         from mmm.model.numba_scalars import register
 
         register()  # digamma as code numba can cache: a count or Student-t likelihood is then cached too
-    if on_numba:  # every parameter's shape frozen; the data and their length (weeks) stay inputs, so the code fits other data
-        frozen = freeze_dims_and_data(model, dims=[dim for dim in model.coords if dim != DATE], data=[])
+    if on_numba:  # the data and the open dimensions' lengths (weeks, channels, controls) stay inputs: the code fits other data
+        frozen = freeze_dims_and_data(model, dims=[dim for dim in model.coords if dim not in OPEN_DIMS], data=[])
     else:
         frozen = freeze_dims_and_data(model)
     jitter = {rv for rv in frozen.free_RVs if jitter_names is None or rv.name in jitter_names}
@@ -149,7 +153,8 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
     import pytensor
     from nutpie.compile_pymc import _make_functions
 
-    key = model_key(frozen, _context(var_names, frozen.check_bounds))
+    open_sizes = "|".join(f"{dim}={len(frozen.coords.get(dim) or ())}" for dim in (CONTROL, CHANNEL))
+    key = model_key(frozen, f"{_context(var_names, frozen.check_bounds)}|{open_sizes}")
     layout = _recall(key)
     if layout is not None:
         compiled = _assemble(frozen, layout, start_point, None)
