@@ -13,7 +13,7 @@ from mmm.analysis.decomposition import ChannelDraws, FitQuality
 from mmm.analysis.residuals import residual_trend
 from mmm.core.constants import CHANNEL, DATE, GEO, SAMPLE
 from mmm.core.review import Check, Review
-from mmm.data.dataset import PERIOD_WORD, PERIODS_PER_YEAR
+from mmm.data.dataset import PERIODS_PER_YEAR, period_word
 from mmm.model.estimator import MarketingMixModel
 
 REVIEW_SEED = 1  # the posterior predictive draws of the review (fixed: same model, same review)
@@ -36,7 +36,7 @@ def review_fit(model: MarketingMixModel, params: dict[str, np.ndarray], quality:
     words = model.config.outcome
     money = draws.roas if words.is_money else draws.value_roas
     sizes = model.idata.posterior.sizes
-    unit = PERIOD_WORD.get(train.frequency, "period")
+    unit = period_word(train.frequency)
     found: list[Check] = [
         checks.convergence(d.max_rhat, min(d.min_ess_bulk, d.min_ess_tail), d.divergences, int(sizes["chain"] * sizes["draw"])),
         checks.baseline(non_media, words.noun, words.return_label),

@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 
 from mmm.cli.common import say_error
+from mmm.cli.unrecorded import MODEL_FILE, SUMMARY_FILE
 from mmm.core.errors import MMMError
 from mmm.core.processes import can_fork
 
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
     from mmm.config import Config
 
-MODEL_FILE = "model.nc"
-SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
 # the modules of logging a model and writing its report, imported here while the engine fits
 WHILE_FITTING = ("mlflow.pyfunc", "mmm.cli.publish", "mmm.report.build", "mmm.report.charts", "mmm.tracking.reports")

@@ -22,6 +22,11 @@ PERIODS_PER_YEAR = {"weekly": 365.25 / 7, "daily": 365.25}
 PERIOD_WORD = {"weekly": "week", "daily": "day"}  # one period of the data in words
 
 
+def period_word(frequency: str) -> str:
+    """The data's period in words: 'week', 'day' or 'period'."""
+    return PERIOD_WORD.get(frequency, "period")
+
+
 def format_rows(rows: Sequence[int] | np.ndarray, limit: int = 8, verb: str = "") -> str:
     """'rows 3, 7, 12 and 4 more' from 1-based row numbers, then `verb` agreeing with them ('row 4 holds', 'rows 4, 9 hold')."""
     numbers = [int(r) for r in rows]

@@ -34,7 +34,9 @@ from mmm.core.constants import CHANNEL, CONTROL, DATE
 from mmm.model.graph_key import model_key
 
 CACHE_VERSION = "mmm-nutpie-3"  # bump when the callbacks' source changes
-OPEN_DIMS = (DATE, CONTROL, CHANNEL)
+# dimensions left open in the compiled code; those that parameters carry change its layout, so their sizes key it
+PARAMETER_DIMS = (CONTROL, CHANNEL)
+OPEN_DIMS = (DATE, *PARAMETER_DIMS)
 COMPILING = (
     "compiling the model: the first fit of a model of this structure takes a minute or two; "
     "later fits of it, on any data, load the compiled code in about a second"
@@ -153,7 +155,7 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
     import pytensor
     from nutpie.compile_pymc import _make_functions
 
-    open_sizes = "|".join(f"{dim}={len(frozen.coords.get(dim) or ())}" for dim in (CONTROL, CHANNEL))
+    open_sizes = "|".join(f"{dim}={len(frozen.coords.get(dim) or ())}" for dim in PARAMETER_DIMS)
     key = model_key(frozen, f"{_context(var_names, frozen.check_bounds)}|{open_sizes}")
     layout = _recall(key)
     if layout is not None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from markupsafe import Markup
 
 from mmm.core.outcome import outcome_for
-from mmm.data.dataset import PERIOD_WORD
+from mmm.data.dataset import period_word
 from mmm.report.templating import macro, squeeze
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class Verdict(NamedTuple):
 
 def unit_of(summary: FitSummary) -> str:
     """The data's period in words: 'week', 'day' or 'period'."""
-    return PERIOD_WORD.get(summary.data.frequency, "period")
+    return period_word(summary.data.frequency)
 
 
 def trust_verdict(summary: FitSummary) -> Verdict:
