@@ -31,10 +31,12 @@ summary = fit_config(FitRequest(config, tracking_uri=uri, **sampler), apart=True
 print("RESULT " + json.dumps({"pymc_here": "pymc" in sys.modules, "summary": summary.to_json()}))
 """
 
-# `mmm fit ARGS` with the engine's fit replaced by one that fails (MODE: error) or is killed (MODE: killed)
+# `mmm fit ARGS` with the engine's fit replaced by one that fails (MODE: error) or is killed (MODE: killed), or with
+# a report chart that fails (MODE: chart)
 BROKEN = """
 import os, signal, sys
 import mmm.cli.fitting as fitting
+import mmm.report.plots as plots
 from mmm.core.errors import MMMError
 mode = sys.argv[1]
 
@@ -43,7 +45,13 @@ def broken(prepared, request, run_id):
         raise MMMError("the fit broke on purpose: nothing to fix")
     os.kill(os.getpid(), signal.SIGKILL)
 
-fitting.fit_and_summarise = broken
+def broken_chart(*args):
+    raise MMMError("the chart broke on purpose: nothing to fix")
+
+if mode == "chart":
+    plots.fit_chart = broken_chart
+else:
+    fitting.fit_and_summarise = broken
 sys.argv = ["mmm", *sys.argv[2:]]
 from mmm.cli import run
 run()
@@ -101,6 +109,12 @@ def test_a_fit_apart_gives_the_numbers_and_the_run_of_a_fit_in_one_process(sim, 
     listed = _artifacts(mlflow.MlflowClient(apart_uri), apart.info.run_id)
     assert listed == _artifacts(mlflow.MlflowClient(here_uri), alone.info.run_id)
     assert {"model/model.nc", "summary.json", "config.yaml", "report/report.html"} <= set(listed)
+    charts = [path for path in listed if path.endswith(".png")]
+    assert len(charts) >= 5
+    for path in charts:  # drawn by the engine from its results, they are the charts drawn here from the summary
+        drawn_apart = Path(mlflow.MlflowClient(apart_uri).download_artifacts(apart.info.run_id, path, str(tmp_path / "apart")))
+        drawn_here = Path(mlflow.MlflowClient(here_uri).download_artifacts(alone.info.run_id, path, str(tmp_path / "here")))
+        assert drawn_apart.read_bytes() == drawn_here.read_bytes(), path
 
 
 def test_bad_input_stops_before_any_run_with_one_message(sim, tmp_path):
@@ -131,7 +145,11 @@ def test_bad_input_stops_before_any_run_with_one_message(sim, tmp_path):
 
 @pytest.mark.parametrize(
     ("mode", "said"),
-    [("error", "Error: the fit broke on purpose: nothing to fix"), ("killed", "Error: the fit's process ended without a result")],
+    [
+        ("error", "Error: the fit broke on purpose: nothing to fix"),
+        ("killed", "Error: the fit's process ended without a result"),
+        ("chart", "Error: the chart broke on purpose: nothing to fix"),
+    ],
 )
 def test_a_fit_that_breaks_ends_its_run_failed(sim, tmp_path, mode, said):
     uri = f"sqlite:///{tmp_path / 'store.db'}"

@@ -4,8 +4,9 @@ A fresh `mmm fit` imports PyMC and its stack for the fit (3-4 s) and MLflow with
 s); in one process they queue on one core while the other waits. Here the command forks before
 either: the child (the engine) reads and checks the inputs, then fits and summarises; this
 process imports MLflow and opens the store meanwhile, starts the run once the inputs pass, and logs
-the fit and writes the report from what the child saved (the netCDF model, the JSON summary, the
-config as fitted). What the user sees is what one process does: bad input stops before any run
+the fit from what the child saved (the netCDF model, the JSON summary, the config as fitted). The
+child then draws the report's charts, on both cores, from the moment the results exist, while this
+process prints them and logs the model. What the user sees is what one process does: bad input stops before any run
 exists, with the same message and exit status; a failed fit ends its run FAILED; the numbers are
 the same, as the child runs the same code on the same inputs.
 """
@@ -36,10 +37,12 @@ from mmm.core.processes import can_fork
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
     from mmm.config import Config
+    from mmm.report.side_by_side import Charts
 
 CONFIG_FILE = "config.yaml"
+CHARTS_FOLDER = "charts"
 # the modules of logging a model and writing its report, imported here while the engine fits
-WHILE_FITTING = ("mlflow.pyfunc", "mmm.cli.publish", "mmm.report.build", "mmm.report.charts", "mmm.tracking.reports")
+WHILE_FITTING = ("mlflow.pyfunc", "mmm.cli.publish", "mmm.report.build", "mmm.tracking.reports")
 INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal for this process when its parent dies
 LEAVE_SECONDS = 2.0  # how long an engine told nothing more has to leave before it is stopped
@@ -47,14 +50,19 @@ LEAVE_SECONDS = 2.0  # how long an engine told nothing more has to leave before 
 
 @dataclass(frozen=True)
 class FittedFile:
-    """A fitted model as the engine saved it: all that logging it and keeping it (`mmm record`) need of a model."""
+    """A fitted model as the engine saves it: all that logging it and keeping it (`mmm record`) need of a model.
+
+    `saved()` returns once the engine has written the file at `path`.
+    """
 
     config: Config
     channels: list[str]
     path: Path
+    saved: Callable[[], None]
 
     def save(self, path: str | Path) -> Path:
         """Write the model as one netCDF file (a copy of the engine's)."""
+        self.saved()
         shutil.copyfile(self.path, path)
         return Path(path)
 
@@ -98,7 +106,8 @@ def ready_store(tracking_uri: str | None) -> None:
 
 class EngineProcess:
     """The fit in a forked child: `prepare()` reads and checks the inputs at once; `fit(prepared, run_id)`
-    runs when `fit(run_id)` is called here and returns (model, summary). Messages go both ways as JSON lines on two pipes."""
+    runs when `fit(run_id)` is called here and returns (model, summary), whose charts the child then draws.
+    Messages go both ways as JSON lines on two pipes."""
 
     def __init__(self, prepare: Callable[[], Any], fit: Callable[[Any, str], tuple[Any, FitSummary]]) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="mmm-fit-"))
@@ -117,16 +126,18 @@ class EngineProcess:
         os.close(down_read)
         self._replies: IO[str] = os.fdopen(up_read)
         self._orders: IO[str] | None = os.fdopen(down_write, "w")
-        self._fitting = False
+        self._busy = False  # working for the command: a command that stops then stops it at once
+        self._saved = False
 
     def prepared(self) -> None:
         """Wait until the engine has read and checked the inputs; exits as it did when they failed."""
         self._reply("prepared")
 
-    def fit(self, run_id: str) -> tuple[FittedFile, FitSummary]:
-        """Let the engine fit, for run `run_id`; the fitted model (as its file) and its summary, once it has saved them."""
+    def fit(self, run_id: str) -> tuple[FittedFile, FitSummary, Charts]:
+        """Let the engine fit, for run `run_id`: the fitted model (as the file it is writing) and its summary, once the
+        summary is written, and the report's charts, which it is drawing by then (this engine: see `finish`)."""
         assert self._orders is not None
-        self._fitting = True
+        self._busy = True
         self._orders.write(json.dumps({"run_id": run_id}) + "\n")
         self._orders.flush()
         for module in WHILE_FITTING:
@@ -134,17 +145,34 @@ class EngineProcess:
         from mmm.analysis.results import FitSummary
         from mmm.config.loading import parse_config
 
-        done = self._reply("done")
-        self._fitting = False  # it leaves by itself now
+        done = self._reply("summarised")
         summary = FitSummary.model_validate(json.loads((self.folder / SUMMARY_FILE).read_text()))
         config = parse_config((self.folder / CONFIG_FILE).read_text())
-        return FittedFile(config, list(done["channels"]), self.folder / MODEL_FILE), summary
+        return FittedFile(config, list(done["channels"]), self.folder / MODEL_FILE, self._wait_saved), summary, self
+
+    def _wait_saved(self) -> None:
+        if not self._saved:
+            self._reply("saved")
+            self._saved = True
+
+    def finish(self) -> dict[str, bytes]:
+        """The report's charts the engine drew, by file name in the report's order, once it has drawn them all (it then
+        leaves by itself): with `stop`, the engine stands for the charts it draws (report.side_by_side.Charts)."""
+        self._wait_saved()
+        names = self._reply("charts")["names"]
+        self._busy = False
+        return {name: (self.folder / CHARTS_FOLDER / name).read_bytes() for name in names}
+
+    def stop(self) -> None:
+        """Stop the engine now, whatever it is doing (the command no longer waits for it)."""
+        self._busy = True
+        self.close()
 
     def close(self) -> None:
         """Stop the engine if it still runs, wait for it and remove its files.
 
-        An engine not yet told to fit leaves by itself when its orders end; one fitting is stopped as
-        Ctrl-C stops a fit.
+        An engine not yet told to fit, or done with the charts, leaves by itself when its orders end; one
+        fitting or drawing is stopped as Ctrl-C stops a fit.
         """
         if self._orders is not None:
             with suppress(OSError):
@@ -155,7 +183,7 @@ class EngineProcess:
         with suppress(ChildProcessError):
             waited = 0.0
             while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
-                if self._fitting or waited >= LEAVE_SECONDS:
+                if self._busy or waited >= LEAVE_SECONDS:
                     with suppress(ProcessLookupError):
                         os.kill(self.pid, signal.SIGTERM)
                     os.waitpid(self.pid, 0)
@@ -187,13 +215,26 @@ def _engine(
         try:
             prepared = prepare()
             _say(replies, {"prepared": None})
+            from mmm.report.charts import start_charts  # imported while the command starts the run
+
             order = orders.readline()
             if order:  # else the command stopped before starting the run (the store refused): nothing to do
                 model, summary = fit(prepared, json.loads(order)["run_id"])
-                model.save(folder / MODEL_FILE)
-                (folder / SUMMARY_FILE).write_text(json.dumps(summary.to_json()))
-                (folder / CONFIG_FILE).write_text(model.config.to_yaml())
-                _say(replies, {"done": {"channels": list(model.channels)}})
+                charts = start_charts(summary)  # a second core draws from now on
+                try:
+                    (folder / SUMMARY_FILE).write_text(json.dumps(summary.to_json()))
+                    (folder / CONFIG_FILE).write_text(model.config.to_yaml())
+                    _say(replies, {"summarised": {"channels": list(model.channels)}})  # printed while the model is written
+                    model.save(folder / MODEL_FILE)
+                    _say(replies, {"saved": None})
+                except BaseException:
+                    charts.stop()
+                    raise
+                images = charts.finish()
+                (folder / CHARTS_FOLDER).mkdir()
+                for name, png in images.items():
+                    (folder / CHARTS_FOLDER / name).write_bytes(png)
+                _say(replies, {"charts": {"names": list(images)}})
         except Exception as exc:
             code = say_error(exc)
             with suppress(OSError):

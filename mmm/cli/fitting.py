@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mmm.data.dataset import ModelData
     from mmm.data.lifts import LiftTest
     from mmm.model.estimator import MarketingMixModel
+    from mmm.report.side_by_side import Charts
 
     Prepared = tuple[Config, ModelData, list[LiftTest]]
     """What a fit needs, read and checked: the config (with the command's overrides), the data and the lift tests."""
@@ -87,13 +88,19 @@ def fit_config(request: FitRequest, on_run: Callable[[str], None] | None = None,
         finally:
             engine.close()
     prepared = prepare_and_warn(r)  # bad input stops here, before any run is recorded
-    return _recorded(r, on_run, lambda run_id: fit_and_summarise(prepared, r, run_id), prepared[0].data_path())
+    return _recorded(r, on_run, lambda run_id: (*fit_and_summarise(prepared, r, run_id), None), prepared[0].data_path())
 
 
 def _recorded(
-    request: FitRequest, on_run: Callable[[str], None] | None, fitted: Callable[[str], tuple[Fitted, FitSummary]], data_path: Path
+    request: FitRequest,
+    on_run: Callable[[str], None] | None,
+    fitted: Callable[[str], tuple[Fitted, FitSummary, Charts | None]],
+    data_path: Path,
 ) -> FitSummary:
-    """Start the fit's run, fit with `fitted(run_id)`, print the results and log them to the run with the report."""
+    """Start the fit's run, fit with `fitted(run_id)`, print the results and log them to the run with the report.
+
+    `fitted` gives the model, its summary and the report's charts if it has started drawing them (else None).
+    """
     from mmm.tracking.runs import fit_run, resolve_tracking_uri
     from mmm.tracking.store import entered_and_left_locked
 
@@ -102,9 +109,9 @@ def _recorded(
     with entered_and_left_locked(uri, fit_run(uri, r.experiment, run_name=f"fit {Path(r.config).stem}")) as run:
         if on_run is not None:
             on_run(run.info.run_id)
-        model, summary = fitted(run.info.run_id)
+        model, summary, charts = fitted(run.info.run_id)
         recording = Recording(run.info.run_name, r.experiment, run_tags(run), r.register, str(data_path))
-        publish_fit(run.info.run_id, model, summary, uri, recording)
+        publish_fit(run.info.run_id, model, summary, uri, recording, charts)
     click.echo(f"\nRun {run.info.run_id} logged to {where()}")
     return summary
 

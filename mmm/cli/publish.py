@@ -11,13 +11,17 @@ from mmm.cli.unrecorded import Fitted, Recording, kept_if_unrecorded
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
+    from mmm.report.side_by_side import Charts
 
 
-def publish_fit(run_id: str, model: Fitted, summary: FitSummary, tracking_uri: str | None, recording: Recording) -> None:
+def publish_fit(
+    run_id: str, model: Fitted, summary: FitSummary, tracking_uri: str | None, recording: Recording, charts: Charts | None = None
+) -> None:
     """Print the fit's tables (and what changed, for a refit), log the model to its run and store the report there.
 
     The table is printed first, as soon as the numbers are known; `recording` names the data file and any
     registered model name, and files the fit under `unrecorded-fits/` if logging it fails (`mmm record`).
+    `charts`: the report's charts if something is drawing them already, else they are started here.
     """
     from mmm.report.build import build_report
     from mmm.report.changes import format_changes
@@ -37,7 +41,8 @@ def publish_fit(run_id: str, model: Fitted, summary: FitSummary, tracking_uri: s
     if summary.changes is not None:
         click.echo("\n" + format_changes(summary.changes, unit_of(summary)))
     uri = resolve_tracking_uri(tracking_uri)
-    charts = start_charts(summary)  # a second core draws the report's charts while this one logs the model
+    if charts is None:
+        charts = start_charts(summary)  # a second core draws the report's charts while this one logs the model
     with kept_if_unrecorded(model, summary, recording):
         try:
             with stage("Logging the model to MLflow"), store_lock(uri):  # one writer at a time on an embedded store

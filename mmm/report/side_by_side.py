@@ -16,10 +16,19 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from mmm.core.processes import can_fork
 
 CHILD_GRACE_SECONDS = 60.0  # how long the child may still run after this process has drawn its share
+
+
+class Charts(Protocol):
+    """A report's charts being drawn: `finish()` gives every PNG by file name; `stop()` abandons them (call one, once)."""
+
+    def finish(self) -> dict[str, bytes]: ...
+
+    def stop(self) -> None: ...
 
 
 class SideBySide:
