@@ -14,6 +14,11 @@ On one never-seen simulated dataset (104 weeks x 6 channels, a price control) it
 and prints both, their ratio, the sampler's seconds and effective draws per second, then a
 growth table: compile and sampling seconds for 52/104/208/520 weeks x 6 channels and
 3/6/12/24 channels x 208 weeks, with sampling seconds per 100 weeks x channels.
+
+`--baseline REV --pairs N` also times the warm command without a server N times in turns with the
+code of git revision REV (a temporary worktree, the same environment, data and store): the
+machine's speed can drift by a quarter within minutes, and runs in turns share the drift, so the
+median of the pairs' differences is the change's.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,6 +113,8 @@ def main() -> None:
     ap.add_argument("--no-peer", action="store_true", help="skip PyMC-Marketing")
     ap.add_argument("--no-growth", action="store_true", help="skip the growth table")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--baseline", metavar="REV", help="also time the warm command in turns with the code of this git revision")
+    ap.add_argument("--pairs", type=int, default=5, help="runs of each in turns with --baseline (default 5)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     sys.path.insert(0, str(ROOT))
@@ -136,6 +144,8 @@ def main() -> None:
         server = with_warm_server(env, lambda: mmm_fit_command(paths["config"], work / "cold.db", work / "server.json", env))
         again = after_a_first_command(auto, lambda: mmm_fit_command(paths["config"], work / "cold.db", work / "again.json", auto))
         results["mmm"] = {"cold": cold, "warm": warm, "new_data": new_data, "warm_server": server, "second_command": again}
+        if args.baseline:
+            results["against_baseline"] = against_baseline(args.baseline, args.pairs, paths["config"], work, env)
         runs = (
             ("cold", cold),
             ("warm, no server", warm),
@@ -181,6 +191,34 @@ def main() -> None:
             results["growth"] = growth(work)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+
+
+def against_baseline(rev: str, pairs: int, config: Path, work: Path, env: dict[str, str]) -> dict:
+    """Seconds of the warm `mmm fit` without a server, in turns: the code at `rev`, then this checkout's, `pairs` times."""
+    base = work / "baseline"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), rev], check=True)
+    try:
+        code = {"baseline": base, "this": ROOT}
+        for where in code.values():  # each compiles or loads its model once before the timed runs
+            mmm_fit_command(config, work / "pairs.db", work / "pairs.json", {**env, "PYTHONPATH": str(where)})
+        rows = []
+        for i in range(pairs):
+            row = {
+                name: mmm_fit_command(config, work / "pairs.db", work / "pairs.json", {**env, "PYTHONPATH": str(where)})["wall_seconds"]
+                for name, where in code.items()
+            }
+            rows.append(row)
+            print(f"pair {i + 1}: {rev} {row['baseline']:5.1f} s, this checkout {row['this']:5.1f} s", flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
+    medians = {name: statistics.median(r[name] for r in rows) for name in ("baseline", "this")}
+    change = statistics.median(r["this"] - r["baseline"] for r in rows)
+    print(
+        f"Warm, no server, {pairs} pairs in turns: {rev} median {medians['baseline']:.1f} s, this checkout {medians['this']:.1f} s; "
+        f"median change {change:+.1f} s",
+        flush=True,
+    )
+    return {"revision": rev, "pairs": rows, "median_seconds": medians, "median_change_seconds": change}
 
 
 def growth(work: Path) -> list[dict]:
