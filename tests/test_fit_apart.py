@@ -28,7 +28,8 @@ import json, sys
 from mmm.cli.fitting import FitRequest, fit_config
 config, uri, sampler = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 summary = fit_config(FitRequest(config, tracking_uri=uri, **sampler), apart=True)
-print("RESULT " + json.dumps({"pymc_here": "pymc" in sys.modules, "summary": summary.to_json()}))
+here = {name: name in sys.modules for name in ("pymc", "matplotlib")}
+print("RESULT " + json.dumps({"here": here, "summary": summary.to_json()}))
 """
 
 # `mmm fit ARGS` with the engine's fit replaced by one that fails (MODE: error) or is killed (MODE: killed), or with
@@ -91,7 +92,7 @@ def test_a_fit_apart_gives_the_numbers_and_the_run_of_a_fit_in_one_process(sim, 
     proc = _python(APART, sim, apart_uri, json.dumps(SAMPLER), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[7:])
-    assert result["pymc_here"] is False  # the command's process left PyMC to the engine
+    assert result["here"] == {"pymc": False, "matplotlib": False}  # the command's process left PyMC and drawing to the engine
     for said in ("Fitting 3 channels", "Summarising", "Logging the model to MLflow", "Writing the report"):
         assert said in proc.stderr
     here = fit_config(FitRequest(str(sim), tracking_uri=here_uri, **SAMPLER))  # apart=False: the fit in this process

@@ -25,7 +25,6 @@ def publish_fit(
     """
     from mmm.report.build import build_report
     from mmm.report.changes import format_changes
-    from mmm.report.charts import start_charts
     from mmm.report.formatting import format_fit_table
     from mmm.report.prose import unit_of
     from mmm.report.timing_text import format_media_season
@@ -42,6 +41,8 @@ def publish_fit(
         click.echo("\n" + format_changes(summary.changes, unit_of(summary)))
     uri = resolve_tracking_uri(tracking_uri)
     if charts is None:
+        from mmm.report.charts import start_charts  # matplotlib: only where the charts are drawn here
+
         charts = start_charts(summary)  # a second core draws the report's charts while this one logs the model
     with kept_if_unrecorded(model, summary, recording):
         try:

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mmm.core.outcome import Outcome, outcome_for
 from mmm.report.changes import added_text, change_sentences
-from mmm.report.charts import base_moves, start_charts
-from mmm.report.plan_plots import tier_groups
+from mmm.report.chart_style import base_moves, tier_groups
 from mmm.report.prose import executive_summary, plan_paragraphs, trust_verdict, unit_of
 from mmm.report.templating import render, stylesheet
 
@@ -94,7 +93,11 @@ def build_report(
         raise ValueError(f"the optimisation was made from run {optimization.run_id}, not from {summary.run_id}")
     words = outcome_for(summary.outcome)
     moves = base_moves(summary)
-    images = (charts or start_charts(summary, optimization)).finish()
+    if charts is None:
+        from mmm.report.charts import start_charts  # matplotlib and the charts' modules, only when they are drawn here
+
+        charts = start_charts(summary, optimization)
+    images = charts.finish()
     plan = plan_paragraphs(summary, optimization) if optimization is not None else []
     page = render(
         PAGE,

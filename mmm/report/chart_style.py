@@ -1,7 +1,9 @@
-"""The report charts' shared look: colours, figure and axes style, number formats on axes, PNG output.
+"""The report charts' shared look: colours, figure and axes style, number formats on axes, PNG output;
+and the series and groups that a chart and the page around it share.
 
 Figures are drawn on their own Agg canvas; pyplot is never imported, so drawing a report
-neither needs a display nor changes the backend of a notebook it runs in.
+neither needs a display nor changes the backend of a notebook it runs in. matplotlib is imported
+only to draw: a report whose charts were drawn elsewhere (`mmm fit`'s engine) is built without it.
 """
 
 from __future__ import annotations
@@ -9,14 +11,17 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.image import imsave
 
 from mmm.core.constants import TIER_COLORS, TIERS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from mmm.analysis.results import FitSummary
+    from mmm.planning.results import Allocation
 
 DPI = 150
 INK = "#1f2933"
@@ -61,6 +66,34 @@ def tier_order(tiers: Sequence[str]) -> list[str]:
     return known + sorted(set(tiers) - set(known))
 
 
+def tier_groups(allocation: dict[str, Allocation]) -> list[tuple[str, list[str]]]:
+    """(tier, its channels by recommended spend, largest first) in the standard tier order: chart and table agree."""
+    tiers = tier_order([a.tier for a in allocation.values()])
+    return [(t, sorted((ch for ch, a in allocation.items() if a.tier == t), key=lambda ch: -allocation[ch].total)) for t in tiers]
+
+
+class Layer(NamedTuple):
+    """One series of a stacked or line chart: legend label, value per period, colour."""
+
+    label: str
+    values: np.ndarray
+    color: str
+
+
+def base_moves(summary: FitSummary) -> list[Layer]:
+    """What moves the base up or down around the baseline level: trend and seasonality, other drivers."""
+    t = summary.timeline
+    if t is None:
+        return []
+    moves = []
+    seasonal = np.add(t.trend, t.seasonality)
+    if np.any(np.abs(seasonal) > 0):
+        moves.append(Layer("trend + seasonality", seasonal, TREND))
+    if summary.control_names:
+        moves.append(Layer(f"other drivers ({', '.join(summary.control_names)})", np.asarray(t.controls, dtype=float), CONTROLS_LINE))
+    return moves
+
+
 def thousands(x: float, _pos: Any = None) -> str:
     """Axis label with thousands separators (1,250,000), as in the report's tables."""
     if abs(x) >= 100 or x == 0:
@@ -75,6 +108,9 @@ def percent(x: float, _pos: Any = None) -> str:
 
 def new_figure(width: float, height: float) -> Figure:
     """A figure on its own Agg canvas, constrained layout."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -98,6 +134,9 @@ def to_png(fig: Figure) -> bytes:
     it), where painting it once lays it out as well; the bytes are the same, in 60% of the time.
     Light compression: a sixth larger files, but encoding took a quarter of the report's time.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
     buf = io.BytesIO()
     canvas = fig.canvas
     assert isinstance(canvas, FigureCanvasAgg)  # new_figure's

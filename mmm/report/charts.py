@@ -10,33 +10,17 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from mmm.core.constants import ESS_MIN, RHAT_MAX
 from mmm.core.outcome import outcome_for
 from mmm.report import appendix_plots, budget_plot, geo_plots, plan_plots, plots
-from mmm.report.chart_style import CONTROLS_LINE, TREND, channel_colors
-from mmm.report.plots import Layer, ResponsePanel
+from mmm.report.chart_style import Layer, base_moves, channel_colors
+from mmm.report.plots import ResponsePanel
 from mmm.report.prose import unit_of
 from mmm.report.side_by_side import SideBySide
 
 if TYPE_CHECKING:
     from mmm.analysis.results import FitSummary
     from mmm.planning.results import OptimizationResult
-
-
-def base_moves(summary: FitSummary) -> list[Layer]:
-    """What moves the base up or down around the baseline level: trend and seasonality, other drivers."""
-    t = summary.timeline
-    if t is None:
-        return []
-    moves = []
-    seasonal = np.add(t.trend, t.seasonality)
-    if np.any(np.abs(seasonal) > 0):
-        moves.append(Layer("trend + seasonality", seasonal, TREND))
-    if summary.control_names:
-        moves.append(Layer(f"other drivers ({', '.join(summary.control_names)})", np.asarray(t.controls, dtype=float), CONTROLS_LINE))
-    return moves
 
 
 def response_panels(summary: FitSummary, optimization: OptimizationResult | None, colors: dict[str, str]) -> list[ResponsePanel]:

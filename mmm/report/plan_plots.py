@@ -13,18 +13,12 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from mmm.core.outcome import Outcome
-from mmm.report.chart_style import CURRENT, INK, MUTED, PREDICTED, new_figure, style, thousands, tier_color, tier_order, to_png
+from mmm.report.chart_style import CURRENT, INK, MUTED, PREDICTED, new_figure, style, thousands, tier_color, tier_groups, to_png
 
 if TYPE_CHECKING:
-    from mmm.planning.results import Allocation, OptimizationResult
+    from mmm.planning.results import OptimizationResult
 
 GAIN, LOSS = "#1b7837", "#b2182b"
-
-
-def tier_groups(allocation: dict[str, Allocation]) -> list[tuple[str, list[str]]]:
-    """(tier, its channels by recommended spend, largest first) in the standard tier order: chart and table agree."""
-    tiers = tier_order([a.tier for a in allocation.values()])
-    return [(t, sorted((ch for ch, a in allocation.items() if a.tier == t), key=lambda ch: -allocation[ch].total)) for t in tiers]
 
 
 def budget_chart(optimization: OptimizationResult, currency: str, unit: str) -> bytes:

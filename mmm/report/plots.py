@@ -25,6 +25,7 @@ from mmm.report.chart_style import (
     INK,
     MUTED,
     PREDICTED,
+    Layer,
     new_figure,
     panel_grid,
     percent,
@@ -37,14 +38,6 @@ from mmm.report.chart_style import (
 if TYPE_CHECKING:  # annotations only: drawing needs none of the analysis stack at run time
     from mmm.analysis.results import CarryOver, ChannelResult, ResponseCurve, Timeline
     from mmm.core.stats import Interval
-
-
-class Layer(NamedTuple):
-    """One series of a stacked or line chart: legend label, value per period, colour."""
-
-    label: str
-    values: np.ndarray
-    color: str
 
 
 class ResponsePanel(NamedTuple):
