@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
 from helpers import MLFLOW_ENV, start_auth_server
 
+from mmm.cli import COLLECT_AFTER
+
 # the suite's `mmm` processes leave no warm server behind (tests/test_warm.py turns it on where it checks it)
 os.environ["MMM_WARM"] = "off"
+# the collector as the `mmm` command sets it: the suite's processes load the same libraries and fit in-process
+gc.set_threshold(COLLECT_AFTER, *gc.get_threshold()[1:])
 
 
 @pytest.fixture

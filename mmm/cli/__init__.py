@@ -7,9 +7,16 @@ starts without importing them.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
+
+# Python's cycle collector runs after every 700 new objects by default: while a command loads
+# PyMC, MLflow and their libraries (hundreds of thousands of objects, none of them garbage) it ran
+# thousands of times, each older pass scanning the whole growing heap, a sixth of a `mmm fit`'s
+# time. After every 100,000 it still frees what reference cycles hold, with the same peak memory.
+COLLECT_AFTER = 100_000
 
 
 class _UntilClosed:
@@ -44,6 +51,7 @@ def run() -> None:
     from mmm.cli.warm_server import run_on_server
 
     sys.stdout = _UntilClosed(sys.stdout)
+    gc.set_threshold(COLLECT_AFTER, *gc.get_threshold()[1:])
     args = sys.argv[1:]
     code = None if args[:1] == ["warm"] else run_on_server(args)
     if code is None:
