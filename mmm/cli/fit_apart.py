@@ -164,9 +164,12 @@ class EngineProcess:
         return {name: (self.folder / CHARTS_FOLDER / name).read_bytes() for name in names}
 
     def stop(self) -> None:
-        """Stop the engine now, whatever it is doing (the command no longer waits for it)."""
+        """Stop the engine's drawing (the command no longer waits for the charts) once it has written the model
+        file, which the command may still keep for `mmm record`; its files stay until `close`."""
+        with suppress(Exception):  # an engine that failed or died has said so, or the command's next step says it
+            self._wait_saved()
         self._busy = True
-        self.close()
+        self._end()
 
     def close(self) -> None:
         """Stop the engine if it still runs, wait for it and remove its files.
@@ -174,6 +177,10 @@ class EngineProcess:
         An engine not yet told to fit, or done with the charts, leaves by itself when its orders end; one
         fitting or drawing is stopped as Ctrl-C stops a fit.
         """
+        self._end()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _end(self) -> None:
         if self._orders is not None:
             with suppress(OSError):
                 self._orders.close()
@@ -190,18 +197,19 @@ class EngineProcess:
                     break
                 time.sleep(0.02)
                 waited += 0.02
-        shutil.rmtree(self.folder, ignore_errors=True)
 
     def _reply(self, expected: str) -> dict[str, Any]:
-        line = self._replies.readline()
+        line = "" if self._replies.closed else self._replies.readline()
         message = json.loads(line) if line else {}
         if expected in message:
             return dict(message[expected] or {})
         if "failed" in message:  # the engine said why, as the command would have
             raise click.exceptions.Exit(int(message["failed"]))
-        _, status = os.waitpid(self.pid, 0)
+        status = "unknown"
+        with suppress(ChildProcessError):  # not reaped yet
+            status = str(os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1]))
         raise MMMError(
-            f"the fit's process ended without a result (exit status {os.waitstatus_to_exitcode(status)}; "
+            f"the fit's process ended without a result (exit status {status}; "
             "a negative status is the signal that stopped it, -9 often the system short of memory); run the command again"
         )
 
