@@ -199,14 +199,15 @@ def against_baseline(rev: str, pairs: int, config: Path, work: Path, env: dict[s
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), rev], check=True)
     try:
         code = {"baseline": base, "this": ROOT}
+
+        def seconds(where: Path) -> float:
+            return mmm_fit_command(config, work / "pairs.db", work / "pairs.json", {**env, "PYTHONPATH": str(where)})["wall_seconds"]
+
         for where in code.values():  # each compiles or loads its model once before the timed runs
-            mmm_fit_command(config, work / "pairs.db", work / "pairs.json", {**env, "PYTHONPATH": str(where)})
+            seconds(where)
         rows = []
         for i in range(pairs):
-            row = {
-                name: mmm_fit_command(config, work / "pairs.db", work / "pairs.json", {**env, "PYTHONPATH": str(where)})["wall_seconds"]
-                for name, where in code.items()
-            }
+            row = {name: seconds(where) for name, where in code.items()}
             rows.append(row)
             print(f"pair {i + 1}: {rev} {row['baseline']:5.1f} s, this checkout {row['this']:5.1f} s", flush=True)
     finally:

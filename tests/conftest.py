@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 import os
 
 import pytest
 from helpers import MLFLOW_ENV, start_auth_server
 
-from mmm.cli import COLLECT_AFTER
+from mmm.cli import collect_rarely
 
 # the suite's `mmm` processes leave no warm server behind (tests/test_warm.py turns it on where it checks it)
 os.environ["MMM_WARM"] = "off"
 # the collector as the `mmm` command sets it: the suite's processes load the same libraries and fit in-process
-gc.set_threshold(COLLECT_AFTER, *gc.get_threshold()[1:])
+collect_rarely()
 
 
 @pytest.fixture

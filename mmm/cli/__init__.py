@@ -19,6 +19,11 @@ from typing import Any
 COLLECT_AFTER = 100_000
 
 
+def collect_rarely() -> None:
+    """Run Python's cycle collector after every COLLECT_AFTER new objects (the youngest generation only)."""
+    gc.set_threshold(COLLECT_AFTER, *gc.get_threshold()[1:])
+
+
 class _UntilClosed:
     """Standard output that goes quiet once its reader has gone (`mmm optimize ... | head`): the command still
     finishes (its run recorded, its JSON written) instead of stopping on a broken pipe halfway."""
@@ -51,7 +56,7 @@ def run() -> None:
     from mmm.cli.warm_server import run_on_server
 
     sys.stdout = _UntilClosed(sys.stdout)
-    gc.set_threshold(COLLECT_AFTER, *gc.get_threshold()[1:])
+    collect_rarely()
     args = sys.argv[1:]
     code = None if args[:1] == ["warm"] else run_on_server(args)
     if code is None:
