@@ -6,13 +6,12 @@ compiled PyTensor function as a global and cached in PyTensor's numba cache, key
 own hash of the graph. The model's data are not frozen into the graph: they reach the compiled
 code at run time through nutpie's user-data pointer, so the cache is keyed on the model's structure
 and priors, not on its data. Their layout is remembered beside them under the model's fingerprint
-(graph_key) and its numbers of channels and controls, so a rerun of a model of the same structure,
-on the same data or on new data (another client, more weeks), loads them in about a second without
-PyTensor rewriting and differentiating the graph again (3-4 s) or numba compiling it (20-40 s). The
-date, channel and control dimensions stay open in the compiled code (the others, such as lags and
-regions, are frozen), so a channel or a control added or dropped compiles again but reuses much of
-the code of the model before (about half the time); a transform or another change to the structure
-compiles afresh."""
+(graph_key), so a rerun of a model of the same structure, on the same data or on new data (another
+client, more weeks), loads them in about a second without PyTensor rewriting and differentiating
+the graph again (3-4 s) or numba compiling it (20-40 s). The numbers of weeks, channels and
+controls stay open in the compiled code (other dimensions, such as lags and regions, are frozen):
+a model with a channel or a control added or dropped loads the same code (`open_sizes`); a
+transform or another change to the structure compiles afresh."""
 
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -32,26 +31,28 @@ import pymc as pm
 
 from mmm.core.constants import CHANNEL, CONTROL, DATE
 from mmm.model.graph_key import model_key
+from mmm.model.open_sizes import Shapes, open_functions, open_shapes
 
-CACHE_VERSION = "mmm-nutpie-3"  # bump when the callbacks' source changes
-# dimensions left open in the compiled code; those that parameters carry change its layout, so their sizes key it
-PARAMETER_DIMS = (CONTROL, CHANNEL)
-OPEN_DIMS = (DATE, *PARAMETER_DIMS)
+CACHE_VERSION = "mmm-nutpie-4"  # bump when the callbacks' source changes
+OPEN_DIMS = (DATE, CONTROL, CHANNEL)  # dimensions left open in the compiled code
 COMPILING = (
-    "compiling the model: the first fit of a model of this structure takes a minute or two; "
-    "later fits of it, on any data, load the compiled code in about a second"
+    "compiling the model: the first fit of a model of this form takes a minute or two; "
+    "later fits of it, on any data and with any channels and controls, load the compiled code in about a second"
 )
 log = logging.getLogger(__name__)
 
 # nutpie's contract for the callbacks: 0 ok, 3 non-finite gradient, 4 non-finite log density
 # (both make the sampler try elsewhere), 1 any other error, -1 wrong dimension, -2 expansion failed.
+# The numbers of parameters and kept values are the user data's first two entries, not constants in
+# the code: one compiled model serves models of any size (mmm.model.open_sizes).
 LOGP_SOURCE = """
 def mmm_logp(dim, x_, out_, logp_, user_data_):
-    if dim != n_dim:
+    table = numba.carray(user_data_, ({size},), np.uint64)
+    if dim != table[0]:
         return -1
 {data}    try:
-        x = numba.carray(x_, (n_dim,))
-        out = numba.carray(out_, (n_dim,))
+        x = numba.carray(x_, (np.intp(dim),))
+        out = numba.carray(out_, (np.intp(dim),))
         logp = numba.carray(logp_, ())
         logp_val, grad = inner(x{args})
         logp[()] = logp_val
@@ -67,13 +68,12 @@ def mmm_logp(dim, x_, out_, logp_, user_data_):
 
 EXPAND_SOURCE = """
 def mmm_expand(dim, expanded, x_, out_, user_data_):
-    if dim != n_dim:
-        return -1
-    if expanded != n_expanded:
+    table = numba.carray(user_data_, ({size},), np.uint64)
+    if dim != table[0] or expanded != table[1]:
         return -1
 {data}    try:
-        x = numba.carray(x_, (n_dim,))
-        out = numba.carray(out_, (n_expanded,))
+        x = numba.carray(x_, (np.intp(dim),))
+        out = numba.carray(out_, (np.intp(expanded),))
         (values,) = inner(x{args})
         out[...] = values
     except Exception:
@@ -126,56 +126,46 @@ def compile_model(
 class Layout:
     """What sampling a compiled model needs besides its callbacks, remembered on disk under the model's fingerprint.
 
-    logp_key / expand_key: the callbacks' keys in the numba cache; n_dim: parameters sampled (on
-    their unconstrained scale); n_expanded: values kept per draw; names, slices, shapes: where each
-    kept variable sits in a draw; logp_data / expand_data: the data (pm.Data names) each compiled
-    function takes after the parameters, in order.
+    logp_key / expand_key: the callbacks' keys in the numba cache; shapes: where each value sits in a
+    draw (those of the model compiled first: each fit reads its own);
+    logp_data / expand_data: the data (pm.Data names) each compiled function takes after the parameters, in order.
     """
 
     logp_key: str
     expand_key: str
-    n_dim: int
-    n_expanded: int
-    names: list[str]
-    slices: list[tuple[int, int]]
-    shapes: list[tuple[int, ...]]
+    shapes: Shapes
     logp_data: list[str]
     expand_data: list[str]
 
-    def shape_info(self) -> tuple[list[str], list[slice], list[tuple[int, ...]]]:
-        return self.names, [slice(*bounds) for bounds in self.slices], self.shapes
-
 
 def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[..., Any]) -> Any:
-    """The numba-compiled model with cached C callbacks, or None when the graph has no PyTensor cache key.
+    """The numba-compiled model with cached C callbacks, or None when it cannot be cached: the graph has no
+    PyTensor cache key, or a parameter does not have the shape of its dimensions (`open_sizes`).
 
-    A model compiled before (same fingerprint) is loaded from the cache without PyTensor rewriting
-    and differentiating its graph again, which is most of a warm compile.
+    A model compiled before (same fingerprint, any numbers of weeks, channels and controls) is loaded
+    from the cache without PyTensor rewriting and differentiating its graph again, which is most of a warm compile.
     """
     import pytensor
-    from nutpie.compile_pymc import _make_functions
 
-    open_sizes = "|".join(f"{dim}={len(frozen.coords.get(dim) or ())}" for dim in PARAMETER_DIMS)
-    key = model_key(frozen, f"{_context(var_names, frozen.check_bounds)}|{open_sizes}")
+    shapes = open_shapes(frozen, var_names, start_point)
+    if shapes is None:
+        return None
+    key = model_key(frozen, _context(var_names, frozen.check_bounds))
     layout = _recall(key)
     if layout is not None:
-        compiled = _assemble(frozen, layout, start_point, None)
+        compiled = _assemble(frozen, replace(layout, shapes=shapes), start_point, None)
         if compiled is not None:
             return compiled
     log.info(COMPILING)  # the long wait of a first fit, said while it happens
     # with fast-math, code compiled in this process and the same code loaded from the cache differ in
     # the last bit of a gradient, which changes every draw after it: the first run would disagree with the next
     with pytensor.config.change_flags(numba__fastmath=False):
-        n_dim, n_expanded, logp_fn, expand_fn, _, (names, slices, shapes) = _make_functions(
-            frozen, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=start_point, var_names=var_names
-        )
+        logp_fn, expand_fn = open_functions(frozen, shapes.names[shapes.sampled :])
     logp_key, expand_key = _graph_key(logp_fn), _graph_key(expand_fn)
     if logp_key is None or expand_key is None:
         return None
-    bounds = [(int(s.start), int(s.stop)) for s in slices]
-    sizes = [tuple(int(d) for d in shape) for shape in shapes]
     data = ([v.name for v in logp_fn.get_shared()], [v.name for v in expand_fn.get_shared()])
-    layout = Layout(logp_key, expand_key, int(n_dim), int(n_expanded), list(names), bounds, sizes, *data)
+    layout = Layout(logp_key, expand_key, shapes, *data)
     compiled = _assemble(frozen, layout, start_point, (logp_fn, expand_fn))
     if key is not None:
         _remember(key, layout)
@@ -193,32 +183,32 @@ def _assemble(frozen: pm.Model, layout: Layout, start_point: Callable[..., Any],
     data = _model_data(frozen, [*layout.logp_data, *layout.expand_data])
     if data is None:
         return None
-    table, offsets = _data_table(data)
+    shapes = layout.shapes
+    table, offsets = _data_table(data, shapes)
     try:
         logp_source = _with_data(LOGP_SOURCE, layout.logp_data, data, table.size, offsets)
-        logp = _cached_cfunc(logp_source, "mmm_logp", _inner(logp_fn), layout.logp_key, layout, _logp_signature())
+        logp = _cached_cfunc(logp_source, "mmm_logp", _inner(logp_fn), layout.logp_key, _logp_signature())
         expand_source = _with_data(EXPAND_SOURCE, layout.expand_data, data, table.size, offsets)
-        expand = _cached_cfunc(expand_source, "mmm_expand", _inner(expand_fn), layout.expand_key, layout, _expand_signature())
+        expand = _cached_cfunc(expand_source, "mmm_expand", _inner(expand_fn), layout.expand_key, _expand_signature())
     except numba.core.errors.TypingError:
         if functions is not None:
             raise
         return None  # not in the cache: typing the stand-in for the graph's function failed
-    shape_info = layout.shape_info()
-    free = [i for i, bounds in enumerate(layout.slices) if bounds[1] <= layout.n_dim]
+    shape_info = (shapes.names, [slice(*bounds) for bounds in shapes.slices], shapes.shapes)
     dims, coords = _prepare_dims_and_coords(frozen, shape_info)
     return CompiledPyMCModel(
-        _n_dim=layout.n_dim,
+        _n_dim=shapes.n_dim,
         dims=dims,
         _coords=coords,
-        _shapes={name: tuple(shape) for name, shape in zip(layout.names, layout.shapes, strict=True)},
+        _shapes=dict(zip(shapes.names, shapes.shapes, strict=True)),
         compiled_logp_func=logp,
         compiled_expand_func=expand,
         initial_point_func=_rv_dict_to_flat_array_wrapper(
-            start_point, names=[layout.names[i] for i in free], shapes=[layout.shapes[i] for i in free]
+            start_point, names=shapes.names[: shapes.sampled], shapes=shapes.shapes[: shapes.sampled]
         ),
         shared_data=data,  # held here: the table points into these arrays
         user_data=table,
-        n_expanded=layout.n_expanded,
+        n_expanded=shapes.n_expanded,
         shape_info=shape_info,
         logp_func=logp_fn if functions else None,
         expand_func=expand_fn if functions else None,
@@ -229,7 +219,7 @@ def _model_data(frozen: pm.Model, names: list[str]) -> dict[str, np.ndarray] | N
     """The model's current values of the named data, read-only and C-ordered; None when one is not the model's data array."""
     data = {}
     for name in dict.fromkeys(names):
-        var = frozen.named_vars.get(name)
+        var = frozen.named_vars.get(name, frozen.dim_lengths.get(name))  # data, or an open dimension's length
         value = var.get_value(borrow=True) if hasattr(var, "get_value") else None
         if not isinstance(value, np.ndarray):
             return None
@@ -238,26 +228,27 @@ def _model_data(frozen: pm.Model, names: list[str]) -> dict[str, np.ndarray] | N
     return data
 
 
-def _data_table(data: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, int]]:
-    """The table nutpie hands the callbacks as user data: per array its address, then its shape; and where each array's entry starts."""
-    entries: list[int] = []
+def _data_table(data: dict[str, np.ndarray], shapes: Shapes) -> tuple[np.ndarray, dict[str, int]]:
+    """The table nutpie hands the callbacks as user data: the numbers of parameters and of kept values, then per
+    array its address and its shape; and where each array's entry starts."""
+    entries: list[int] = [shapes.n_dim, shapes.n_expanded]
     offsets: dict[str, int] = {}
     for name, value in data.items():
         offsets[name] = len(entries)
         entries += [value.ctypes.data, *value.shape]
-    return np.array(entries or [0], dtype=np.uint64), offsets
+    return np.array(entries, dtype=np.uint64), offsets
 
 
 def _with_data(template: str, names: list[str], data: dict[str, np.ndarray], size: int, offsets: dict[str, int]) -> str:
     """A callback's source that reads the named data from the table (`size` entries) and passes them to the compiled
     function after the parameters."""
     # outside the callback's try block: numba's compile time grows steeply with each statement inside one
-    lines = [f"    table = numba.carray(user_data_, ({size},), np.uint64)\n"] if names else []
+    lines: list[str] = []
     for i, name in enumerate(names):
         value, at = data[name], offsets[name]
         shape = "".join(f"np.intp(table[{at + 1 + axis}])," for axis in range(value.ndim))
         lines.append(f"    d{i} = numba.carray(address(table[{at}]), ({shape}), np.{value.dtype.name})\n")
-    return template.format(data="".join(lines), args="".join(f", d{i}" for i in range(len(names))))
+    return template.format(size=size, data="".join(lines), args="".join(f", d{i}" for i in range(len(names))))
 
 
 def _not_compiled(*args: Any) -> Any:
@@ -294,11 +285,10 @@ def _recall(key: str | None) -> Layout | None:
         return None
     try:
         raw = json.loads(_memo_path(key).read_text())
-        layout = Layout(**raw)
-        layout.slices = [(int(start), int(stop)) for start, stop in layout.slices]
-        layout.shapes = [tuple(int(d) for d in shape) for shape in layout.shapes]
-        return layout
-    except (OSError, ValueError, TypeError):
+        shapes = raw.pop("shapes")
+        sizes = [tuple(int(d) for d in shape) for shape in shapes["shapes"]]
+        return Layout(**raw, shapes=Shapes(list(shapes["names"]), sizes, int(shapes["sampled"])))
+    except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
@@ -321,14 +311,13 @@ def _graph_key(fn: Any) -> str | None:
     return CACHED_SRC_FUNCTIONS.get(fn.vm.jit_fn.py_func)
 
 
-def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, layout: Layout, signature: Any) -> Any:
-    """A numba C callback compiled from `source`, calling `inner`, cached under a key of the graph, the sizes and the source."""
+def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, signature: Any) -> Any:
+    """A numba C callback compiled from `source`, calling `inner`, cached under a key of the graph and the source."""
     import numba
     from nutpie.compile_pymc import address_as_void_pointer
     from pytensor.link.numba.cache import compile_numba_function_src
 
-    n_dim, n_expanded = layout.n_dim, layout.n_expanded
-    key = sha256(f"{CACHE_VERSION}|{name}|{graph_key}|{n_dim}|{n_expanded}|{numba.__version__}|{source}".encode()).hexdigest()
+    key = sha256(f"{CACHE_VERSION}|{name}|{graph_key}|{numba.__version__}|{source}".encode()).hexdigest()
     raw = compile_numba_function_src(
         source,
         name,
@@ -338,8 +327,6 @@ def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, layout: La
             "np": np,
             "inner": inner,
             "address": address_as_void_pointer,
-            "n_dim": n_dim,
-            "n_expanded": n_expanded,
         },
         cache_key=key,
     )
