@@ -524,6 +524,32 @@ def test_holdout_boundary_is_the_test_end(data, tests_, sim, monkeypatch):
     assert "shorten --holdout" in info.value.render("--holdout")
 
 
+def test_a_calibrated_models_compiled_code_serves_other_tests_and_data(sim, data, tests_, monkeypatch):
+    """The tests' designs and figures are the model's data, not constants in its graph: a calibrated fit on
+    other data with other results of as many tests has the same fingerprint, so it loads the compiled model."""
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    from mmm.model.compiled import OPEN_DIMS
+    from mmm.model.graph_key import model_key
+
+    built = []
+
+    def fingerprint(model, *args, **kwargs):
+        frozen = freeze_dims_and_data(model, dims=[dim for dim in model.coords if dim not in OPEN_DIMS], data=[])
+        built.append(model_key(frozen, "ctx"))
+        raise InterruptedError  # built and fingerprinted: no need to sample
+
+    monkeypatch.setattr("mmm.model.estimator.sample_posterior", fingerprint)
+    cfg = load_config(sim / "config.yaml")
+    other = [dataclasses.replace(t, lift=t.lift * 1.7, lift_se=t.lift_se * 0.5, spend_change=t.spend_change * 2) for t in tests_]
+    for tests, holdout in ((tests_, 0), (other, 3), (tests_[:1], 0)):
+        with pytest.raises(InterruptedError):
+            MarketingMixModel(cfg).fit(data, holdout=holdout, lifts=tests)
+    assert built[0] is not None
+    assert built[1] == built[0]  # other results, spend changes and weeks: the same compiled model
+    assert built[2] != built[0]  # one test fewer: another model
+
+
 # --- known problems (expected failures; remove the marker once fixed) ------------------------
 
 

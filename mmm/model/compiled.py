@@ -331,7 +331,7 @@ def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, signature:
         cache_key=key,
     )
     with warnings.catch_warnings():
-        # a graph holding large constant arrays (lift-test designs) cannot be cached: it is compiled each time, as before
+        # a graph holding large constant arrays cannot be cached: it is then compiled each time
         warnings.filterwarnings("ignore", message=".*Cannot cache compiled function", category=numba.NumbaWarning)
         return numba.cfunc(signature, cache=True)(raw)
 

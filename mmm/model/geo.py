@@ -208,12 +208,13 @@ def geo_lift_predictions(
     owners: np.ndarray,
     n_tests: int,
     media: MediaTransform,
-    target_scale: np.ndarray,
+    target_scale: Any,
     xp: Any,
     season_basis: Any = None,
 ) -> list[Any]:
     """Each lift test's predicted lift in currency (per draw when params carry a draw axis): the sum over its
-    geo x channel designs (`lift_response.cell_lift_designs`). `params` are spread, with `channel_coef` (..., geo, channel)."""
-    per_cell = cells(params["channel_coef"] * np.asarray(target_scale, dtype=float)[:, None])
+    geo x channel designs (`lift_response.cell_lift_designs`). `params` are spread, with `channel_coef` (..., geo, channel);
+    `target_scale` (geo,) is an array, or the model's data."""
+    per_cell = cells(params["channel_coef"] * target_scale[:, None])
     lifts = predicted_lifts(params | {"channel_coef": per_cell}, designs, media, 1.0, xp, season_basis)
     return [sum(lifts[j] for j in np.flatnonzero(owners == i)) for i in range(n_tests)]

@@ -19,7 +19,7 @@ from mmm.data.lifts import LiftTest
 from mmm.model.features import Scaling, baseline_level, mean_prediction, media_transform
 from mmm.model.geo import GEO_SD_PRIORS, geo_coefficients, geo_components, geo_levels, geo_lift_predictions, spread
 from mmm.model.graph import add_media_season, add_trend_bends, channel_priors, roas_prior_params
-from mmm.model.lift_response import cell_lift_designs
+from mmm.model.lift_response import cell_lift_designs, designs_as_data
 from mmm.model.likelihood import observe, observe_lifts
 
 
@@ -95,10 +95,15 @@ def build_geo_model(
             designs, owners = cell_lift_designs(
                 lifts, dates, spend, geos, channels, np.asarray(scaling.geo_spend, dtype=float).reshape(-1), spec.l_max
             )
-            predicted = geo_lift_predictions(params, designs, owners, len(lifts), media, target_scale, pt, data.get("media_season"))
+            geo_scale = pm.Data("lift_geo_scale", target_scale)
+            predicted = geo_lift_predictions(
+                params, designs_as_data(designs), owners, len(lifts), media, geo_scale, pt, data.get("media_season")
+            )
             scale = float(target_scale.sum())  # the national scale: lifts are in currency over the treated geos
             observe_lifts(
-                pt.stack(predicted) / scale, np.array([t.lift for t in lifts]) / scale, np.array([t.lift_se for t in lifts]) / scale
+                pt.stack(predicted) / pm.Data("lift_scale", scale),
+                np.array([t.lift for t in lifts]) / scale,
+                np.array([t.lift_se for t in lifts]) / scale,
             )
         params["intercept"] = baseline_level(params["level_geo"], params["roas_geo"], roas_to_coef, y.mean(axis=0), y.shape[0])
         mu = mean_prediction(geo_components(params, data, media, pt, n_geos))

@@ -23,6 +23,26 @@ class LiftDesign:
     window: np.ndarray | None = None  # the design's periods, as indices into the training periods
 
 
+def designs_as_data(designs: list[LiftDesign]) -> list[Any]:
+    """The designs as data of the PyMC model being built (pm.Data), not as constants: the compiled model
+    then serves any tests of the same number on any data, instead of being compiled again for each."""
+    import pymc as pm
+
+    def data(i: int, field: str, value: Any) -> Any:
+        return pm.Data(f"lift{i}_{field}", np.asarray(value))
+
+    return [
+        LiftDesign(
+            data(i, "channel", d.channel_index),
+            data(i, "base", d.base),
+            data(i, "treated", d.treated),
+            data(i, "geo_share", float(d.geo_share)),
+            None if d.window is None else data(i, "window", d.window),
+        )
+        for i, d in enumerate(designs)
+    ]
+
+
 def lift_designs(
     tests: list[LiftTest], dates: pd.DatetimeIndex, spend: np.ndarray, channels: list[str], spend_scale: np.ndarray, l_max: int
 ) -> list[LiftDesign]:

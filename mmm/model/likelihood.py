@@ -66,10 +66,11 @@ def observe(
 
 def observe_lifts(predicted: Any, measured: np.ndarray, se: np.ndarray) -> None:
     """Declare lift tests inside a PyMC model: each measured lift, with its standard error, observes the
-    model's predicted lift; all three in the same units (currency over a scale the caller picks)."""
+    model's predicted lift; all three in the same units (currency over a scale the caller picks). The
+    measurements are the model's data, so its compiled code serves other results of as many tests."""
     import pymc as pm
 
-    pm.Normal("lift_obs", mu=predicted, sigma=se, observed=measured)
+    pm.Normal("lift_obs", mu=predicted, sigma=pm.Data("lift_se", se), observed=pm.Data("lift_measured", measured))
 
 
 def per_draw(values: np.ndarray, ndim: int) -> np.ndarray:
