@@ -30,6 +30,7 @@ import numpy as np
 import pymc as pm
 
 from mmm.core.constants import CHANNEL, CONTROL, DATE
+from mmm.model import compile_fast
 from mmm.model.graph_key import model_key
 from mmm.model.open_sizes import Shapes, open_functions, open_shapes
 
@@ -100,6 +101,7 @@ def compile_model(
     from pymc.initial_point import make_initial_point_fn
     from pymc.model.transform.optimization import freeze_dims_and_data
 
+    compile_fast()  # the setting numba compiles with, and so the cache key, are the same in every process
     on_numba = backend.get("backend") == "numba"
     if on_numba:
         from mmm.model.numba_scalars import register
