@@ -21,7 +21,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -128,14 +128,13 @@ def compile_model(
 class Layout:
     """What sampling a compiled model needs besides its callbacks, remembered on disk under the model's fingerprint.
 
-    logp_key / expand_key: the callbacks' keys in the numba cache; shapes: where each value sits in a
-    draw (those of the model compiled first: each fit reads its own);
-    logp_data / expand_data: the data (pm.Data names) each compiled function takes after the parameters, in order.
+    logp_key / expand_key: the callbacks' keys in the numba cache; logp_data / expand_data: the data
+    (pm.Data names) each compiled function takes after the parameters, in order. Where each value sits
+    in a draw depends on the model's sizes: each fit reads its own (`open_sizes.Shapes`).
     """
 
     logp_key: str
     expand_key: str
-    shapes: Shapes
     logp_data: list[str]
     expand_data: list[str]
 
@@ -155,7 +154,7 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
     key = model_key(frozen, _context(var_names, frozen.check_bounds))
     layout = _recall(key)
     if layout is not None:
-        compiled = _assemble(frozen, replace(layout, shapes=shapes), start_point, None)
+        compiled = _assemble(frozen, layout, shapes, start_point, None)
         if compiled is not None:
             return compiled
     log.info(COMPILING)  # the long wait of a first fit, said while it happens
@@ -167,16 +166,17 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
     if logp_key is None or expand_key is None:
         return None
     data = ([v.name for v in logp_fn.get_shared()], [v.name for v in expand_fn.get_shared()])
-    layout = Layout(logp_key, expand_key, shapes, *data)
-    compiled = _assemble(frozen, layout, start_point, (logp_fn, expand_fn))
+    layout = Layout(logp_key, expand_key, *data)
+    compiled = _assemble(frozen, layout, shapes, start_point, (logp_fn, expand_fn))
     if key is not None:
         _remember(key, layout)
     return compiled
 
 
-def _assemble(frozen: pm.Model, layout: Layout, start_point: Callable[..., Any], functions: tuple[Any, Any] | None) -> Any:
+def _assemble(frozen: pm.Model, layout: Layout, shapes: Shapes, start_point: Callable[..., Any], functions: tuple[Any, Any] | None) -> Any:
     """nutpie's compiled model from the callbacks of `layout`, compiled from `functions` (PyTensor's logp and expand
-    functions) or, when None, loaded from the numba cache; None when the cache no longer holds them.
+    functions) or, when None, loaded from the numba cache, its draws laid out as `shapes`; None when the cache
+    no longer holds them.
     """
     import numba
     from nutpie.compile_pymc import CompiledPyMCModel, _prepare_dims_and_coords, _rv_dict_to_flat_array_wrapper
@@ -185,7 +185,6 @@ def _assemble(frozen: pm.Model, layout: Layout, start_point: Callable[..., Any],
     data = _model_data(frozen, [*layout.logp_data, *layout.expand_data])
     if data is None:
         return None
-    shapes = layout.shapes
     table, offsets = _data_table(data, shapes)
     try:
         logp_source = _with_data(LOGP_SOURCE, layout.logp_data, data, table.size, offsets)
@@ -286,11 +285,8 @@ def _recall(key: str | None) -> Layout | None:
     if key is None:
         return None
     try:
-        raw = json.loads(_memo_path(key).read_text())
-        shapes = raw.pop("shapes")
-        sizes = [tuple(int(d) for d in shape) for shape in shapes["shapes"]]
-        return Layout(**raw, shapes=Shapes(list(shapes["names"]), sizes, int(shapes["sampled"])))
-    except (OSError, ValueError, TypeError, KeyError):
+        return Layout(**json.loads(_memo_path(key).read_text()))
+    except (OSError, ValueError, TypeError):
         return None
 
 

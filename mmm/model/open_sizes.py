@@ -53,7 +53,8 @@ def open_shapes(model: pm.Model, var_names: list[str], start_point: Callable[[in
     """
     start = start_point(0)
     sampled = [model.rvs_to_values[rv].name for rv in model.free_RVs]
-    kept = [var.name for var in model.unobserved_value_vars if var.name not in sampled and var.name in set(var_names)]
+    wanted = set(var_names) - set(sampled)
+    kept = [var.name for var in model.unobserved_value_vars if var.name in wanted]
     shapes = []
     for rv, value in zip(model.free_RVs, sampled, strict=True):
         shape = _named_shape(model, rv.name, rv)
