@@ -29,7 +29,7 @@ from mmm.data.lifts import REQUIRED, LiftTest, read_lifts
 from mmm.data.loading import load_data
 from mmm.model.estimator import MarketingMixModel, check_fit_inputs
 from mmm.model.features import Scaling, channel_coefficients, media_transform
-from mmm.model.lift_response import change_by_period, lift_designs, predicted_lifts
+from mmm.model.lift_response import LiftRows, change_by_period, lift_designs, predicted_lifts
 from mmm.simulation.scenarios import LIFT_GEO_SHARE, LIFT_WEEKS
 from mmm.transforms import lagged
 
@@ -335,17 +335,19 @@ def test_predicted_lift_with_true_parameters_is_the_true_lift(truth, data, true_
     params = with_true_coefficients(true_params, truth, data.dates, spend, scale, scaling.target, media)
     tests = [LiftTest(**{k: v for k, v in t.items() if k != "true_lift"}) for t in truth["lift_tests"]]
     designs = lift_designs(tests, data.dates, spend, data.channels, scale, media.l_max)
-    predicted = predicted_lifts(params, designs, media, scaling.target, np)
-    for t, p in zip(truth["lift_tests"], predicted):
-        assert p.shape == (1,)
-        assert float(p[0]) == pytest.approx(t["true_lift"], rel=1e-6), t["channel"]
+    predicted = predicted_lifts(params, LiftRows.of(designs), media, scaling.target, np)
+    assert predicted.shape == (1, len(tests))  # (draw, test)
+    for t, p in zip(truth["lift_tests"], predicted[0]):
+        assert float(p) == pytest.approx(t["true_lift"], rel=1e-6), t["channel"]
 
     # the carry-over after the test counts: the window runs l_max - 1 periods past the test's end
     for d in designs:
         assert d.base.shape[0] == LIFT_WEEKS + media.l_max - 1
-    during = [dataclasses.replace(d, base=d.base[:LIFT_WEEKS], treated=d.treated[:LIFT_WEEKS]) for d in designs]
-    for t, p in zip(truth["lift_tests"], predicted_lifts(params, during, media, scaling.target, np)):
-        assert float(p[0]) < 0.95 * t["true_lift"], t["channel"]
+    during = [
+        dataclasses.replace(d, base=d.base[:LIFT_WEEKS], treated=d.treated[:LIFT_WEEKS], window=d.window[:LIFT_WEEKS]) for d in designs
+    ]
+    for t, p in zip(truth["lift_tests"], predicted_lifts(params, LiftRows.of(during), media, scaling.target, np)[0]):
+        assert float(p) < 0.95 * t["true_lift"], t["channel"]
 
 
 def test_predict_lifts_of_a_fitted_model_with_true_parameters(api_calibration, truth, true_params, tests_):
@@ -526,7 +528,7 @@ def test_holdout_boundary_is_the_test_end(data, tests_, sim, monkeypatch):
 
 def test_a_calibrated_models_compiled_code_serves_other_tests_and_data(sim, data, tests_, monkeypatch):
     """The tests' designs and figures are the model's data, not constants in its graph: a calibrated fit on
-    other data with other results of as many tests has the same fingerprint, so it loads the compiled model."""
+    other data with other results of any number of tests has the same fingerprint, so it loads the compiled model."""
     from pymc.model.transform.optimization import freeze_dims_and_data
 
     from mmm.model.compiled import OPEN_DIMS
@@ -542,12 +544,13 @@ def test_a_calibrated_models_compiled_code_serves_other_tests_and_data(sim, data
     monkeypatch.setattr("mmm.model.estimator.sample_posterior", fingerprint)
     cfg = load_config(sim / "config.yaml")
     other = [dataclasses.replace(t, lift=t.lift * 1.7, lift_se=t.lift_se * 0.5, spend_change=t.spend_change * 2) for t in tests_]
-    for tests, holdout in ((tests_, 0), (other, 3), (tests_[:1], 0)):
+    for tests, holdout in ((tests_, 0), (other, 3), (tests_[:1], 0), (tests_ + other, 0), ([], 0)):
         with pytest.raises(InterruptedError):
             MarketingMixModel(cfg).fit(data, holdout=holdout, lifts=tests)
     assert built[0] is not None
     assert built[1] == built[0]  # other results, spend changes and weeks: the same compiled model
-    assert built[2] != built[0]  # one test fewer: another model
+    assert built[2] == built[0] == built[3]  # one test, or twice as many: the same compiled model too
+    assert built[4] != built[0]  # no test: a model without the tests' observations
 
 
 # --- known problems (expected failures; remove the marker once fixed) ------------------------

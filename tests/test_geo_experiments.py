@@ -67,6 +67,33 @@ def test_the_graph_observes_geo_lifts_as_the_analysis_predicts_them(synthetic):
     np.testing.assert_allclose(graph * scale, expected[0], rtol=1e-8)
 
 
+def test_geo_lift_tests_in_any_regions_and_of_any_number_share_the_compiled_model(synthetic):
+    """The tests' geo x channel cells are rows of the model's data, so tests in other regions, or more of them, keep its
+    fingerprint: a calibrated geo fit loads the compiled model instead of compiling it again."""
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    from mmm.model.compiled import OPEN_DIMS
+    from mmm.model.graph_key import model_key
+
+    m = synthetic
+    week = [str(m.train.dates[i].date()) for i in (30, 33, 40, 45)]
+    keys = []
+    for lifts in (
+        [LiftTest("tv", week[0], week[1], -2000.0, -1500.0, 400.0, geo="south")],
+        [
+            LiftTest("search", week[2], week[3], 3000.0, 900.0, 300.0, geo="north|east"),
+            LiftTest("tv", week[0], week[1], -900.0, -700.0, 200.0),
+        ],
+    ):
+        m.lifts = lifts
+        try:
+            model = m._build(m.train, m._train_features(m.train))
+        finally:
+            m.lifts = []
+        keys.append(model_key(freeze_dims_and_data(model, dims=[d for d in model.coords if d not in OPEN_DIMS], data=[]), "ctx"))
+    assert keys[0] is not None and keys[1] == keys[0]
+
+
 def test_a_lift_file_names_several_geos_or_says_which_is_unknown(synthetic, tmp_path):
     path = tmp_path / "lifts.csv"
     row = "channel,start,end,spend_change,lift,lift_se,geo\nsearch,2023-03-06,2023-04-03,-5000,-4000,900,{}\n"

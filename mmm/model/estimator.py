@@ -39,7 +39,7 @@ from mmm.model.features import (
 )
 from mmm.model.geo import geo_scaling, is_geo
 from mmm.model.graph import build_model, parameter_labels, roas_prior_params
-from mmm.model.lift_response import lift_designs, predicted_lifts
+from mmm.model.lift_response import LiftRows, lift_designs, predicted_lifts
 from mmm.model.likelihood import simulate
 from mmm.model.sampling import Diagnostics, diagnose, sample_posterior
 
@@ -208,7 +208,7 @@ class MarketingMixModel:
             return geo_fit.predict_lifts(self, tests, params)
         designs = self._lift_designs(tests, self.train)
         basis = self.media.season.basis(self.train.dates) if self.media.season is not None else None
-        return np.column_stack(predicted_lifts(params, designs, self.media, self.scales.target, np, basis))
+        return predicted_lifts(params, LiftRows.of(designs), self.media, self.scales.target, np, basis)
 
     def media_multiplier(self, dates: pd.DatetimeIndex, params: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
         """Posterior draws (sample, date) of how effective media is at these dates (1: an average week of the year).

@@ -30,7 +30,7 @@ from mmm.config.spec import ModelSpec
 from mmm.core.constants import CHANNEL, CONTROL, DATE, GEO
 from mmm.data.dataset import ModelData
 from mmm.model.features import TREND_CHANGE_SCALE, Scaling, build_features, media_multiplier
-from mmm.model.lift_response import LiftDesign, predicted_lifts
+from mmm.model.lift_response import LiftRows, predicted_lifts
 from mmm.transforms import MediaTransform
 
 SHARE_PERIODS = 13  # a plan's spend is split to geos by their share of each channel's spend over the last quarter
@@ -204,17 +204,14 @@ def spend_shares(data: ModelData, periods: int = SHARE_PERIODS) -> np.ndarray:
 
 def geo_lift_predictions(
     params: dict[str, Any],
-    designs: list[LiftDesign],
-    owners: np.ndarray,
-    n_tests: int,
+    rows: LiftRows,
     media: MediaTransform,
     target_scale: Any,
     xp: Any,
     season_basis: Any = None,
-) -> list[Any]:
-    """Each lift test's predicted lift in currency (per draw when params carry a draw axis): the sum over its
-    geo x channel designs (`lift_response.cell_lift_designs`). `params` are spread, with `channel_coef` (..., geo, channel);
+) -> Any:
+    """Each lift test's predicted lift (..., test) in currency (per draw when params carry a draw axis): the sum over its
+    geo x channel designs (`lift_response.cell_lift_designs`, stacked in `rows`). `params` are spread, with `channel_coef` (..., geo, channel);
     `target_scale` (geo,) is an array, or the model's data."""
     per_cell = cells(params["channel_coef"] * target_scale[:, None])
-    lifts = predicted_lifts(params | {"channel_coef": per_cell}, designs, media, 1.0, xp, season_basis)
-    return [sum(lifts[j] for j in np.flatnonzero(owners == i)) for i in range(n_tests)]
+    return predicted_lifts(params | {"channel_coef": per_cell}, rows, media, 1.0, xp, season_basis)

@@ -16,7 +16,7 @@ from mmm.data.lifts import LiftTest
 from mmm.model.features import baseline_level, mean_prediction
 from mmm.model.geo import geo_coefficients, geo_components, geo_features, geo_levels, geo_lift_predictions, spend_shares, spread
 from mmm.model.geo_graph import build_geo_model, roas_to_coefficient
-from mmm.model.lift_response import cell_lift_designs
+from mmm.model.lift_response import LiftRows, cell_lift_designs
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -71,8 +71,8 @@ def predict_lifts(model: MarketingMixModel, tests: list[LiftTest], params: dict[
     )
     basis = model.media.season.basis(train.dates) if model.media.season is not None else None
     spread_params = spread(params, model.media, n_geos, n_channels)
-    lifts = geo_lift_predictions(spread_params, designs, owners, len(tests), model.media, observation_scale(model), np, basis)
-    return np.column_stack(lifts)
+    rows = LiftRows.of(designs, owners, len(tests))
+    return geo_lift_predictions(spread_params, rows, model.media, observation_scale(model), np, basis)
 
 
 def add_derived(model: MarketingMixModel, feats: dict[str, np.ndarray], train: ModelData) -> None:

@@ -19,7 +19,7 @@ from mmm.data.lifts import LiftTest
 from mmm.model.features import Scaling, baseline_level, mean_prediction, media_transform
 from mmm.model.geo import GEO_SD_PRIORS, geo_coefficients, geo_components, geo_levels, geo_lift_predictions, spread
 from mmm.model.graph import add_media_season, add_trend_bends, channel_priors, roas_prior_params
-from mmm.model.lift_response import cell_lift_designs, designs_as_data
+from mmm.model.lift_response import LiftRows, cell_lift_designs
 from mmm.model.likelihood import observe, observe_lifts
 
 
@@ -96,12 +96,11 @@ def build_geo_model(
                 lifts, dates, spend, geos, channels, np.asarray(scaling.geo_spend, dtype=float).reshape(-1), spec.l_max
             )
             geo_scale = pm.Data("lift_geo_scale", target_scale)
-            predicted = geo_lift_predictions(
-                params, designs_as_data(designs), owners, len(lifts), media, geo_scale, pt, data.get("media_season")
-            )
+            rows = LiftRows.of(designs, owners, len(lifts)).as_data()
+            predicted = geo_lift_predictions(params, rows, media, geo_scale, pt, data.get("media_season"))
             scale = float(target_scale.sum())  # the national scale: lifts are in currency over the treated geos
             observe_lifts(
-                pt.stack(predicted) / pm.Data("lift_scale", scale),
+                predicted / pm.Data("lift_scale", scale),
                 np.array([t.lift for t in lifts]) / scale,
                 np.array([t.lift_se for t in lifts]) / scale,
             )

@@ -18,7 +18,7 @@ import pytensor.tensor as pt
 from mmm.config.spec import Config, ModelSpec
 from mmm.data.lifts import LiftTest
 from mmm.model.features import Scaling, baseline_level, channel_coefficients, components, mean_prediction, media_transform
-from mmm.model.lift_response import LiftDesign, designs_as_data, predicted_lifts
+from mmm.model.lift_response import LiftDesign, LiftRows, predicted_lifts
 from mmm.model.likelihood import observe, observe_lifts
 from mmm.transforms import MediaTransform
 
@@ -153,7 +153,7 @@ def build_model(
             params["control_coef"] = pm.Normal("control_coef", mu=0.0, sigma=0.25, dims="control")
         if lifts and designs:
             # lifts in target-scale units: the model's predicted lift vs the measured one and its error
-            predicted = pt.stack(predicted_lifts(params, designs_as_data(designs), media, 1.0, pt, data.get("media_season")))
+            predicted = predicted_lifts(params, LiftRows.of(designs).as_data(), media, 1.0, pt, data.get("media_season"))
             observe_lifts(
                 predicted, np.array([t.lift for t in lifts]) / scaling.target, np.array([t.lift_se for t in lifts]) / scaling.target
             )

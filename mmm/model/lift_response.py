@@ -20,27 +20,48 @@ class LiftDesign:
     base: np.ndarray  # (period, lag, channel)
     treated: np.ndarray
     geo_share: float
-    window: np.ndarray | None = None  # the design's periods, as indices into the training periods
+    window: np.ndarray  # the design's periods, as indices into the training periods
 
 
-def designs_as_data(designs: list[LiftDesign]) -> list[Any]:
-    """The designs as data of the PyMC model being built (pm.Data), not as constants: the compiled model
-    then serves any tests of the same number on any data, instead of being compiled again for each."""
-    import pymc as pm
+@dataclass
+class LiftRows:
+    """Every design's periods stacked into rows, so any number of tests is one computation (and one compiled model).
 
-    def data(i: int, field: str, value: Any) -> Any:
-        return pm.Data(f"lift{i}_{field}", np.asarray(value))
+    base, treated: (row, lag, channel) scaled lagged spend without and with the tests; channel: (row, channel)
+    one-hot of the row's tested channel (a geo x channel cell on geo data); share: (row, test) the row's geo_share
+    in the column of the test it belongs to, else 0; period: (row,) the row's index into the training periods.
+    """
 
-    return [
-        LiftDesign(
-            data(i, "channel", d.channel_index),
-            data(i, "base", d.base),
-            data(i, "treated", d.treated),
-            data(i, "geo_share", float(d.geo_share)),
-            None if d.window is None else data(i, "window", d.window),
+    base: Any
+    treated: Any
+    channel: Any
+    share: Any
+    period: Any
+
+    @classmethod
+    def of(cls, designs: list[LiftDesign], owners: np.ndarray | None = None, n_tests: int | None = None) -> LiftRows:
+        """Stack designs; owners[j] is design j's test (default: one test per design), of n_tests tests."""
+        owners = np.arange(len(designs)) if owners is None else owners
+        n_tests = len(designs) if n_tests is None else n_tests
+        sizes = [len(d.window) for d in designs]
+        row_of = np.repeat(np.arange(len(designs)), sizes)
+        channels = np.array([d.channel_index for d in designs])[row_of]
+        share = np.zeros((len(row_of), n_tests))
+        share[np.arange(len(row_of)), owners[row_of]] = np.array([d.geo_share for d in designs])[row_of]
+        return cls(
+            np.concatenate([d.base for d in designs]),
+            np.concatenate([d.treated for d in designs]),
+            np.eye(designs[0].base.shape[-1])[channels],
+            share,
+            np.concatenate([d.window for d in designs]),
         )
-        for i, d in enumerate(designs)
-    ]
+
+    def as_data(self) -> LiftRows:
+        """The rows as data of the PyMC model being built (pm.Data), not as constants: the compiled model then
+        serves any number of tests on any data, instead of being compiled again for each."""
+        import pymc as pm
+
+        return LiftRows(**{field: pm.Data(f"lift_{field}", value) for field, value in vars(self).items()})
 
 
 def lift_designs(
@@ -111,20 +132,15 @@ def cell_lift_designs(
 
 
 def predicted_lifts(
-    params: dict[str, Any], designs: list[LiftDesign], media: MediaTransform, target_scale: float, xp: Any, season_basis: Any = None
-) -> list[Any]:
-    """Model-predicted lift of each test (currency; per draw when params carry a draw axis).
+    params: dict[str, Any], rows: LiftRows, media: MediaTransform, target_scale: float, xp: Any, season_basis: Any = None
+) -> Any:
+    """Model-predicted lift of each test (..., test), currency (per draw when params carry a draw axis).
 
     Under media seasonality (season_basis: the training periods' basis) each period's gain counts
     times that period's effectiveness multiplier.
     """
-    out = []
-    for d in designs:
-        with_test = media.response(d.treated, params, xp)
-        without = media.response(d.base, params, xp)
-        change = with_test - without
-        if media.season is not None and season_basis is not None and d.window is not None:
-            change = change * media.season.multiplier(season_basis[d.window], params, xp)[..., :, None]
-        gain = change.sum(axis=-2)[..., d.channel_index]
-        out.append(d.geo_share * params["channel_coef"][..., d.channel_index] * gain * target_scale)
-    return out
+    change = media.response(rows.treated, params, xp) - media.response(rows.base, params, xp)  # (..., row, channel)
+    if media.season is not None and season_basis is not None:
+        change = change * media.season.multiplier(season_basis[rows.period], params, xp)[..., :, None]
+    gain = (change * rows.channel * params["channel_coef"][..., None, :]).sum(axis=-1)  # (..., row): the tested channel's
+    return xp.dot(gain, rows.share) * target_scale
