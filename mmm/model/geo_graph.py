@@ -100,7 +100,7 @@ def build_geo_model(
             predicted = geo_lift_predictions(params, rows, media, geo_scale, pt, data.get("media_season"))
             scale = float(target_scale.sum())  # the national scale: lifts are in currency over the treated geos
             observe_lifts(
-                predicted / pm.Data("lift_scale", scale),
+                predicted / geo_scale.sum(),
                 np.array([t.lift for t in lifts]) / scale,
                 np.array([t.lift_se for t in lifts]) / scale,
             )
