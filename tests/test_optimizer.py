@@ -26,7 +26,7 @@ from mmm.model.estimator import MarketingMixModel
 from mmm.model.features import Scaling, build_features, channel_coefficients
 from mmm.model.sampling import Diagnostics
 from mmm.model.selection import pointwise_log_likelihood
-from mmm.planning.bounds import Bounds, channel_bounds
+from mmm.planning.bounds import Bounds, channel_bounds, project
 from mmm.planning.forecast import current_plan, forecast_plan
 from mmm.planning.optimizer import optimize_budget
 from mmm.planning.policy import auto_tiers, tier_shares
@@ -691,3 +691,28 @@ def test_a_plan_longer_than_the_data_is_warned_about():
     assert not [w for w in short.warnings if "longer than the" in w]
     long = recommend_budget(m, FIT_FOR_TIERS, 10_000.0, m.n_train + 10, "80/20/0")
     assert f"the plan runs {m.n_train + 10} periods, longer than the {m.n_train} the model was fitted on" in " ".join(long.warnings)
+
+
+def test_projection_onto_a_budget_with_bounds_is_the_nearest_feasible_plan():
+    """project(v, total, lo, hi) is the plan nearest v that spends `total` within the bounds: every channel off
+    its bounds moves by the same amount, one at a bound would have moved past it; all at lo or hi when out of reach."""
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        n = int(rng.integers(1, 7))
+        lo = rng.uniform(0, 5, n) * (rng.random(n) < 0.7)
+        hi = lo + rng.uniform(0, 10, n)
+        v = rng.normal(5, 6, n)
+        total = float(rng.uniform(lo.sum(), hi.sum()))
+        x = project(v, total, lo, hi)
+        assert x.sum() == pytest.approx(total, rel=1e-12, abs=1e-9)
+        assert (x >= lo).all() and (x <= hi).all()
+        free = (x > lo + 1e-9) & (x < hi - 1e-9)
+        shift = (x - v)[free]
+        if free.any():
+            assert np.ptp(shift) < 1e-9
+            t = shift[0]
+            assert (v[x <= lo + 1e-9] + t <= lo[x <= lo + 1e-9] + 1e-9).all()
+            assert (v[x >= hi - 1e-9] + t >= hi[x >= hi - 1e-9] - 1e-9).all()
+    lo, hi, v = np.array([1.0, 2.0]), np.array([3.0, 4.0]), np.array([0.5, 9.0])
+    np.testing.assert_array_equal(project(v, 1.0, lo, hi), lo)  # less than the minimums: all at lo
+    np.testing.assert_array_equal(project(v, 99.0, lo, hi), hi)  # more than the maximums: all at hi

@@ -76,9 +76,10 @@ def plan_test(
     """Which test to run next: per channel what knowing its ROAS is worth, and test designs ranked by value."""
     from mmm.planning.test_design import plan_tests
     from mmm.report.experiment_tables import format_test_plan
-    from mmm.tracking.runs import log_child_run
+    from mmm.tracking.runs import end_download_threads, log_child_run
 
     model, _, verdict = load_for_planning(run_id, tracking_uri, force)
+    end_download_threads()  # the designs are valued on every core, in forked workers
     result = plan_tests(model, budget, weeks, test_weeks, within_tiers, _names(channels), top, policy, min_power=min_power)
     result = result.model_copy(update={"run_id": run_id})
     click.echo(format_test_plan(result, model.config.currency))

@@ -125,15 +125,18 @@ def at_bound(weekly: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str | N
 
 
 def project(v: np.ndarray, total: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """The point clip(v + t, lo, hi) that sums to `total` (bisection on the shift t)."""
-    a, b = float(np.min(lo - v)), float(np.max(hi - v))
-    for _ in range(200):
-        t = (a + b) / 2
-        if np.clip(v + t, lo, hi).sum() > total:
-            b = t
-        else:
-            a = t
-    return np.clip(v + (a + b) / 2, lo, hi)
+    """The point clip(v + t, lo, hi) that sums to `total` (all at `lo` below sum(lo), all at `hi` above sum(hi)).
+
+    The sum is piecewise linear and non-decreasing in the shift t, with knots where an entry reaches a
+    bound (t = lo - v or hi - v); t is found exactly on the segment between the two knots around `total`.
+    """
+    knots = np.unique(np.concatenate([lo - v, hi - v]))
+    sums = np.clip(v + knots[:, None], lo, hi).sum(axis=1)
+    k = int(np.searchsorted(sums, total))  # sums[k - 1] < total <= sums[k]
+    if k == 0 or k == len(knots):
+        return np.clip(v + knots[min(k, len(knots) - 1)], lo, hi)
+    t = knots[k - 1] + (total - sums[k - 1]) * (knots[k] - knots[k - 1]) / (sums[k] - sums[k - 1])
+    return np.clip(v + t, lo, hi)
 
 
 def split_cents(budget: float, shares: list[float]) -> list[float]:

@@ -90,14 +90,12 @@ def solve_split(
         value, g = goal.value_and_gradient(response, x * scale)
         return -value / budget, -g * scale / budget
 
-    constraints = [
-        {
-            "type": "eq",
-            "fun": (lambda x, idx=idx, w=w: (x[idx] * scale[idx]).sum() / w - 1.0),
-            "jac": (lambda x, idx=idx, w=w: np.where(np.isin(np.arange(len(x)), idx), scale / w, 0.0)),
-        }
-        for idx, w in funded
-    ]
+    constraints = []
+    for idx, w in funded:
+        row = np.where(np.isin(np.arange(n), idx), scale / w, 0.0)  # the tier's constraint's gradient, the same everywhere
+        constraints.append(
+            {"type": "eq", "fun": (lambda x, idx=idx, w=w: (x[idx] * scale[idx]).sum() / w - 1.0), "jac": (lambda x, row=row: row)}
+        )
     for idx, low, high in limits or []:
         mask = np.isin(np.arange(n), idx) * scale / budget
         constraints.append({"type": "ineq", "fun": (lambda x, m=mask, low=low: x @ m - low / budget), "jac": (lambda x, m=mask: m)})

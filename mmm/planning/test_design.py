@@ -44,6 +44,7 @@ from scipy.stats import norm
 from mmm.config import parse_policy
 from mmm.core.constants import GEO, SAMPLE
 from mmm.core.errors import ArgumentError
+from mmm.core.processes import fork_map
 from mmm.core.stats import Interval
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import channel_bounds, check_budget
@@ -212,36 +213,39 @@ def plan_tests(
     sigma = residual_noise(model, problem.response.params)
     mroas = problem.marginal_roas()
 
-    evpi = {c: perfect_information(problem, i) for i, c in enumerate(model.channels)}
+    evpi = dict(zip(model.channels, fork_map(lambda i: perfect_information(problem, i), range(len(model.channels)))))
     eligible = [c for c in (channels or model.channels) if evpi[c] > 0]
     skipped = [c for c in (channels or model.channels) if evpi[c] <= 0]
     if skipped:
         notes.append(f"no test designed for {', '.join(skipped)}: knowing the ROAS would not change the plan")
     chosen = sorted(eligible, key=lambda c: -evpi[c])[:top]
-    responses: dict[int, ConstantPlanResponse] = {}
+    options: dict[tuple[str, str], tuple[list[Candidate], str | None]] = {}  # per channel and kind: its candidates, why none
+    for name in chosen:
+        for kind in kinds:
+            found: list[Candidate] = []
+            for length in durations:
+                candidates, why = DESIGN_KINDS[kind](replace(ctx, test_weeks=length), model.channels.index(name))
+                found += candidates
+            options[name, kind] = found, why
+    every = [cand for found, _ in options.values() for cand in found]
+    responses = {w: ConstantPlanResponse(model, w, n_draws=n_draws, seed=seed) for w in sorted({cand.weeks for cand in every})}
+    valued = iter(fork_map(lambda cand: _value(problem, cand, responses[cand.weeks], sigma, mroas), every))
     designs: list[TestDesign] = []
     economics: dict[str, dict[str, TestEconomics]] = {c: {} for c in model.channels}
-    for name in chosen:
-        c = model.channels.index(name)
-        for kind in kinds:
-            best: tuple[TestDesign, TestEconomics] | None = None
-            strongest: tuple[TestDesign, TestEconomics] | None = None  # the most powerful, for the note when none is enough
-            for length in durations:
-                candidates, why = DESIGN_KINDS[kind](replace(ctx, test_weeks=length), c)
-                for cand in candidates:
-                    if cand.weeks not in responses:
-                        responses[cand.weeks] = ConstantPlanResponse(model, cand.weeks, n_draws=n_draws, seed=seed)
-                    valued = _value(problem, cand, responses[cand.weeks], sigma, mroas)
-                    if strongest is None or valued[1].power > strongest[1].power:
-                        strongest = valued
-                    if valued[1].power >= min_power and (best is None or valued[0].net_value > best[0].net_value):
-                        best = valued
-            if best is None:
-                longer = test_weeks != "auto" and durations[-1] < weeks  # a longer test within the horizon was not tried
-                notes.append(str(why) if strongest is None else _underpowered(strongest, min_power, longer))
-                continue
-            designs.append(best[0])
-            economics[name][kind] = best[1]
+    for (name, kind), (found, why) in options.items():
+        best: tuple[TestDesign, TestEconomics] | None = None
+        strongest: tuple[TestDesign, TestEconomics] | None = None  # the most powerful, for the note when none is enough
+        for one in (next(valued) for _ in found):
+            if strongest is None or one[1].power > strongest[1].power:
+                strongest = one
+            if one[1].power >= min_power and (best is None or one[0].net_value > best[0].net_value):
+                best = one
+        if best is None:
+            longer = test_weeks != "auto" and durations[-1] < weeks  # a longer test within the horizon was not tried
+            notes.append(str(why) if strongest is None else _underpowered(strongest, min_power, longer))
+            continue
+        designs.append(best[0])
+        economics[name][kind] = best[1]
     designs.sort(key=lambda d: -d.value)
     if designs and designs[0].net_value <= 0:
         first = designs[0]

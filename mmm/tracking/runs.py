@@ -259,6 +259,19 @@ def _artifacts(run_id: str, uri: str) -> Iterator[Callable[[str], Path]]:
             raise RunNotFoundError(f"run '{run_id}': its model artifacts are missing or corrupt ({exc}); fit the model again") from None
 
 
+def end_download_threads(wait: float = 2.0) -> None:
+    """End the idle threads MLflow's artifact downloads leave behind (its repository's thread pool lives until
+    collected, a few tenths of a second), so long planning after `load_fit` may fork workers (`core.processes.can_fork`)
+    and use every core."""
+    import gc
+    import threading
+
+    gc.collect()
+    for thread in threading.enumerate():
+        if "ArtifactRepository" in thread.name:  # e.g. MlflowLocalArtifactRepository_0
+            thread.join(wait)
+
+
 def load_summary(run_id: str, tracking_uri: str | None = None) -> FitSummary:
     """A fit's summary alone (no model file): what `mmm review` and reports read."""
     with _artifacts(run_id, resolve_tracking_uri(tracking_uri)) as fetch:
