@@ -234,6 +234,17 @@ def test_validate_simulated_config(sim, isolated):
     assert "OK" in out
 
 
+def test_robyns_published_demo_data_validate_as_the_example_config_reads_them(isolated):
+    """configs/robyn.yaml reads Meta Robyn's demo file as published (../shared): 208 weeks, a text column of events
+    as indicators, impressions and clicks named as unused."""
+    result = invoke("validate", Path(__file__).parents[1] / "configs" / "robyn.yaml")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "208 weekly periods" in out and "OK" in out
+    assert "'events': categorical control with 3 values" in out
+    assert "not used: facebook_I, search_clicks_P" in out
+
+
 def test_validate_unknown_column_exits_2_naming_it(sim, isolated):
     raw = yaml.safe_load((sim / "config.yaml").read_text())
     raw["channels"][1]["spend_column"] = "tiktok_spend"
