@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+from helpers import clean_env
+
 from mmm.core.processes import fork_map
 
 
@@ -57,7 +59,7 @@ def test_end_download_threads_lets_planning_fork_after_loading_a_fit(tmp_path: P
         "end_download_threads()\n"
         "print(before, can_fork())\n"
     )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=clean_env())
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split()[-2:] == ["False", "True"]  # the download left a thread; ended, forking is safe
 
