@@ -15,6 +15,7 @@ from helpers import SHORT_SAMPLER, all_runs, assert_clean_exit_2, invoke, isolat
 from test_optimizer import synthetic_model, wide_bounds
 from test_report import text_of
 
+from mmm.analysis import review_checks as checks
 from mmm.analysis.decomposition import channel_draws
 from mmm.analysis.results import FitSummary
 from mmm.config import parse_config
@@ -75,6 +76,29 @@ def test_fit_json_speaks_conversions_and_cpa(fitted):
         assert "contribution" not in c and "mroas" not in c  # named in the KPI's words instead
     assert summary["value_per_conversion"]["source"] == "number"
     assert "120.00 per conversion" in summary["value_per_conversion"]["description"]
+
+
+def test_the_fit_is_judged_against_the_chance_in_counting(fitted, tmp_path):
+    """A handful of sign-ups a week scatter mostly by chance: the model of the true structure explains little of the
+    weekly variation, yet all that any model can, and the review says so instead of asking for controls that do not exist."""
+    _, paths, summary, uri, run_id = fitted
+    run = next(r for r in all_runs(uri) if r.info.run_id == run_id)
+    assert 0 < summary["fit"]["r2_attainable"] < 1
+    assert run.data.metrics["r2_attainable"] == pytest.approx(summary["fit"]["r2_attainable"])
+    frame = pd.read_csv(paths["data"])
+    frame["conversions"] = np.random.default_rng(0).binomial(frame["conversions"], 0.08)  # about 4 a week
+    frame.to_csv(tmp_path / "few.csv", index=False)
+    config = yaml.safe_load(paths["config"].read_text())
+    config["data"]["path"] = str(tmp_path / "few.csv")
+    (tmp_path / "few.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "few.json"
+    result = invoke("fit", tmp_path / "few.yaml", "--output-json", out, "--tracking-uri", uri, "--seed", 3, *SHORT_SAMPLER)
+    assert result.exit_code == 0, result.output
+    few = json.loads(out.read_text())
+    assert few["fit"]["r2"] < checks.R2_REVIEW and few["fit"]["r2_attainable"] < 0.5  # chance is most of the variation
+    check = next(c for c in few["review"]["checks"] if c["name"] == "goodness_of_fit")
+    assert check["status"] == "PASS" and "conversions a week, chance makes up" in check["message"], check
+    assert "chance in counting leaves" in result.output
 
 
 def test_mlflow_metric_names_speak_cpa(fitted):
@@ -149,6 +173,7 @@ def test_report_speaks_cpa_and_cac_and_roas_only_with_a_value(fitted, cpa_plan):
     glossary = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page, re.S))
     assert "full cost" in glossary["CPA"] and "fees" in glossary["CPA"] and "media spend alone" in glossary["CAC"]
     assert "median CPA" in text and "chance it brings more conversions" in text
+    assert "Counts of conversions scatter by chance" in text and "any model can" in text
     assert not re.search(r"\bearn|revenue", text)
     for sentence in re.split(r"(?<=[.!?])\s+", text):  # ROAS only where it says a value per conversion would give it
         assert "ROAS" not in sentence or "value per conversion" in sentence, sentence

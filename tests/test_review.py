@@ -73,6 +73,28 @@ def test_goodness_of_fit_and_holdout():
     assert checks.holdout(0.9, 0.40, 0.05, 13).status == "REVIEW"  # far worse than in sample
 
 
+def test_a_counted_outcome_is_judged_against_the_chance_in_counting():
+    """A few conversions a week scatter by chance (Poisson): the true expected counts explain only what chance leaves,
+    and the review asks no more of a model than that."""
+    from mmm.core.stats import accuracy
+
+    means = 5 + 4 * np.sin(np.arange(5000) / 8)
+    counts = RNG.poisson(means).astype(float)
+    truth = accuracy(counts, means, counts=True)
+    assert 0.2 < truth["r2"] < 0.8 and truth["r2"] == pytest.approx(truth["r2_attainable"], abs=0.03)
+    assert "r2_attainable" not in accuracy(counts, means)  # money: no counting chance
+    near = checks.goodness_of_fit(0.3, 0.13, attainable=0.375, per_period=46, noun="conversions")
+    assert near.status == "PASS" and "about 46 conversions a week" in near.message and "chance makes up 62%" in near.message
+    assert "80% of what any model can" in near.message
+    far = checks.goodness_of_fit(0.1, 0.2, attainable=0.375, per_period=3.84, noun="conversions")
+    assert far.status == "REVIEW" and "about 3.8 conversions" in far.message and "move conversions" in far.message
+    assert checks.goodness_of_fit(0.3, 0.2).status == "REVIEW"  # revenue: R² against all of the variation, as before
+    assert checks.goodness_of_fit(-0.1, 0.9, attainable=0.05).status == "FAIL"  # worse than the average week is never chance
+    assert checks.geo_fit({"north": 0.2, "south": 0.9}, attainable_by_geo={"north": 0.3, "south": 0.95}).status == "PASS"
+    weak = checks.geo_fit({"north": 0.2, "south": 0.9}, attainable_by_geo={"north": 0.9, "south": 0.95})
+    assert weak.status == "REVIEW" and "north (20% of at most 90%)" in weak.message and "south" not in weak.message
+
+
 def test_the_review_speaks_the_datas_period():
     """Daily data are reviewed in days: no 'week-to-week' for a model of days."""
     daily = [
@@ -112,6 +134,8 @@ def test_implausible_and_high_variance_roas():
     assert checks.implausible_roas(roas_draws(plausible, plausible), spend).status == "PASS"
     assert checks.implausible_roas(roas_draws(plausible * 40, plausible * 40), spend).status == "REVIEW"
     assert checks.implausible_roas(roas_draws(plausible / 20, plausible / 20), spend).status == "REVIEW"
+    valued = checks.implausible_roas(roas_draws(plausible / 20, plausible / 20), spend, "conversions")
+    assert "data.value_per_conversion" in valued.message and "same currency and units as the target" not in valued.message
     sigma = per_channel(0.3, 0.3)
     assert checks.high_variance(roas_draws(plausible, plausible), sigma, spend).status == "PASS"
     wide = np.exp(RNG.normal(0.5, 1.5, 2000))

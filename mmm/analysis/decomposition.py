@@ -151,11 +151,12 @@ def fit_quality(model: MarketingMixModel, params: dict[str, np.ndarray] | None =
             **accuracy(actual[n:], point.values[n:]), coverage=float(np.mean(inside)), periods=int(data.n_periods - n)
         )
     by_geo = None
+    counts = model.config.outcome.is_count
     if model.is_geo:
         geo_point = comps["mean"].mean(SAMPLE).isel({DATE: slice(0, n)})
         fitted = data.target.isel({DATE: slice(0, n)})
-        by_geo = {g: Accuracy(**accuracy(fitted.sel({GEO: g}).values, geo_point.sel({GEO: g}).values)) for g in data.geos}
-    return FitQuality(Accuracy(**accuracy(actual[:n], point.values[:n])), holdout, point, lo, hi, comps, by_geo)
+        by_geo = {g: Accuracy(**accuracy(fitted.sel({GEO: g}).values, geo_point.sel({GEO: g}).values, counts)) for g in data.geos}
+    return FitQuality(Accuracy(**accuracy(actual[:n], point.values[:n], counts)), holdout, point, lo, hi, comps, by_geo)
 
 
 def carryover(model: MarketingMixModel, params: dict[str, np.ndarray] | None = None) -> dict[str, CarryOver]:

@@ -40,11 +40,21 @@ class _Frozen(BaseModel):
 
 
 class Accuracy(_Frozen):
-    """R², MAPE (fraction) and NRMSE (RMSE over the target's range) of the point prediction."""
+    """R², MAPE (fraction) and NRMSE (RMSE over the target's range) of the point prediction; for an outcome
+    that counts events, `r2_attainable`: the most R² any model can reach, the rest being the chance in counting."""
 
     r2: float | None
     mape: float | None
     nrmse: float | None
+    r2_attainable: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _attainable_for_counts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # left out for money outcomes, not null: every other figure of a fit is a number
+        out = handler(self)
+        if self.r2_attainable is None:
+            out.pop("r2_attainable", None)
+        return out
 
 
 class HoldoutAccuracy(Accuracy):

@@ -37,14 +37,16 @@ def review_fit(model: MarketingMixModel, params: dict[str, np.ndarray], quality:
     money = draws.roas if words.is_money else draws.value_roas
     sizes = model.idata.posterior.sizes
     unit = period_word(train.frequency)
+    fit = quality.in_sample
     found: list[Check] = [
         checks.convergence(d.max_rhat, min(d.min_ess_bulk, d.min_ess_tail), d.divergences, int(sizes["chain"] * sizes["draw"])),
         checks.baseline(non_media, words.noun, words.return_label),
         checks.posterior_predictive(actual, replicated),
-        checks.goodness_of_fit(quality.in_sample.r2, quality.in_sample.mape, unit),
+        checks.goodness_of_fit(fit.r2, fit.mape, unit, fit.r2_attainable, float(np.mean(actual)), words.noun),
     ]
     if quality.by_geo is not None:  # a geo model: each geo's own fit
-        found.append(checks.geo_fit({g: a.r2 for g, a in quality.by_geo.items()}, unit))
+        by_geo = quality.by_geo.items()
+        found.append(checks.geo_fit({g: a.r2 for g, a in by_geo}, unit, {g: a.r2_attainable for g, a in by_geo}))
     if quality.holdout is not None:
         h = quality.holdout
         found.append(checks.holdout(h.coverage, h.mape, quality.in_sample.mape, h.periods, unit))
@@ -52,7 +54,7 @@ def review_fit(model: MarketingMixModel, params: dict[str, np.ndarray], quality:
         checks.prior_posterior_shift(roas, prior_mu, prior_sigma, words.return_label),
         checks.roas_consistency(roas, prior_mu, prior_sigma, words.return_label),
         # in money only: for conversions on their value, and not at all without one
-        *([checks.implausible_roas(money, draws.spend)] if money is not None else []),
+        *([checks.implausible_roas(money, draws.spend, None if words.is_money else words.noun)] if money is not None else []),
         checks.high_variance(roas, prior_sigma, draws.spend, words.return_label),
         checks.media_control_correlation(train.spend.sum(GEO), train.controls.mean(GEO)),
         _residual_trend(actual - quality.predicted.values[:n], PERIODS_PER_YEAR[train.frequency], model.config.model.trend),

@@ -105,34 +105,72 @@ def posterior_predictive(actual: np.ndarray, replicated: np.ndarray) -> Check:
     return Check(name="posterior_predictive", status="PASS" if ok else "FAIL", value=ppp, threshold=PPP_FAIL, message=message)
 
 
-def goodness_of_fit(r2: float | None, mape: float | None, unit: str = "week") -> Check:
-    """In-sample R² (with MAPE in the message); `unit` is the data's period in words (week, day)."""
+def goodness_of_fit(
+    r2: float | None,
+    mape: float | None,
+    unit: str = "week",
+    attainable: float | None = None,
+    per_period: float | None = None,
+    noun: str = "sales",
+) -> Check:
+    """In-sample R² (with MAPE in the message); `unit` is the data's period in words (week, day).
+
+    For an outcome that counts events, `attainable` is the most R² a model can reach (`stats.accuracy`) and
+    `per_period` the average count: R² is then judged against what is there to explain, as a few
+    conversions a week vary mostly by chance, which no model and no control can follow.
+    """
     if r2 is None or not math.isfinite(r2):
         return Check(
             name="goodness_of_fit", status="REVIEW", value=None, threshold=R2_REVIEW, message="R² is undefined: the target is flat."
         )
-    status: Status = "FAIL" if r2 <= R2_FAIL else "REVIEW" if r2 < R2_REVIEW else "PASS"
+    reachable = attainable if attainable is not None and math.isfinite(attainable) else None
+    bar = R2_REVIEW * (1.0 if reachable is None else reachable)
+    status: Status = "FAIL" if r2 <= R2_FAIL else "REVIEW" if r2 < bar else "PASS"
     error = f"; the error per {unit} averages {mape:.0%}" if mape is not None and math.isfinite(mape) else ""
+    chance = ""
+    if reachable is not None and r2 < R2_REVIEW:
+        about = (
+            f"about {per_period:,.0f} {noun} a {unit}"
+            if per_period is not None and per_period >= 10
+            else f"about {per_period:.2g} {noun} a {unit}"
+            if per_period is not None
+            else f"small numbers of {noun} a {unit}"
+        )
+        reach = (
+            f", so the model explains {r2 / reachable:.0%} of what any model can"
+            if r2 < reachable
+            else ", so the model follows all that any model can"
+        )
+        chance = f". With {about}, chance makes up {1 - reachable:.0%} of that variation, which no model can follow{reach}"
     message = {
-        "PASS": f"The model explains {r2:.0%} of the {unit}-to-{unit} variation{error}.",
-        "REVIEW": f"The model explains only {r2:.0%} of the {unit}-to-{unit} variation{error}: add the controls that move sales "
+        "PASS": f"The model explains {r2:.0%} of the {unit}-to-{unit} variation{chance}{error}.",
+        "REVIEW": f"The model explains only {r2:.0%} of the {unit}-to-{unit} variation{chance}{error}: add the controls that move {noun} "
         "(promotions, price, holidays) before trusting channel figures.",
         "FAIL": f"The model predicts worse than the average {unit} (R² {r2:.2f}){error}: it is not fit to advise. Check the data and config.",
     }[status]
-    return Check(name="goodness_of_fit", status=status, value=r2, threshold=R2_REVIEW, message=message)
+    return Check(name="goodness_of_fit", status=status, value=r2, threshold=bar, message=message)
 
 
-def geo_fit(r2_by_geo: dict[str, float | None], unit: str = "week") -> Check:
-    """A geo model's fit of each geo: REVIEW names the geos whose own R² is under R2_REVIEW (never FAIL: the total may still advise)."""
+def geo_fit(r2_by_geo: dict[str, float | None], unit: str = "week", attainable_by_geo: dict[str, float | None] | None = None) -> Check:
+    """A geo model's fit of each geo: REVIEW names the geos whose own R² is under R2_REVIEW (never FAIL: the total may still advise).
+
+    For counted outcomes, `attainable_by_geo` holds each geo's most reachable R² (`goodness_of_fit`): the bar is then
+    R2_REVIEW of it.
+    """
     known = {g: r2 for g, r2 in r2_by_geo.items() if r2 is not None and math.isfinite(r2)}
-    weak = sorted((g for g, r2 in known.items() if r2 < R2_REVIEW), key=lambda g: known[g])
+    reach = {g: a for g, a in (attainable_by_geo or {}).items() if a is not None and math.isfinite(a)}
+    weak = sorted((g for g, r2 in known.items() if r2 < R2_REVIEW * reach.get(g, 1.0)), key=lambda g: known[g])
     worst = min(known.values()) if known else None
     if not weak:
         message = (
-            f"The model follows every geo's {unit}-to-{unit} variation (R² at least {worst:.0%} in each)." if worst is not None else ""
+            f"The model follows every geo's {unit}-to-{unit} variation (R² at least {worst:.0%} in each"
+            + (", against what chance in counting leaves to explain" if reach else "")
+            + ")."
+            if worst is not None
+            else ""
         )
         return Check(name="geo_fit", status="PASS", value=worst, threshold=R2_REVIEW, message=message or "Every geo's outcome is flat.")
-    named = ", ".join(f"{g} ({known[g]:.0%})" for g in weak)
+    named = ", ".join(f"{g} ({known[g]:.0%}" + (f" of at most {reach[g]:.0%}" if g in reach else "") + ")" for g in weak)
     message = (
         f"The model explains little of the {unit}-to-{unit} variation in {named}: read those geos' channel figures with care, "
         "and add the local drivers (promotions, store openings, weather) if you have them."
@@ -212,8 +250,11 @@ def roas_consistency(roas: xr.DataArray, prior_mu: xr.DataArray, prior_sigma: xr
     )
 
 
-def implausible_roas(roas: xr.DataArray, spend: xr.DataArray) -> Check:
-    """Spend-weighted mean ROAS over 20, or reciprocal-spend-weighted under 0.5 (Meridian's bounds)."""
+def implausible_roas(roas: xr.DataArray, spend: xr.DataArray, noun: str | None = None) -> Check:
+    """Spend-weighted mean ROAS over 20, or reciprocal-spend-weighted under 0.5 (Meridian's bounds).
+
+    roas: (sample, channel) in money; `noun` names a counted outcome whose ROAS is the value of its
+    conversions (at the config's value per conversion), None for revenue."""
     mean = roas.mean(SAMPLE)
     share = spend / spend.sum()
     weighted = float((mean * share).sum())
@@ -225,8 +266,9 @@ def implausible_roas(roas: xr.DataArray, spend: xr.DataArray) -> Check:
             status="REVIEW",
             value=weighted,
             threshold=ROAS_HIGH,
-            message=f"Media return {weighted:.1f} per unit spent on average: implausibly high. A control or a trend may be missing, "
-            "and the media are taking its credit.",
+            message=f"Media return {weighted:.1f} per unit spent on average"
+            + ("" if noun is None else f" in the value of their {noun}")
+            + ": implausibly high. A control or a trend may be missing, and the media are taking its credit.",
         )
     if small_weighted < ROAS_LOW:
         return Check(
@@ -235,7 +277,11 @@ def implausible_roas(roas: xr.DataArray, spend: xr.DataArray) -> Check:
             value=small_weighted,
             threshold=ROAS_LOW,
             message=f"The smaller channels return {small_weighted:.2f} per unit spent on average: check that their spend columns "
-            "are in the same currency and units as the target.",
+            "are in the same currency and units as the target."
+            if noun is None
+            else f"The smaller channels' {noun} are worth {small_weighted:.2f} per unit spent on average, at the value per "
+            "conversion the model was given: check that their spend columns are in the config's currency (not cents) and "
+            "that data.value_per_conversion is right. A channel that truly returns this little is worth a test before more money.",
         )
     return Check(
         name="implausible_roas", status="PASS", value=weighted, threshold=ROAS_HIGH, message="Average returns are in a plausible range."

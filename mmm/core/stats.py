@@ -78,17 +78,25 @@ def band_of(draws: Any, dim: str) -> tuple[Any, Any, Any]:
     return draws.mean(dim), q.isel(quantile=0, drop=True), q.isel(quantile=1, drop=True)
 
 
-def accuracy(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """R², MAPE (fraction) and NRMSE (RMSE over the target's range) of a point prediction."""
+def accuracy(actual: np.ndarray, predicted: np.ndarray, counts: bool = False) -> dict[str, float]:
+    """R², MAPE (fraction) and NRMSE (RMSE over the target's range) of a point prediction.
+
+    With `counts` (the outcome counts events, `predicted` their expected numbers) also `r2_attainable`:
+    the share of the variation left once the chance in counting is taken out, the most R² a model can
+    reach on these data (counts of n events scatter by about sqrt(n) even when n is known: Poisson).
+    """
     resid = actual - predicted
     ss_tot = float(np.sum((actual - actual.mean()) ** 2))
     span = float(actual.max() - actual.min())
     nonzero = actual != 0
-    return {
+    found = {
         "r2": 1 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else float("nan"),
         "mape": float(np.mean(np.abs(resid[nonzero] / actual[nonzero]))) if nonzero.any() else float("nan"),
         "nrmse": float(np.sqrt(np.mean(resid**2)) / span) if span > 0 else float("nan"),
     }
+    if counts:
+        found["r2_attainable"] = max(1 - float(np.sum(predicted)) / ss_tot, 0.0) if ss_tot > 0 else float("nan")
+    return found
 
 
 def thin_draws(posterior: Any, limit: int) -> Any:

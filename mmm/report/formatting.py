@@ -81,7 +81,8 @@ def format_fit_table(result: FitSummary) -> str:
     ms = summary["marketing_share"]
     lines += ["", f"Marketing drove {_cell(ms, pct)} of the target over the period."]
     f = summary["fit"]
-    lines.append(f"Fit: R² {f['r2']:.3f}, MAPE {pct(f['mape'])}, NRMSE {pct(f['nrmse'])}.")
+    reach = f" (chance in counting leaves {f['r2_attainable']:.3f} to explain)" if f.get("r2_attainable") is not None else ""
+    lines.append(f"Fit: R² {f['r2']:.3f}{reach}, MAPE {pct(f['mape'])}, NRMSE {pct(f['nrmse'])}.")
     if "holdout" in summary:
         h = summary["holdout"]
         lines.append(

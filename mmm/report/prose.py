@@ -44,6 +44,8 @@ def trust_verdict(summary: FitSummary) -> Verdict:
     fit, h = summary.fit, summary.holdout
     r2 = fit.r2 if fit.r2 is not None else float("-inf")
     mape = fit.mape if fit.mape is not None else float("inf")
+    if fit.r2_attainable:  # counted events: judged against what chance leaves to explain, and their MAPE is mostly chance
+        r2, mape = r2 / fit.r2_attainable, 0.0
     closeness = "closely" if r2 >= 0.8 and mape <= 0.1 else ("reasonably" if r2 >= 0.5 and mape <= 0.2 else "only loosely")
     weak_fit = closeness == "only loosely"
     if h is not None and h.mape is not None:

@@ -30,6 +30,7 @@ def fit_metrics(summary: FitSummary) -> dict[str, float]:
         "r2": summary.fit.r2,
         "mape": summary.fit.mape,
         "nrmse": summary.fit.nrmse,
+        "r2_attainable": summary.fit.r2_attainable,  # counted outcomes only
         "marketing_share_mean": summary.marketing_share.mean,
     }
     if summary.sampling is not None:
