@@ -306,6 +306,25 @@ def test_value_per_conversion_on_revenue_and_counts_likelihood_on_revenue_are_re
     assert yaml.safe_load(cfg.to_yaml())["model"]["likelihood"] == "negative_binomial"
 
 
+@pytest.mark.parametrize(
+    ("value", "printed"), [(1234.5, "1,234"), (142.4, "142"), (23.44, "23.4"), (1.37, "1.4"), (-2.8, "-2.8"), (0.042, "0.042"), (0, "0.0")]
+)
+def test_small_counts_keep_a_decimal(value, printed):
+    """A plan that brings 1.4 more conversions does not read as 1; counts from 100 up are whole."""
+    words = outcome_for("conversions")
+    assert words.figure(value) == printed
+    assert outcome_for("revenue").figure(value) == f"{value:,.0f}"
+
+
+def test_a_plans_small_conversion_counts_are_printed_with_their_decimal(cpa_plan):
+    output = cpa_plan[0]
+    lines = [line for line in output.splitlines() if line.strip().startswith(("recommended plan:", "current mix:", "difference:"))]
+    numbers = [n for line in lines for n in re.findall(r"-?[\d,]+(?:\.\d+)?", line.split(":")[1].split("CAC")[0])]
+    assert len(numbers) == 9
+    for n in numbers:  # whole from 100 up, else with one decimal (or two significant digits under 0.1)
+        assert abs(float(n.replace(",", ""))) >= 100 or "." in n, (n, lines)
+
+
 @pytest.mark.parametrize(("value", "printed"), [(42.5, "42.50"), (1234.567, "1,234.57"), (0.0225, "0.0225"), (0.000012345, "0.0000123")])
 def test_costs_per_conversion_below_one_keep_three_significant_digits(value, printed):
     assert cost(value) == printed

@@ -76,6 +76,18 @@ def test_a_wider_posterior_makes_information_worth_more(problem):
     assert precise.roas_width_after < vague.roas_width_after
 
 
+def test_a_channel_alone_in_its_tier_is_worth_no_test_and_the_plan_says_why():
+    """The 70/20/10 shares fix the budget of a channel alone in its tier: knowing its return changes nothing, however wide."""
+    from mmm.planning.test_design import plan_tests
+
+    tiers = ["proven", "test", "experimental"]
+    model = synthetic_model([2.0, 1.0, 2.0], tiers=tiers, levels=[3000.0, 1000.0, 500.0], jitter=0.6, n_draws=200, seed=3)
+    plan = plan_tests(model, 13 * 4500.0, 13, min_power=0)
+    assert not plan.designs and all(c.perfect_information == 0 for c in plan.channels.values())
+    note = next(n for n in plan.notes if n.startswith("no test designed for"))
+    assert "ch0, ch1, ch2 are each alone in their tier" in note and "--policy" in note
+
+
 def test_test_outcomes_are_equal_probability_strata_of_what_it_may_measure():
     lift = np.random.default_rng(5).gamma(2.0, 500.0, size=300)  # skewed, as a channel's lift often is
     se = 400.0

@@ -19,6 +19,16 @@ def cost(x: float) -> str:
     return np.format_float_positional(x, precision=3, unique=False, fractional=False, trim="-")
 
 
+def count(x: float) -> str:
+    """A number of events as printed: 1,234 from 100 up, one decimal below (23.4, 0.4), two significant digits under
+    0.1 (0.042), so that small counts and their differences do not round to whole numbers."""
+    if abs(x) >= 100 or not np.isfinite(x):
+        return f"{x:,.0f}"
+    if abs(x) >= 0.1 or x == 0:
+        return f"{x:.1f}"
+    return f"{x:.2g}"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """Words, units and metric names for one kind of KPI.
@@ -66,6 +76,10 @@ class Outcome:
     @property
     def Noun(self) -> str:  # noqa: N802 - the capitalised word, for the start of a sentence
         return self.noun[:1].upper() + self.noun[1:]
+
+    def figure(self, x: float) -> str:
+        """An amount of the outcome in a table cell or a range, without its unit: 1,234,567 (currency), or a `count`."""
+        return count(x) if self.is_count else f"{x:,.0f}"
 
     def amount(self, currency: str) -> str:
         """The unit of the outcome: the currency for revenue."""

@@ -81,7 +81,7 @@ def rule_cost_warning(result: OptimizationResult, kpi: str) -> str | None:
     now: dict[str, float] = {t: sum(a.current_total for a in result.allocation.values() if a.tier == t) / spent for t in TIERS}
     policy, current = _percent_split(result.tiers), _percent_split(now)
     return (
-        f"keeping to the {policy} tier shares, this plan is expected to bring {-result.uplift.mean:,.0f} {'fewer' if words.is_count else 'less'} {words.noun} than "
+        f"keeping to the {policy} tier shares, this plan is expected to bring {words.figure(-result.uplift.mean)} {'fewer' if words.is_count else 'less'} {words.noun} than "
         f"the current mix at the same budget (chance it {words.more}: {result.prob_better:.0%}): today's mix is {current} by tier, "
         f"and moving money between tiers to reach {policy} takes it from where it returns more. Keep the rule if this budget is "
         f"meant to fund tests that way; otherwise compare --policy {current} (today's split) or --tiers auto"

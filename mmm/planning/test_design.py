@@ -44,6 +44,7 @@ from scipy.stats import norm
 from mmm.config import parse_policy
 from mmm.core.constants import GEO, SAMPLE
 from mmm.core.errors import ArgumentError
+from mmm.core.outcome import Outcome
 from mmm.core.processes import fork_map
 from mmm.core.stats import Interval
 from mmm.model.estimator import MarketingMixModel
@@ -217,7 +218,7 @@ def plan_tests(
     eligible = [c for c in (channels or model.channels) if evpi[c] > 0]
     skipped = [c for c in (channels or model.channels) if evpi[c] <= 0]
     if skipped:
-        notes.append(f"no test designed for {', '.join(skipped)}: knowing the ROAS would not change the plan")
+        notes.append(_not_worth_testing(skipped, tiers, model.config.outcome.return_label))
     chosen = sorted(eligible, key=lambda c: -evpi[c])[:top]
     options: dict[tuple[str, str], tuple[list[Candidate], str | None]] = {}  # per channel and kind: its candidates, why none
     for name in chosen:
@@ -242,16 +243,16 @@ def plan_tests(
                 best = one
         if best is None:
             longer = test_weeks != "auto" and durations[-1] < weeks  # a longer test within the horizon was not tried
-            notes.append(str(why) if strongest is None else _underpowered(strongest, min_power, longer))
+            notes.append(str(why) if strongest is None else _underpowered(strongest, min_power, longer, model.config.outcome))
             continue
         designs.append(best[0])
         economics[name][kind] = best[1]
     designs.sort(key=lambda d: -d.value)
     if designs and designs[0].net_value <= 0:
-        first = designs[0]
+        first, fig = designs[0], model.config.outcome.figure
         notes.append(
-            f"the best test, {first.channel} {first.kind}, is expected to cost more this quarter ({first.cost:,.0f}) than its result "
-            f"adds to the plan ({first.value:,.0f}); what it teaches also serves the plans of the quarters after"
+            f"the best test, {first.channel} {first.kind}, is expected to cost more this quarter ({fig(first.cost)}) than its result "
+            f"adds to the plan ({fig(first.value)}); what it teaches also serves the plans of the quarters after"
         )
     info = {}
     for i, name in enumerate(model.channels):
@@ -311,12 +312,25 @@ def lift_se(sigma: float, weeks: int, l_max: int) -> float:
     return sigma * math.sqrt(weeks + l_max - 1)
 
 
-def _underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float, longer: bool) -> str:
+def _not_worth_testing(skipped: list[str], tiers: dict[str, str], label: str) -> str:
+    """Why knowing these channels' returns would not change the plan; a channel alone in its tier has its budget set by the policy."""
+    alone = [c for c in skipped if sum(t == tiers[c] for t in tiers.values()) == 1]
+    why = (
+        f"; {', '.join(alone)} {'is' if len(alone) == 1 else 'are each'} alone in {'its' if len(alone) == 1 else 'their'} tier, "
+        "so the tier shares (--policy) set that budget whatever the return"
+        if alone
+        else ""
+    )
+    return f"no test designed for {', '.join(skipped)}: knowing the {label} would not change the plan{why}"
+
+
+def _underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float, longer: bool, words: Outcome) -> str:
     design, econ = strongest
+    lift = econ.expected_lift.mean
     return (
         f"{design.channel}: no {design.kind} design detects the lift the model expects with {min_power:.0%} chance; the strongest "
         f"({econ.weeks} weeks, spend change {design.spend_change:+,.0f}) would {econ.power:.0%} of the time, as its expected lift "
-        f"{econ.expected_lift.mean:+,.0f} is small against the noise (+/- {design.expected_lift_se:,.0f})"
+        f"{'' if lift < 0 else '+'}{words.figure(lift)} is small against the noise (+/- {words.figure(design.expected_lift_se)})"
         + ("; a longer test may reach it (test weeks 'auto' tries up to 13 within the horizon)" if longer else "")
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mmm.analysis.results import FitSummary
+from mmm.core.outcome import count
 from mmm.core.stats import Interval
 from mmm.report.formatting import amount, cost, pct, ratio, table
 
@@ -27,7 +28,7 @@ def conversion_channel_lines(result: FitSummary) -> list[str]:
             name,
             c.tier,
             amount(c.spend),
-            cell(c.contribution, amount),
+            cell(c.contribution, count),
             cell(c.contribution_share, pct),
             cell(c.cpa, cost),
             cell(c.cac, cost),

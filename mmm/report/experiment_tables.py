@@ -17,8 +17,13 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
     head = f"{ratio} now (90% interval)"
     wide = len(head) + 2
 
+    fig = words.figure
+
     def amount(x: float) -> str:
-        return f"{currency} {x:,.0f}" if words.is_money else f"{x:,.0f} {words.noun}"
+        return f"{currency} {x:,.0f}" if words.is_money else f"{fig(x)} {words.noun}"
+
+    def signed(x: float) -> str:
+        return fig(x) if x < 0 else f"+{fig(x)}"
 
     lines = [
         f"Which test to run next: budget {currency} {plan.budget:,.0f} over {plan.weeks} weeks, "
@@ -30,8 +35,8 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
     ]
     for name, c in plan.channels.items():
         roas = f"{c.roas.mean * per:.2f} ({c.roas.low * per:.2f} to {c.roas.high * per:.2f})"
-        test = "-" if c.sample_information is None else f"{c.sample_information:,.0f}"
-        lines.append(f"  {name:<14}{c.tier:<14}{roas:<{wide}}{c.perfect_information:>15,.0f}{test:>15}")
+        test = "-" if c.sample_information is None else fig(c.sample_information)
+        lines.append(f"  {name:<14}{c.tier:<14}{roas:<{wide}}{fig(c.perfect_information):>15}{test:>15}")
     lines += [
         "",
         "Test designs, best first (by what the result adds to the quarter's plan; each at the length and size that pays most)"
@@ -51,15 +56,15 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
             )
         lift = econ.expected_lift
         lines.append(
-            f"     expected lift {lift.mean:+,.0f} ({lift.low:+,.0f} to {lift.high:+,.0f}), measured to +/- {d.expected_lift_se:,.0f}; "
-            f"it detects a lift of {d.min_detectable_lift:,.0f} or more (chance it detects this one: {econ.power:.0%})"
+            f"     expected lift {signed(lift.mean)} ({signed(lift.low)} to {signed(lift.high)}), measured to +/- {fig(d.expected_lift_se)}; "
+            f"it detects a lift of {fig(d.min_detectable_lift)} or more (chance it detects this one: {econ.power:.0%})"
         )
         width_now = plan.channels[d.channel].roas_interval_width
         # cost = spend change x the plan's marginal ROAS - the lift: below zero the test brings more than it gives up
         cost = f"the test costs {amount(d.cost)}" if d.cost >= 0 else f"the test itself earns {amount(-d.cost)}"
         lines.append(
             f"     {ratio} interval {width_now * per:.2f} wide now, about {d.roas_interval_width_after * per:.2f} after; "
-            f"the plan gains {amount(d.value)} from what it teaches, {cost}: net {d.net_value:+,.0f} this quarter"
+            f"the plan gains {amount(d.value)} from what it teaches, {cost}: net {signed(d.net_value)} this quarter"
         )
     lines.append("")
     lines.append(

@@ -66,6 +66,7 @@ def format_fit_table(result: FitSummary) -> str:
     summary = result.to_dict()
     cur = summary["currency"]
     d = summary["data"]
+    figure = outcome_for(result.outcome).figure
     lines = [
         f"Model of {d['periods']} {d['frequency']} periods, {d['first_date']} to {d['last_date']}; "
         f"figures in {cur}, {outcome_for(result.outcome).headline}.",
@@ -108,9 +109,9 @@ def format_fit_table(result: FitSummary) -> str:
             [
                 c["test"]["channel"],
                 f"{c['test']['start']} to {c['test']['end']}",
-                amount(c["measured"]["mean"]),
-                _cell(c["before"], amount),
-                _cell(c["after"], amount),
+                figure(c["measured"]["mean"]),
+                _cell(c["before"], figure),
+                _cell(c["after"], figure),
                 f"{c['p_value']:.3f}",
                 "FLAGGED, left out" if c["flagged"] else "used",
             ]
@@ -132,6 +133,7 @@ def _geo_lines(summary: dict[str, Any]) -> list[str]:
     if not summary.get("geos"):
         return []
     rows = []
+    figure = outcome_for(summary["outcome"]).figure
     for geo, g in summary["geos"].items():
         for i, (name, c) in enumerate(g["channels"].items()):
             roas = next((c[k] for k in ("conversions_per_spend", "roas") if k in c), None)
@@ -141,7 +143,7 @@ def _geo_lines(summary: dict[str, Any]) -> list[str]:
                     geo if i == 0 else "",
                     name,
                     amount(c["spend"]),
-                    _cell(next(c[k] for k in ("contribution", "incremental_conversions") if k in c), amount),
+                    _cell(next(c[k] for k in ("contribution", "incremental_conversions") if k in c), figure),
                     _cell(roas, ratio) if roas else "no spend",
                     f"{fit:.2f}" if i == 0 and fit is not None else "",
                 ]
@@ -281,9 +283,9 @@ def format_optimize_table(optimization: OptimizationResult, currency: str) -> st
     lines += [
         "",
         f"Expected incremental {noun} over the {result['weeks']} periods and the carry-over after them, mean (90% interval):",
-        f"  recommended plan: {_cell(exp['recommended'], amount)}  {plan_return(result, 'recommended', words.is_money)}",
-        f"  current mix:      {_cell(exp['current'], amount)}  {plan_return(result, 'current', words.is_money)}",
-        f"  difference:       {_cell(result['uplift'], amount)}",
+        f"  recommended plan: {_cell(exp['recommended'], words.figure)}  {plan_return(result, 'recommended', words.is_money)}",
+        f"  current mix:      {_cell(exp['current'], words.figure)}  {plan_return(result, 'current', words.is_money)}",
+        f"  difference:       {_cell(result['uplift'], words.figure)}",
         f"Probability that the recommended plan {words.more} than the current mix: {pct(result['prob_better'])}.",
     ]
     checks = [
@@ -308,12 +310,13 @@ def format_scenario_table(scenario: ScenarioResult, currency: str) -> str:
     words = outcome_for(scenario.outcome)
     lines = [f"Scenario '{result['name']}': {currency} {amount(result['spend'])} over {len(result['dates'])} periods.", ""]
     t = result["target"]
-    rows = [[d, amount(m), f"{amount(lo)} to {amount(hi)}"] for d, m, lo, hi in zip(result["dates"], t["mean"], t["low"], t["high"])]
+    fig = words.figure
+    rows = [[d, fig(m), f"{fig(lo)} to {fig(hi)}"] for d, m, lo, hi in zip(result["dates"], t["mean"], t["low"], t["high"])]
     lines += table(["period", "expected target", "90% interval"], rows)
     lines += [
         "",
-        f"Expected target over the plan: {_cell(result[words.expected], amount)}.",
-        f"Incremental {words.noun} from the plan (with carry-over): {_cell(result[words.incremental], amount)}.",
+        f"Expected target over the plan: {_cell(result[words.expected], fig)}.",
+        f"Incremental {words.noun} from the plan (with carry-over): {_cell(result[words.incremental], fig)}.",
     ]
     if result.get("roas") and words.is_money:
         lines.append(f"ROAS of the plan: {_cell(result['roas'], ratio)}.")

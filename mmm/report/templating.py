@@ -41,12 +41,17 @@ def quantity(x: float, outcome: Outcome, currency: str, named: bool = False) -> 
     """An amount of the outcome: 'EUR 1,234' for revenue ('EUR 1,234 revenue' when `named`), '1,234 conversions' for a count."""
     if outcome.is_money:
         return f"{money(x, currency)} {outcome.noun}" if named else money(x, currency)
-    return f"{x:,.0f} {outcome.noun}"
+    return f"{outcome.figure(x)} {outcome.noun}"
 
 
 def signed_quantity(x: float, outcome: Outcome, currency: str) -> str:
     """A change in the outcome: '+EUR 1,234', or '+1,234 conversions'."""
-    return signed_money(x, currency) if outcome.is_money else f"{x:+,.0f} {outcome.noun}"
+    return signed_money(x, currency) if outcome.is_money else f"{'' if x < 0 else '+'}{outcome.figure(x)} {outcome.noun}"
+
+
+def figure(x: float, outcome: Outcome) -> str:
+    """An amount of the outcome without its unit, in a range or a cell: '1,234' (currency), '23.4' (conversions)."""
+    return outcome.figure(x)
 
 
 def change_pct(x: float | None) -> str:
@@ -62,6 +67,7 @@ FORMATS: dict[str, Callable[..., str]] = {
     "money": money,
     "signed_money": signed_money,
     "quantity": quantity,
+    "figure": figure,
     "signed_quantity": signed_quantity,
     "marginal": marginal,  # a.mroas|marginal(not o.has_cpa): marginal ROAS, or marginal CPA
     "fixed": fixed,

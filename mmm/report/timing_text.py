@@ -27,10 +27,11 @@ def format_by_week(optimization: OptimizationResult, currency: str) -> str | Non
     lines = ["Plan by week: " + timing.reason]
     if timing.gain_over_flat is not None:
         g = timing.gain_over_flat
-        noun = outcome_for(optimization.forecast.outcome).noun
+        words = outcome_for(optimization.forecast.outcome)
+        fig = words.figure
         lines.append(
-            f"Against spending the same channel totals evenly it is expected to bring {amount(g.mean)} more {noun} "
-            f"(90% interval {amount(g.low)} to {amount(g.high)}), with spend going on at the even level after the plan."
+            f"Against spending the same channel totals evenly it is expected to bring {fig(g.mean)} more {words.noun} "
+            f"(90% interval {fig(g.low)} to {fig(g.high)}), with spend going on at the even level after the plan."
         )
     if timing.moves:
         channels = list(timing.spend)
