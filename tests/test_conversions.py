@@ -101,6 +101,16 @@ def test_the_fit_is_judged_against_the_chance_in_counting(fitted, tmp_path):
     assert "chance in counting leaves" in result.output
 
 
+def test_the_report_does_not_call_a_fit_close_or_loose_for_what_is_chance(fitted):
+    from mmm.report.prose import trust_verdict
+
+    summary = FitSummary.model_validate(fitted[2])
+    few = summary.fit.model_copy(update={"r2": 0.085, "mape": 0.57, "r2_attainable": 0.028})
+    assert trust_verdict(summary.model_copy(update={"fit": few})).closeness == "as closely as their chance scatter allows"
+    money = few.model_copy(update={"r2_attainable": None})
+    assert trust_verdict(summary.model_copy(update={"fit": money})).closeness == "only loosely"
+
+
 def test_mlflow_metric_names_speak_cpa(fitted):
     _, _, _, uri, run_id = fitted
     run = next(r for r in all_runs(uri) if r.info.run_id == run_id)
@@ -307,7 +317,8 @@ def test_value_per_conversion_on_revenue_and_counts_likelihood_on_revenue_are_re
 
 
 @pytest.mark.parametrize(
-    ("value", "printed"), [(1234.5, "1,234"), (142.4, "142"), (23.44, "23.4"), (1.37, "1.4"), (-2.8, "-2.8"), (0.042, "0.042"), (0, "0.0")]
+    ("value", "printed"),
+    [(1234.5, "1,234"), (142.4, "142"), (23.44, "23.4"), (1.37, "1.4"), (-2.8, "-2.8"), (0.042, "0.04"), (2.3e-06, "0.00"), (0, "0.00")],
 )
 def test_small_counts_keep_a_decimal(value, printed):
     """A plan that brings 1.4 more conversions does not read as 1; counts from 100 up are whole."""
@@ -321,7 +332,7 @@ def test_a_plans_small_conversion_counts_are_printed_with_their_decimal(cpa_plan
     lines = [line for line in output.splitlines() if line.strip().startswith(("recommended plan:", "current mix:", "difference:"))]
     numbers = [n for line in lines for n in re.findall(r"-?[\d,]+(?:\.\d+)?", line.split(":")[1].split("CAC")[0])]
     assert len(numbers) == 9
-    for n in numbers:  # whole from 100 up, else with one decimal (or two significant digits under 0.1)
+    for n in numbers:  # whole from 100 up, else with one decimal (two under 0.1)
         assert abs(float(n.replace(",", ""))) >= 100 or "." in n, (n, lines)
 
 

@@ -20,13 +20,11 @@ def cost(x: float) -> str:
 
 
 def count(x: float) -> str:
-    """A number of events as printed: 1,234 from 100 up, one decimal below (23.4, 0.4), two significant digits under
-    0.1 (0.042), so that small counts and their differences do not round to whole numbers."""
+    """A number of events as printed: 1,234 from 100 up, one decimal below (23.4, 0.4), two under 0.1 (0.04), so that
+    small counts and their differences do not round to whole numbers."""
     if abs(x) >= 100 or not np.isfinite(x):
         return f"{x:,.0f}"
-    if abs(x) >= 0.1 or x == 0:
-        return f"{x:.1f}"
-    return f"{x:.2g}"
+    return f"{x:.1f}" if abs(x) >= 0.1 else f"{x:.2f}"
 
 
 @dataclass(frozen=True)

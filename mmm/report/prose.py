@@ -48,6 +48,8 @@ def trust_verdict(summary: FitSummary) -> Verdict:
         r2, mape = r2 / fit.r2_attainable, 0.0
     closeness = "closely" if r2 >= 0.8 and mape <= 0.1 else ("reasonably" if r2 >= 0.5 and mape <= 0.2 else "only loosely")
     weak_fit = closeness == "only loosely"
+    if closeness == "closely" and fit.r2_attainable is not None and fit.r2_attainable < 0.5:  # mostly chance: "closely" misleads
+        closeness = "as closely as their chance scatter allows"
     if h is not None and h.mape is not None:
         weak_fit = weak_fit or h.coverage < 0.6 or h.mape > 2 * max(mape, 0.01)
     if summary.review is not None:  # the health review decides; the fit words still describe how closely it follows
