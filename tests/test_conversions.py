@@ -111,6 +111,24 @@ def test_the_report_does_not_call_a_fit_close_or_loose_for_what_is_chance(fitted
     assert trust_verdict(summary.model_copy(update={"fit": money})).closeness == "only loosely"
 
 
+def test_a_geo_models_table_gives_each_geos_cpa_not_a_rounded_away_ratio():
+    from mmm.report.formatting import _geo_lines
+
+    def band(mean, low, high, median=None):
+        return {"mean": mean, "low": low, "high": high, **({"median": median} if median else {})}
+
+    channel = {
+        "spend": 2146690.0,
+        "incremental_conversions": band(106.8, 17.2, 273.1),
+        "conversions_per_spend": band(5e-05, 8e-06, 1.3e-04),
+        "cpa": band(42625.06, 7860.28, 124885.02, median=25794.96),
+    }
+    geos = {"north": {"fit": {"r2": 0.11}, "channels": {"search": channel, "tv": {"spend": 0.0, "incremental_conversions": band(0, 0, 0)}}}}
+    text = "\n".join(_geo_lines({"outcome": "conversions", "geos": geos}))
+    assert "CPA median" in text and "25,794.96 (7,860.28 to 124,885.02)" in text and "107 (17.2 to 273)" in text
+    assert "0.00 (0.00 to 0.00)" not in text and "no spend" in text
+
+
 def test_mlflow_metric_names_speak_cpa(fitted):
     _, _, _, uri, run_id = fitted
     run = next(r for r in all_runs(uri) if r.info.run_id == run_id)
@@ -318,7 +336,7 @@ def test_value_per_conversion_on_revenue_and_counts_likelihood_on_revenue_are_re
 
 @pytest.mark.parametrize(
     ("value", "printed"),
-    [(1234.5, "1,234"), (142.4, "142"), (23.44, "23.4"), (1.37, "1.4"), (-2.8, "-2.8"), (0.042, "0.04"), (2.3e-06, "0.00"), (0, "0.00")],
+    [(1234.5, "1,234"), (142.4, "142"), (23.44, "23.4"), (1.37, "1.4"), (-2.8, "-2.8"), (0.042, "0.04"), (2.3e-06, "0.00"), (0, "0")],
 )
 def test_small_counts_keep_a_decimal(value, printed):
     """A plan that brings 1.4 more conversions does not read as 1; counts from 100 up are whole."""

@@ -162,13 +162,15 @@ def geo_fit(r2_by_geo: dict[str, float | None], unit: str = "week", attainable_b
     weak = sorted((g for g, r2 in known.items() if r2 < R2_REVIEW * reach.get(g, 1.0)), key=lambda g: known[g])
     worst = min(known.values()) if known else None
     if not weak:
-        message = (
-            f"The model follows every geo's {unit}-to-{unit} variation (R² at least {worst:.0%} in each"
-            + (", against what chance in counting leaves to explain" if reach else "")
-            + ")."
-            if worst is not None
-            else ""
-        )
+        if worst is None:
+            message = ""
+        elif reach:
+            message = (
+                f"The model follows every geo's {unit}-to-{unit} variation as far as chance in counting allows (in each, at least "
+                "half of what is left once that chance is taken out)."
+            )
+        else:
+            message = f"The model follows every geo's {unit}-to-{unit} variation (R² at least {worst:.0%} in each)."
         return Check(name="geo_fit", status="PASS", value=worst, threshold=R2_REVIEW, message=message or "Every geo's outcome is flat.")
     named = ", ".join(f"{g} ({known[g]:.0%}" + (f" of at most {reach[g]:.0%}" if g in reach else "") + ")" for g in weak)
     message = (

@@ -22,7 +22,7 @@ def cost(x: float) -> str:
 def count(x: float) -> str:
     """A number of events as printed: 1,234 from 100 up, one decimal below (23.4, 0.4), two under 0.1 (0.04), so that
     small counts and their differences do not round to whole numbers."""
-    if abs(x) >= 100 or not np.isfinite(x):
+    if abs(x) >= 100 or x == 0 or not np.isfinite(x):
         return f"{x:,.0f}"
     return f"{x:.1f}" if abs(x) >= 0.1 else f"{x:.2f}"
 

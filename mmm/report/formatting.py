@@ -133,23 +133,28 @@ def _geo_lines(summary: dict[str, Any]) -> list[str]:
     if not summary.get("geos"):
         return []
     rows = []
-    figure = outcome_for(summary["outcome"]).figure
+    words = outcome_for(summary["outcome"])
     for geo, g in summary["geos"].items():
         for i, (name, c) in enumerate(g["channels"].items()):
-            roas = next((c[k] for k in ("conversions_per_spend", "roas") if k in c), None)
             fit = g["fit"]["r2"]
+            if words.has_cpa:  # a conversion's cost, as in the table above: conversions per unit spent would print as 0.00
+                per = c.get("cpa")
+                returned = f"{cost(per['median'])} ({cost(per['low'])} to {cost(per['high'])})" if per else "no spend"
+            else:
+                returned = _cell(c["roas"], ratio) if "roas" in c else "no spend"
             rows.append(
                 [
                     geo if i == 0 else "",
                     name,
                     amount(c["spend"]),
-                    _cell(next(c[k] for k in ("contribution", "incremental_conversions") if k in c), figure),
-                    _cell(roas, ratio) if roas else "no spend",
+                    _cell(c[words.channel_key("contribution")], words.figure),
+                    returned,
                     f"{fit:.2f}" if i == 0 and fit is not None else "",
                 ]
             )
     lines = ["", "By geo (the table above is their total; each geo's returns are drawn towards the national figure):"]
-    return lines + table(["geo", "channel", "spend", "contribution", "return per spend", "fit R²"], rows, left=2)
+    per_spend = "CPA median" if words.has_cpa else "return per spend"
+    return lines + table(["geo", "channel", "spend", words.noun if words.is_count else "contribution", per_spend, "fit R²"], rows, left=2)
 
 
 def _channel_lines(result: FitSummary) -> list[str]:
