@@ -332,6 +332,21 @@ def test_three_channels_match_a_brute_force_grid():
     np.testing.assert_allclose(ours, [a1, b1, w - a1 - b1], atol=0.01 * w)
 
 
+def test_a_plan_counted_in_conversions_reaches_the_optimum_a_plan_in_revenue_does():
+    """A unit of spend brings 2 of revenue or 0.00002 conversions: the search must not stop early on the smaller numbers."""
+    rng = np.random.default_rng(12)
+    roas, alpha, half = rng.uniform(1, 3, 12), rng.uniform(0.1, 0.6, 12), rng.uniform(0.7, 1.5, 12)
+    w = 1500.0 * 12
+    plans = []
+    for per_spend in (1.0, 1e-5):
+        m = synthetic_model(list(roas * per_spend), alpha=list(alpha), half=list(half), jitter=0.1)
+        result = optimize_budget(m, w * WEEKS, WEEKS, {"proven": 1.0}, config_tiers(m), wide_bounds(m, w))
+        assert result.optimality["proven"].mroas_spread < 1e-3, result.optimality  # channels left at 0 are at their minimum
+        plans.append(weekly_of(result, m))
+    assert (plans[0] < 1).sum() >= 2  # some channels are best left out
+    np.testing.assert_allclose(plans[1], plans[0], atol=1e-4 * w)  # the same split: only the unit differs
+
+
 def test_moves_far_from_even_split_and_current_plan():
     # ch0 earns far more, saturates late, and has had the smallest budget
     m = synthetic_model([6.0, 0.5, 0.5], levels=[300.0, 1500.0, 1500.0], alpha=0.3, half=[3.0, 1.0, 1.0], jitter=0.1)

@@ -13,6 +13,7 @@ from mmm.model import geo_fit
 from mmm.model.estimator import MarketingMixModel
 
 BOUND_TOL = 1e-6  # relative distance to a bound that counts as binding
+CENT = 0.01  # currency: plans are rounded to cents
 DEFAULT_CAP_NOTE = f"{DEFAULT_MAX_FACTOR:g}x the highest weekly spend in the data (the curve is not measured beyond it)"
 
 
@@ -119,8 +120,9 @@ def _region_limits(
 
 def at_bound(weekly: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str | None]:
     """Per decision: 'max' or 'min' where its weekly spend sits at that bound (a minimum of 0 included), else None."""
-    at_hi = weekly >= hi * (1 - BOUND_TOL) - 1e-9
-    at_lo = weekly <= lo * (1 + BOUND_TOL) + 1e-9
+    # within a cent a week: a channel left a few cents by the rounding is at its minimum of 0
+    at_hi = weekly >= hi * (1 - BOUND_TOL) - CENT
+    at_lo = weekly <= lo * (1 + BOUND_TOL) + CENT
     return ["max" if h else ("min" if low else None) for h, low in zip(at_hi, at_lo)]
 
 

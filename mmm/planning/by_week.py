@@ -28,6 +28,7 @@ from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds, project, round_to_cents
 from mmm.planning.forecast import Horizon
 from mmm.planning.geo_plan import RegionPlanning, planned_split
+from mmm.planning.objectives import search_scale
 from mmm.planning.optimizer import plan_result, tier_budgets
 from mmm.planning.results import OptimizationResult
 from mmm.planning.timing_results import SpendTiming
@@ -151,9 +152,11 @@ def _solve(
     def unpack(z: np.ndarray) -> np.ndarray:
         return z.reshape(weeks, n) * scale
 
+    norm = search_scale(response.value_and_gradient(flat_plan, risk)[1], flat_plan, budget)  # the objective near 1, in any unit
+
     def to_minimise(z: np.ndarray) -> tuple[float, np.ndarray]:
         value, g = response.value_and_gradient(unpack(z), risk)
-        return -value / budget, -(g * scale).ravel() / budget
+        return -value / norm, -(g * scale).ravel() / norm
 
     def total_of(columns: np.ndarray | list[int], kind: str, target: float) -> dict[str, object]:
         """A linear constraint on the plan's total over some channels' columns: sum = target (eq) or >= target (ineq)."""
@@ -178,7 +181,7 @@ def _solve(
         )
         plan = _feasible(unpack(res.x), funded, weeks, lo, hi)
         val = -to_minimise((plan / scale).ravel())[0]
-        solutions.append({"start": name, "objective": val * budget, "converged": bool(res.success)})
+        solutions.append({"start": name, "objective": val * norm, "converged": bool(res.success)})
         if val > best_val:
             best, best_val = plan, val
     return best, solutions

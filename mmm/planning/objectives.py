@@ -38,3 +38,14 @@ class MeanMinusRisk:
             if sd > 0:
                 g = g - self.risk * ((total - total.mean())[:, None] * grad).mean(axis=0) / sd
         return value, g
+
+
+def search_scale(gradient: np.ndarray, weekly: np.ndarray, budget: float) -> float:
+    """What an optimiser divides its objective by, so that SLSQP sees numbers near 1 in any outcome's unit.
+
+    gradient, weekly: the objective's gradient (outcome per unit of weekly spend) and the weekly spend at the search's
+    start; the scale is the first-order effect of that spend (outcome units), or `budget` when it is 0. Divided by
+    the budget instead, a conversions objective is about 1e-4 and SLSQP stops on its absolute tolerance short of the optimum.
+    """
+    effect = float(np.abs(gradient * weekly).sum())
+    return effect if effect > 0 else budget

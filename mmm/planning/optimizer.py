@@ -28,7 +28,7 @@ from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds, at_bound, check_budget, project, round_to_cents, split_cents
 from mmm.planning.forecast import current_plan, forecast_plan
 from mmm.planning.geo_plan import CellBounds, RegionPlanning, channel_mroas, region_planning, region_plans, region_warnings, unit_current
-from mmm.planning.objectives import MeanMinusRisk, Objective
+from mmm.planning.objectives import MeanMinusRisk, Objective, search_scale
 from mmm.planning.response import ConstantPlanResponse
 from mmm.planning.results import Allocation, OptimizationResult, PlanOutcomes, TierOptimality
 from mmm.planning.weekly import weekly_plan
@@ -85,10 +85,18 @@ def solve_split(
     """
     n = len(lo)
     scale = np.maximum(hi, budget / weeks / n)  # decision variables near 1 for SLSQP
+    x0s = {}
+    for name, raw in starts.items():
+        x0 = np.zeros(n)
+        for idx, w in funded:
+            x0[idx] = project(raw[idx] / raw[idx].sum() * w if raw[idx].sum() > 0 else np.full(len(idx), w / len(idx)), w, lo[idx], hi[idx])
+        x0s[name] = x0
+    first = next(iter(x0s.values()))
+    norm = search_scale(goal.value_and_gradient(response, first)[1], first, budget)  # the objective near 1, in any unit
 
     def to_minimise(x: np.ndarray) -> tuple[float, np.ndarray]:
         value, g = goal.value_and_gradient(response, x * scale)
-        return -value / budget, -g * scale / budget
+        return -value / norm, -g * scale / norm
 
     constraints = []
     for idx, w in funded:
@@ -102,10 +110,7 @@ def solve_split(
         if np.isfinite(high):
             constraints.append({"type": "ineq", "fun": (lambda x, m=mask, high=high: high / budget - x @ m), "jac": (lambda x, m=mask: -m)})
     best, best_val, best_name, solutions = None, np.inf, "", []
-    for name, raw in starts.items():
-        x0 = np.zeros(n)
-        for idx, w in funded:
-            x0[idx] = project(raw[idx] / raw[idx].sum() * w if raw[idx].sum() > 0 else np.full(len(idx), w / len(idx)), w, lo[idx], hi[idx])
+    for name, x0 in x0s.items():
         res = minimize(
             to_minimise,
             x0 / scale,
@@ -119,7 +124,7 @@ def solve_split(
         for idx, w in funded:
             u[idx] = project(res.x[idx] * scale[idx], w, lo[idx], hi[idx])  # exact feasibility
         val = to_minimise(u / scale)[0]
-        solutions.append({"start": name, "objective": -val * budget, "converged": bool(res.success)})
+        solutions.append({"start": name, "objective": -val * norm, "converged": bool(res.success)})
         if val < best_val:
             best, best_val, best_name = u, val, name
     assert best is not None  # every start yields a feasible point
