@@ -394,3 +394,14 @@ def test_plan_test_speaks_a_conversions_kpi_in_conversions(cli):
     counts = format_test_plan(TestPlan.model_validate({**cli.raw, "outcome": "conversions"}), "USD")
     assert "conversions per USD 1,000 now (90% interval)" in counts and "expected conversions" in counts
     assert "ROAS" not in counts and "the plan gains USD" not in counts and "conversions from what it teaches" in counts
+
+
+def test_plan_test_speaks_the_datas_period(cli):
+    """Daily data plan in days: no 'weeks' in a plan of days."""
+    from mmm.planning.test_results import TestPlan
+    from mmm.report.experiment_tables import format_test_plan
+
+    assert cli.raw["period"] == "week" and "over 13 weeks" in cli.output
+    days = format_test_plan(TestPlan.model_validate({**cli.raw, "period": "day"}), "USD")
+    assert "over 13 days" in days and "per day" in days and "day-to-day noise" in days
+    assert "week" not in days.replace("weekly", "")

@@ -47,6 +47,7 @@ from mmm.core.errors import ArgumentError
 from mmm.core.outcome import Outcome
 from mmm.core.processes import fork_map
 from mmm.core.stats import Interval
+from mmm.data.dataset import period_word
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import channel_bounds, check_budget
 from mmm.planning.forecast import Horizon
@@ -98,7 +99,7 @@ def _holdout(ctx: Context, c: int) -> Designs:
         return [], f"{name}: no holdout, it spends nothing in today's mix"
     weeks = ctx.test_weeks if ctx.cap is None else min(ctx.test_weeks, int(ctx.cap // u))
     if weeks < MIN_TEST_WEEKS:
-        return [], f"{name}: no holdout, switching it off for {MIN_TEST_WEEKS} weeks withholds more than the test tiers' budget"
+        return [], f"{name}: no holdout, switching it off for {MIN_TEST_WEEKS} periods withholds more than the test tiers' budget"
     return [Candidate("holdout", c, weeks, -u)], None
 
 
@@ -270,6 +271,7 @@ def plan_tests(
         outcome=model.config.data.kpi,
         budget=float(budget),
         weeks=weeks,
+        period=period_word(model.train.frequency),
         test_weeks=economics[designs[0].channel][designs[0].kind].weeks if designs and test_weeks == "auto" else durations[-1],
         test_weeks_auto=test_weeks == "auto",
         within_tiers=within_tiers,
@@ -329,7 +331,7 @@ def _underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float,
     lift = econ.expected_lift.mean
     return (
         f"{design.channel}: no {design.kind} design detects the lift the model expects with {min_power:.0%} chance; the strongest "
-        f"({econ.weeks} weeks, spend change {design.spend_change:+,.0f}) would {econ.power:.0%} of the time, as its expected lift "
+        f"({econ.weeks} periods, spend change {design.spend_change:+,.0f}) would {econ.power:.0%} of the time, as its expected lift "
         f"{'' if lift < 0 else '+'}{words.figure(lift)} is small against the noise (+/- {words.figure(design.expected_lift_se)})"
         + ("; a longer test may reach it (test weeks 'auto' tries up to 13 within the horizon)" if longer else "")
     )

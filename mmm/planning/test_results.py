@@ -77,6 +77,7 @@ class TestPlan(Result):
     outcome: str = "revenue"
     budget: float
     weeks: int
+    period: str = "week"  # the data's period in words (week, day): what `weeks` and every "per period" count
     test_weeks: int  # periods each test runs; under "auto" the best design's
     test_weeks_auto: bool = False  # each design ran as long as paid most (--test-weeks auto)
     within_tiers: bool

@@ -11,7 +11,7 @@ KIND_WORDS = {"holdout": "switch off", "scale_up": "raise spend", "geo": "geo te
 def format_test_plan(plan: TestPlan, currency: str) -> str:
     """Per channel what knowing its ROAS is worth, then the designs best first, in plain words (in the KPI's own
     unit: currency for revenue; for counts such as conversions, the count and its return per 1,000 spent)."""
-    words = outcome_for(plan.outcome)
+    words, unit = outcome_for(plan.outcome), plan.period
     per, ratio = (1.0, "ROAS") if words.is_money else (1000.0, f"{words.noun} per {currency} 1,000")
 
     head = f"{ratio} now (90% interval)"
@@ -26,8 +26,8 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         return fig(x) if x < 0 else f"+{fig(x)}"
 
     lines = [
-        f"Which test to run next: budget {currency} {plan.budget:,.0f} over {plan.weeks} weeks, "
-        + ("each test as long as pays most" if plan.test_weeks_auto else f"tests of {plan.test_weeks} weeks")
+        f"Which test to run next: budget {currency} {plan.budget:,.0f} over {plan.weeks} {unit}s, "
+        + ("each test as long as pays most" if plan.test_weeks_auto else f"tests of {plan.test_weeks} {unit}s")
         + f"{' paid from the test and experimental tiers' if plan.within_tiers else ''} ({plan.draws} posterior draws, {plan.seconds:.1f} s)",
         "",
         f"What knowing each channel's {ratio} would add to next quarter's expected {words.noun}:",
@@ -47,8 +47,8 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
     for rank, d in enumerate(plan.designs, start=1):
         econ = plan.channels[d.channel].tests[d.kind]
         lines.append(
-            f"  {rank}. {d.channel}, {KIND_WORDS.get(d.kind, d.kind)} ({d.kind}) from {d.start} to {d.end} ({econ.weeks} weeks): "
-            f"{econ.weekly_spend_without_test:,.0f} -> {econ.weekly_spend_during_test:,.0f} per week, spend change {d.spend_change:+,.0f}"
+            f"  {rank}. {d.channel}, {KIND_WORDS.get(d.kind, d.kind)} ({d.kind}) from {d.start} to {d.end} ({econ.weeks} {unit}s): "
+            f"{econ.weekly_spend_without_test:,.0f} -> {econ.weekly_spend_during_test:,.0f} per {unit}, spend change {d.spend_change:+,.0f}"
         )
         if d.treated_geos:
             lines.append(
@@ -68,7 +68,7 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         )
     lines.append("")
     lines.append(
-        f"The model's week-to-week noise is {amount(plan.noise_per_period)} per week; money a test moves is valued at the plan's "
+        f"The model's {unit}-to-{unit} noise is {amount(plan.noise_per_period)} per {unit}; money a test moves is valued at the plan's "
         f"marginal {ratio}, {plan.marginal_roas * per:.2f}. Once a test has run, add its result as a row of the lift-test file (--lifts)."
     )
     lines += [f"Note: {n}" for n in plan.notes]
