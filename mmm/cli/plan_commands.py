@@ -202,9 +202,11 @@ def optimize(
     from mmm.report.prose import unit_of
     from mmm.report.region_text import format_regions
     from mmm.report.timing_text import format_by_week
-    from mmm.tracking.runs import log_plan_run
+    from mmm.tracking.runs import end_download_threads, log_plan_run
 
     model, fit_result, verdict = load_for_planning(run_id, tracking_uri, force)
+    if budget == "auto":
+        end_download_threads()  # the budget curve's totals are split on every core, in forked workers
     overrides = read_bounds(bounds_file) if bounds_file else None
     regions = read_region_bounds(bounds_file, model.channels, model.observed.geos) if bounds_file else None
     auto_tiers = tiers_mode == "auto"

@@ -32,6 +32,7 @@ from scipy.optimize import brentq
 from mmm.analysis.value import channel_values
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.core.outcome import cost, outcome_for
+from mmm.core.processes import fork_map
 from mmm.core.results import Interval, SeriesBand
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds
@@ -247,6 +248,9 @@ def choose_budget(
             f"tier shares and the bounds is {mroas(floor):.2f}, {where}; "
             + ("no spend pays for itself at this margin" if margin is not None else "lower the target"),
         )
+    drawn = [round(b, 2) for b in grid if round(b, 2) not in cache]  # drawn whatever the goal: on every core at once
+    for total, result in zip(drawn, fork_map(lambda b: optimize_budget(model, b, weeks, shares, tiers, bounds, seed=seed), drawn)):
+        cache[total] = (result, total_mroas(result))
     warnings = []
     bracket = _bracket(grid, floor, highest, target, mroas)
     if bracket is not None:
