@@ -169,6 +169,18 @@ def test_xlsx_by_month_expected_and_summary(files, optimized) -> None:
     assert "incremental_revenue_mean" in summary and "spend" in summary  # what the columns mean
 
 
+def test_a_plan_of_days_is_explained_in_days(optimized, tmp_path) -> None:
+    """Daily data: the sheets keep their column names (a contract), and say what a row is in days."""
+    assert optimized.weekly_plan.period == "week"
+    days = optimized.weekly_plan.model_copy(update={"period": "day"})
+    write_plan_xlsx(tmp_path / "days.xlsx", days, optimized.forecast, "EUR", "recommended plan")
+    summary = {r[0]: r[1] for r in openpyxl.load_workbook(tmp_path / "days.xlsx")["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert "the plan's first day" in summary["week"] and "brings in that day" in summary["incremental_revenue_mean"]
+    assert not any(
+        "week" in str(meaning) for name, meaning in summary.items() if name in ("date", "week", "month", "incremental_revenue_mean")
+    )
+
+
 def test_csv_is_the_plan_by_week(files, optimized) -> None:
     text = files[0].read_text(encoding="utf-8")
     rows = list(csv.reader(text.splitlines()))

@@ -277,6 +277,7 @@ def scenario(
     experiment: str | None,
 ) -> None:
     """Forecast the target week by week for a spend plan, and what the plan earns."""
+    from mmm.data.dataset import period_word
     from mmm.data.plans import read_plan
     from mmm.planning.forecast import forecast_plan
     from mmm.planning.results import ScenarioResult
@@ -290,7 +291,7 @@ def scenario(
     result = ScenarioResult(**forecast.model_dump(), run_id=run_id, name=plan.name, plan_file=str(plan_file), review=verdict)
     click.echo(format_scenario_table(result, model.config.currency))
     params = {"plan": plan_file, "weeks": plan.spend.shape[0], **review_params(verdict)}
-    by_week = weekly_plan(plan.channel_spend, draws, model.config.tiers, forecast.outcome)
+    by_week = weekly_plan(plan.channel_spend, draws, model.config.tiers, forecast.outcome, period_word(model.observed.frequency))
     with plan_files(by_week, result, model.config.currency, plan.name, output_csv, output_xlsx) as files:
         child = log_plan_run(run_id, "scenario", plan.name, result, params, result.to_json(), tracking_uri, files)
     finish_child(result.model_copy(update={"tracking_run_id": child}).to_json(), run_id, output_json)

@@ -23,6 +23,7 @@ from mmm.core.constants import CHANNEL, DATE, GEO
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.core.results import Histogram
 from mmm.core.stats import Interval
+from mmm.data.dataset import period_word
 from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds, at_bound, check_budget, project, round_to_cents, split_cents
@@ -298,7 +299,7 @@ def plan_result(
             current=Histogram.of(draws.current, edges),
             difference=Histogram.of(diff, np.linspace(float(diff.min()), float(diff.max()), 50)),
         ),
-        weekly_plan=weekly_plan(plan, draws, tiers, model.config.data.kpi),
+        weekly_plan=weekly_plan(plan, draws, tiers, model.config.data.kpi, period_word(model.observed.frequency)),
         geo_allocation=regions.mode if regions is not None else None,
         geos=geos,
         solver={**solver, "seconds": time.perf_counter() - start_clock},

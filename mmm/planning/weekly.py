@@ -37,11 +37,11 @@ def spend_in_cents(spend: np.ndarray) -> np.ndarray:
     return np.column_stack([_split(float(total), column) for total, column in zip(by_channel, spend.T)])
 
 
-def weekly_plan(spend: np.ndarray, draws: PlanDraws, tiers: dict[str, str], outcome: str = DEFAULT_KPI) -> WeeklyPlan:
+def weekly_plan(spend: np.ndarray, draws: PlanDraws, tiers: dict[str, str], outcome: str = DEFAULT_KPI, period: str = "week") -> WeeklyPlan:
     """The plan per period and channel with the incremental outcome landing in each (see `mmm.planning.weekly_results`).
 
     spend: (period, channel) in currency, the plan's periods in the order and channels of
-    `draws.by_week` (the forecast's draws of the same plan); tiers: channel -> tier.
+    `draws.by_week` (the forecast's draws of the same plan); tiers: channel -> tier; period: the data's period in words.
     Months group the periods by the month they start in.
     """
     by_week = draws.by_week  # (sample, date, channel), the plan's periods then its carry-over periods
@@ -70,6 +70,7 @@ def weekly_plan(spend: np.ndarray, draws: PlanDraws, tiers: dict[str, str], outc
     return WeeklyPlan(
         outcome=outcome,
         weeks=len(spend),
+        period=period,
         budget=round(float(cents.sum()), 2),
         rows=rows,
         months=months,

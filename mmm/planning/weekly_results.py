@@ -65,6 +65,7 @@ class WeeklyPlan(Result):
 
     outcome: str = DEFAULT_KPI
     weeks: int
+    period: str = "week"  # the data's period in words (week, day): what a row and `weeks` count
     budget: float
     rows: list[WeekLine]
     months: list[MonthLine]

@@ -77,28 +77,29 @@ def month_rows(plan: WeeklyPlan) -> list[list[Any]]:
     return [[m.month, m.channel or ALL, m.tier, *_figures(m)] for m in plan.months]
 
 
-def column_notes(outcome: Outcome, currency: str) -> list[tuple[str, str]]:
-    """(column, what it means) of the tables, in the outcome's words."""
+def column_notes(outcome: Outcome, currency: str, period: str = "week") -> list[tuple[str, str]]:
+    """(column, what it means) of the tables, in the outcome's words; `period`: what a row is (week, day)."""
     unit = outcome.amount(currency)
     inc = outcome.incremental
+    p = period
     return [
-        ("date", "The day the week starts."),
-        ("week", "1 is the plan's first week; the weeks after its last one (phase 'after plan') have no spend and hold the carry-over."),
+        ("date", "The day." if p == "day" else f"The day the {p} starts."),
+        ("week", f"1 is the plan's first {p}; the {p}s after its last one (phase 'after plan') have no spend and hold the carry-over."),
         (
             "phase",
             f"'{PLAN}', '{AFTER}', or '{TOTAL}': a channel's whole plan, or all channels' ('{ALL}'); leave totals out when adding rows.",
         ),
-        ("month", f"The weeks that start in that month; channel '{ALL}' is the month's total."),
+        ("month", f"The {p}s that start in that month; channel '{ALL}' is the month's total."),
         ("channel", f"The channel; '{ALL}' on a line that adds up every channel."),
         ("tier", "The channel's tier under the budget policy (proven, test, experimental)."),
         ("spend", f"Planned spend, {currency}, in whole cents: the rows add up to the budget exactly."),
         (
             f"{inc}_mean",
-            f"Extra {outcome.noun} the plan's spend on the channel brings in that week ({unit}): its contribution with the plan minus "
-            "without it. With carry-over, part of a week's figure comes from earlier weeks' spend; the weeks after the plan hold the rest.",
+            f"Extra {outcome.noun} the plan's spend on the channel brings in that {p} ({unit}): its contribution with the plan minus "
+            f"without it. With carry-over, part of a {p}'s figure comes from earlier {p}s' spend; the {p}s after the plan hold the rest.",
         ),
         (f"{inc}_low / _high", "The 90% interval: 5% and 95% quantiles. A total's interval is not the sum of its rows' intervals."),
-        (f"{outcome.expected}_mean / _low / _high", f"The whole {outcome.noun} expected that week ({unit}), mean and 90% interval."),
+        (f"{outcome.expected}_mean / _low / _high", f"The whole {outcome.noun} expected that {p} ({unit}), mean and 90% interval."),
     ]
 
 
@@ -205,7 +206,7 @@ def _summary(book: Any, plan: WeeklyPlan, forecast: PlanForecast, currency: str,
     add([ALL, None, *_figures(plan.total)])
     add([])
     add(["column", "meaning"], bold=True)
-    for name, meaning in column_notes(o, currency):
+    for name, meaning in column_notes(o, currency, plan.period):
         add([name, meaning])
     sheet.column_dimensions["A"].width = 48
 
