@@ -192,6 +192,10 @@ class ModelSpec(_Strict):
         description="Baseline trend: 'linear', 'flexible' (piecewise-linear, changepoints placed automatically) or 'none'.",
     )
     seasonality_order: int = Field(default=2, ge=0, le=10, description="Yearly Fourier order; 0 switches it off.")
+    weekday: bool = Field(
+        default=True,
+        description="Daily data: a day-of-week pattern in the baseline (6 more seasonal terms); weekly data have none.",
+    )
     media_seasonality: bool = Field(
         default=False,
         description="Estimate how media effectiveness varies through the year: one yearly multiplier on every channel's effect.",

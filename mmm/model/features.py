@@ -19,6 +19,7 @@ from mmm.data.dataset import PERIOD_DAYS, PERIODS_PER_YEAR, ModelData
 from mmm.transforms import MediaTransform, lagged
 
 TREND_CHANGEPOINT_SPAN = 0.85  # share of the training periods, from the first, over which changepoints are spread
+WEEK_ORDER = 3  # harmonics of the 7-day cycle in daily data: 6 terms, as many as a free effect per weekday has
 TREND_CHANGE_SCALE = 0.05  # prior scale of each slope change (target's scale per unit of trend time): near-linear unless the data bend
 
 
@@ -59,13 +60,15 @@ class Scaling:
         return {k: v for k, v in asdict(self).items() if v is not None}  # a national model's file carries no geo scales
 
 
-def fourier(dates: pd.DatetimeIndex, order: int, frequency: str) -> np.ndarray:
-    """Yearly seasonality basis: sin and cos of k * 2 pi * (day / 365.25) for k = 1..order."""
-    if order == 0:
-        return np.zeros((len(dates), 0))
+def fourier(dates: pd.DatetimeIndex, order: int, frequency: str, weekday: bool = False) -> np.ndarray:
+    """Seasonality basis (date, term): sin and cos of k * 2 pi * (day / 365.25) for k = 1..order (the year), then, for
+    daily data with `weekday`, of k * 2 pi * (day / 7) for k = 1..WEEK_ORDER, which together take any day-of-week pattern."""
     days = (dates - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float)
-    phase = 2 * np.pi * days / (PERIODS_PER_YEAR[frequency] * PERIOD_DAYS[frequency])
-    return np.column_stack([f(k * phase) for k in range(1, order + 1) for f in (np.sin, np.cos)])
+    cycles = [(PERIODS_PER_YEAR[frequency] * PERIOD_DAYS[frequency], order)]
+    if weekday and frequency == "daily":
+        cycles.append((7.0, WEEK_ORDER))
+    terms = [f(2 * np.pi * k * days / length) for length, top in cycles for k in range(1, top + 1) for f in (np.sin, np.cos)]
+    return np.column_stack(terms) if terms else np.zeros((len(dates), 0))
 
 
 def _scaled_time(steps: np.ndarray, n_train: int) -> np.ndarray:
@@ -122,7 +125,7 @@ def build_features(
         "lagged": lagged(sp, spec.l_max, hist),
         "time": time,
         "trend_hinges": trend_hinges(time, scaling.n_train, spec),
-        "fourier": fourier(dates, spec.seasonality_order, scaling.frequency),
+        "fourier": fourier(dates, spec.seasonality_order, scaling.frequency, spec.weekday),
         "controls": ctrl,
     }
     season = media_transform(spec).season

@@ -83,7 +83,7 @@ def build_geo_model(
             params["trend_geo_z"] = pm.Normal("trend_geo_z", mu=0.0, sigma=1.0, dims="geo")
         if spec.trend == "flexible":  # the bends are shared by every geo
             add_trend_bends(model, feats, data, params)
-        if spec.seasonality_order:
+        if feats["fourier"].shape[1]:  # a yearly and, for daily data, a weekly cycle
             params["season"] = pm.Normal("season", mu=0.0, sigma=0.25, dims="fourier")
             params["season_geo_sd"] = pm.HalfNormal("season_geo_sd", sigma=GEO_SD_PRIORS["season"])
             params["season_geo_z"] = pm.Normal("season_geo_z", mu=0.0, sigma=1.0, dims=("geo", "fourier"))

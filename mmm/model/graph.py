@@ -147,7 +147,7 @@ def build_model(
             params["trend"] = pm.Normal("trend", mu=0.0, sigma=0.5)
         if spec.trend == "flexible":
             add_trend_bends(model, feats, data, params)
-        if spec.seasonality_order:
+        if feats["fourier"].shape[1]:  # a yearly and, for daily data, a weekly cycle
             params["season"] = pm.Normal("season", mu=0.0, sigma=0.25, dims="fourier")
         if control_names:
             params["control_coef"] = pm.Normal("control_coef", mu=0.0, sigma=0.25, dims="control")
