@@ -57,3 +57,16 @@ def test_a_daily_fit_recovers_the_weekday_pattern(daily_fit):
     assert np.corrcoef(by_weekday, WEEKDAY_EFFECT)[0, 1] > 0.95
     assert by_weekday.max() - by_weekday.min() == pytest.approx(np.ptp(WEEKDAY_EFFECT), rel=0.25)
     assert daily_fit["fit"]["r2"] > 0.8  # without the weekday the model explains under half: the pattern is most of the variation
+
+
+def test_a_model_saved_before_weekday_terms_loads_as_it_was_fitted(daily_fit):
+    """Its saved config has no model.weekday: it is read as off, so its 4 seasonal terms still fit its draws."""
+    from mmm.config import parse_config, parse_fitted_config
+
+    saved = parse_config(yaml.safe_dump({"data": {"path": "daily.csv"}, "channels": [{"name": "search", "spend_column": "s"}]}))
+    assert (
+        saved.model.weekday
+        and not parse_fitted_config(yaml.safe_dump(saved.model_dump(mode="json", exclude={"model": {"weekday"}}))).model.weekday
+    )
+    assert parse_fitted_config(saved.to_yaml()).model.weekday  # saved since: as fitted, on
+    assert daily_fit["model_settings"]["weekday"] is True

@@ -114,6 +114,14 @@ def parse_config(text: str, source: Path | None = None) -> Config:
     return _validate(raw, label, line_of, lambda loc: loc in lines, source)
 
 
+def parse_fitted_config(text: str) -> Config:
+    """The config a model was fitted with, as saved with it; a key added since keeps the behaviour it was fitted with."""
+    config = parse_config(text)
+    if "weekday" not in config.model.model_fields_set:  # fitted before daily data had weekday terms
+        config = config.model_copy(update={"model": config.model.model_copy(update={"weekday": False})})
+    return config
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config file."""
     p = Path(path)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mmm.config import Config, parse_config
+from mmm.config import Config, parse_fitted_config
 from mmm.core.constants import ANALYSIS_DRAWS, CHANNEL, DATE, GEO, SAMPLE
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.core.stats import thin_draws
@@ -289,7 +289,7 @@ class MarketingMixModel:
         try:
             idata = az.from_netcdf(str(path))
             attrs = idata.attrs
-            config = parse_config(attrs["mmm_config_yaml"])
+            config = parse_fitted_config(attrs["mmm_config_yaml"])
             scaling = Scaling(**json.loads(attrs["mmm_scaling_json"]))
             diag = Diagnostics.from_dict(json.loads(attrs["mmm_diagnostics_json"]))
             const = idata.constant_data
