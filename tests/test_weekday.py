@@ -45,10 +45,10 @@ def daily_fit(tmp_path_factory):
             "model": {"saturation": "hill", "seasonality_order": 0},
         }
         (root / "daily.yaml").write_text(yaml.safe_dump(config))
-        out = root / "fit.json"
-        result = invoke("fit", root / "daily.yaml", "--output-json", out, "--tracking-uri", store_uri(root / "store"), *SHORT_SAMPLER)
+        out, uri = root / "fit.json", store_uri(root / "store")
+        result = invoke("fit", root / "daily.yaml", "--output-json", out, "--tracking-uri", uri, *SHORT_SAMPLER)
         assert result.exit_code == 0, result.output
-        yield json.loads(out.read_text())
+        yield json.loads(out.read_text()) | {"store": uri}
 
 
 def test_a_daily_fit_recovers_the_weekday_pattern(daily_fit):
@@ -70,3 +70,11 @@ def test_a_model_saved_before_weekday_terms_loads_as_it_was_fitted(daily_fit):
     )
     assert parse_fitted_config(saved.to_yaml()).model.weekday  # saved since: as fitted, on
     assert daily_fit["model_settings"]["weekday"] is True
+
+
+def test_a_plan_of_days_speaks_days(daily_fit):
+    """Planning on daily data: the forecast runs through the weekday terms, and the plan is told in days."""
+    run = ("--run-id", daily_fit["run_id"], "--tracking-uri", daily_fit["store"], "--force")
+    result = invoke("optimize", *run, "--budget", 14 * 1300, "--weeks", 14, "--by-week")
+    assert result.exit_code == 0, result.output
+    assert "Plan by day: Media earns the same in every day" in result.output and "every week" not in result.output

@@ -23,6 +23,7 @@ from scipy.optimize import minimize
 
 from mmm.core.errors import ArgumentError
 from mmm.core.stats import Interval
+from mmm.data.dataset import period_word
 from mmm.model.cells import plan_cells
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import Bounds, project, round_to_cents
@@ -75,18 +76,19 @@ def optimize_by_week(
     dates = Horizon.after(model, weeks).dates
     multiplier = model.media_multiplier(dates)
     flat_plan = np.array([[flat.allocation[ch].weekly for ch in model.channels]] * weeks)
+    unit = period_word(model.observed.frequency)
     if multiplier is None:
         reason = (
-            "Media earns the same in every week in this model (model.media_seasonality is off), so moving spend between weeks "
-            "gains nothing: the plan spends the same every week. Set model.media_seasonality: true and refit to plan by season."
+            f"Media earns the same in every {unit} in this model (model.media_seasonality is off), so moving spend between {unit}s "
+            f"gains nothing: the plan spends the same every {unit}. Set model.media_seasonality: true and refit to plan by season."
         )
         return _with_timing(flat, SpendTiming.of(False, reason, dates, spend_in_cents(flat_plan), model.channels, None, None))
     effect = [Interval.of(multiplier[:, t]) for t in range(weeks)]
     means = np.array([e.mean for e in effect])
     if means.max() / means.min() - 1 < FLAT_TOL:
         reason = (
-            f"The model finds media about equally effective in every week of the plan (from {means.min():.3f} to {means.max():.3f} "
-            "times an average week), so moving spend between weeks gains nothing: the plan spends the same every week."
+            f"The model finds media about equally effective in every {unit} of the plan (from {means.min():.3f} to {means.max():.3f} "
+            f"times an average {unit}), so moving spend between {unit}s gains nothing: the plan spends the same every {unit}."
         )
         return _with_timing(flat, SpendTiming.of(False, reason, dates, spend_in_cents(flat_plan), model.channels, effect, None))
 
@@ -120,12 +122,12 @@ def optimize_by_week(
     moved = not np.allclose(plan, plan.mean(axis=0), atol=0.01)
     best, worst = int(np.argmax(means)), int(np.argmin(means))
     reason = (
-        f"Media is expected to earn most in the week of {dates[best].date()} ({means[best] - 1:+.0%} against an average week of the "
-        f"year) and least in the week of {dates[worst].date()} ({means[worst] - 1:+.0%}); the plan moves spend into the stronger "
-        "weeks, as far as diminishing returns allow."
+        f"Media is expected to earn most in the {unit} of {dates[best].date()} ({means[best] - 1:+.0%} against an average {unit} of "
+        f"the year) and least in the {unit} of {dates[worst].date()} ({means[worst] - 1:+.0%}); the plan moves spend into the "
+        f"stronger {unit}s, as far as diminishing returns allow."
         if moved
         else "Media effectiveness varies over the horizon, but not enough to pay for moving spend against diminishing returns: "
-        "the plan spends the same every week."
+        f"the plan spends the same every {unit}."
     )
     return _with_timing(result, SpendTiming.of(moved, reason, dates, plan, channels, effect, gain))
 

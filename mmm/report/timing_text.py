@@ -24,7 +24,8 @@ def format_by_week(optimization: OptimizationResult, currency: str) -> str | Non
     timing = optimization.by_week
     if timing is None:
         return None
-    lines = ["Plan by week: " + timing.reason]
+    unit = optimization.weekly_plan.period if optimization.weekly_plan is not None else "week"
+    lines = [f"Plan by {unit}: " + timing.reason]
     if timing.gain_over_flat is not None:
         g = timing.gain_over_flat
         words = outcome_for(optimization.forecast.outcome)
