@@ -11,7 +11,8 @@ import pytest
 import yaml
 from helpers import SHORT_SAMPLER, invoke, isolated_workdir, store_uri
 
-from mmm.model.features import WEEK_ORDER, fourier
+from mmm.core.constants import WEEK_ORDER
+from mmm.model.features import fourier
 
 DAYS = pd.date_range("2024-01-01", periods=196, freq="D")  # 28 whole weeks, starting on a Monday
 WEEKDAY_EFFECT = np.array([-1800.0, -1200.0, -600.0, 0.0, 600.0, 2400.0, 600.0])  # Monday..Sunday, currency
@@ -28,6 +29,17 @@ def test_daily_terms_take_any_weekday_pattern_and_weekly_data_have_none():
     weeks = pd.date_range("2024-01-01", periods=104, freq="7D")
     assert fourier(weeks, 2, "weekly", weekday=True).shape[1] == 4
     assert fourier(DAYS, 0, "daily", weekday=True).shape[1] == 2 * WEEK_ORDER  # no yearly cycle, still the week's
+
+
+def test_the_weekday_terms_count_as_parameters_of_daily_data():
+    from mmm.config import parse_config
+    from mmm.data.loading import count_parameters
+
+    cfg = parse_config(yaml.safe_dump({"data": {"path": "d.csv"}, "channels": [{"name": "search", "spend_column": "s"}]}))
+    weekly, daily = count_parameters(cfg, 0, 100, "weekly"), count_parameters(cfg, 0, 100, "daily")
+    assert daily == weekly + 2 * WEEK_ORDER
+    off = cfg.model_copy(update={"model": cfg.model.model_copy(update={"weekday": False})})
+    assert count_parameters(off, 0, 100, "daily") == weekly
 
 
 @pytest.fixture(scope="module")

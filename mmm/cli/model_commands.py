@@ -77,7 +77,7 @@ def validate(config: str, output_json: str | None) -> None:
     table = read_data_file(cfg.data_path())
     data = load_data(cfg, table)
     lifts = read_lifts(cfg.relative_path(cfg.calibration), data) if cfg.calibration else []
-    review = review_all(data, count_parameters(cfg, len(data.control_names), data.n_periods), cfg.outcome.is_money)
+    review = review_all(data, count_parameters(cfg, len(data.control_names), data.n_periods, data.frequency), cfg.outcome.is_money)
     profiles = geo_profiles(data) if cfg.data.geo_column else []
     first, last = str(data.dates[0].date()), str(data.dates[-1].date())
     click.echo(f"{data.source}: {data.n_periods} {data.frequency} periods, {first} to {last}")

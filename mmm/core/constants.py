@@ -26,3 +26,4 @@ NATIONAL = "national"  # the one geo of a model fitted without a geo column
 RHAT_MAX = 1.01
 ESS_MIN = 400
 ANALYSIS_DRAWS = 2000  # posterior draws the analysis reads at most (evenly thinned beyond: `MarketingMixModel.draws`)
+WEEK_ORDER = 3  # harmonics of the 7-day cycle in daily data (model.weekday): 6 terms, as many as a free effect per weekday has

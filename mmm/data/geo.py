@@ -282,7 +282,7 @@ def check_geo_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     if unused:
         notes.append(f"not used: {', '.join(unused)} (add them as channels or controls in the config to use them)")
 
-    warnings += _period_checks(cfg, t, n, len(control_names))
+    warnings += _period_checks(cfg, t, n, len(control_names), freq)
     names = cfg.channel_names
     warnings += spend_warnings(spend.sum(axis=1), names)  # on national totals
 
@@ -303,11 +303,11 @@ def check_geo_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
     )
 
 
-def _period_checks(cfg: Config, t: _GeoTable, n: int, n_controls: int) -> list[str]:
+def _period_checks(cfg: Config, t: _GeoTable, n: int, n_controls: int, frequency: str) -> list[str]:
     """Enough periods for the model (DataError when not), and a warning when under a year of weeks."""
     if n < MIN_PERIODS:
         t.fail(t.date_col, None, f"only {n} periods; a marketing-mix model needs at least {MIN_PERIODS} (better 104 weekly)")
-    n_params = count_parameters(cfg, n_controls, n)
+    n_params = count_parameters(cfg, n_controls, n, frequency)
     if n < MIN_PERIODS_PER_PARAMETER * n_params:
         t.fail(
             None,

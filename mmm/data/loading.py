@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mmm.config import Config
+from mmm.core.constants import WEEK_ORDER
 from mmm.core.errors import DataError
 from mmm.data.conversions import VALUE_ROLE, count_problem, value_column, value_problem
 from mmm.data.dataset import MIN_PERIODS, PERIOD_DAYS, WARN_PERIODS, ModelData, format_rows
@@ -179,17 +180,19 @@ def _encode_controls(chk: _Checker, names: list[str], notes: list[str]) -> tuple
     return matrix, out_names
 
 
-def count_parameters(cfg: Config, n_controls: int, periods: int = MIN_PERIODS) -> int:
-    """Free parameters of the model the config describes, fitted on `periods` periods.
+def count_parameters(cfg: Config, n_controls: int, periods: int = MIN_PERIODS, frequency: str = "weekly") -> int:
+    """Free parameters of the model the config describes, fitted on `periods` periods of `frequency` data.
 
-    `periods` matters only to a flexible trend (its number of changepoints); by default the fewest.
+    `periods` matters only to a flexible trend (its number of changepoints); by default the fewest; `frequency`
+    only to the weekday terms of daily data.
     """
     m = cfg.model
     per_channel = 1 + max(
         len(MediaTransform.from_options(form).params) for form in m.forms()
     )  # ROAS plus the curves' own (largest candidate)
     n_trend = m.trend_parameters(periods)
-    fixed = 1 + n_trend + 2 * m.seasonality_order + MediaSeasonality().size * m.media_seasonality + n_controls + 1
+    seasonal = 2 * m.seasonality_order + 2 * WEEK_ORDER * (m.weekday and frequency == "daily")
+    fixed = 1 + n_trend + seasonal + MediaSeasonality().size * m.media_seasonality + n_controls + 1
     return len(cfg.channels) * per_channel + fixed + int(m.likelihood == "student_t")
 
 
@@ -276,7 +279,7 @@ def check_table(cfg: Config, df: pd.DataFrame, path: Path) -> ModelData:
         chk.fail(date_col, f"only {n} periods; a marketing-mix model needs at least {MIN_PERIODS} (better 104 weekly)")
     if n < WARN_PERIODS:
         warnings.append(f"only {n} periods of data; estimates will be uncertain below {WARN_PERIODS} (a year of weeks)")
-    n_params = count_parameters(cfg, len(control_names), n)
+    n_params = count_parameters(cfg, len(control_names), n, freq)
     if n < MIN_PERIODS_PER_PARAMETER * n_params:
         chk.fail(
             None,

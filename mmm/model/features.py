@@ -14,12 +14,11 @@ import pandas as pd
 import xarray as xr
 
 from mmm.config.spec import ModelSpec
-from mmm.core.constants import CHANNEL, DATE, GEO
+from mmm.core.constants import CHANNEL, DATE, GEO, WEEK_ORDER
 from mmm.data.dataset import PERIOD_DAYS, PERIODS_PER_YEAR, ModelData
 from mmm.transforms import MediaTransform, lagged
 
 TREND_CHANGEPOINT_SPAN = 0.85  # share of the training periods, from the first, over which changepoints are spread
-WEEK_ORDER = 3  # harmonics of the 7-day cycle in daily data: 6 terms, as many as a free effect per weekday has
 TREND_CHANGE_SCALE = 0.05  # prior scale of each slope change (target's scale per unit of trend time): near-linear unless the data bend
 
 
