@@ -343,6 +343,7 @@ def test_small_counts_keep_a_decimal(value, printed):
     words = outcome_for("conversions")
     assert words.figure(value) == printed
     assert outcome_for("revenue").figure(value) == f"{value:,.0f}"
+    assert words.signed_figure(value) == (printed if value < 0 else f"+{printed}")
 
 
 def test_a_plans_small_conversion_counts_are_printed_with_their_decimal(cpa_plan):

@@ -79,6 +79,10 @@ class Outcome:
         """An amount of the outcome in a table cell or a range, without its unit: 1,234,567 (currency), or a `count`."""
         return count(x) if self.is_count else f"{x:,.0f}"
 
+    def signed_figure(self, x: float) -> str:
+        """A change in the outcome without its unit: '+1,234', '-2.8'."""
+        return self.figure(x) if x < 0 else f"+{self.figure(x)}"
+
     def amount(self, currency: str) -> str:
         """The unit of the outcome: the currency for revenue."""
         return currency if self.is_money else self.noun

@@ -332,7 +332,7 @@ def _underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float,
     return (
         f"{design.channel}: no {design.kind} design detects the lift the model expects with {min_power:.0%} chance; the strongest "
         f"({econ.weeks} periods, spend change {design.spend_change:+,.0f}) would {econ.power:.0%} of the time, as its expected lift "
-        f"{'' if lift < 0 else '+'}{words.figure(lift)} is small against the noise (+/- {words.figure(design.expected_lift_se)})"
+        f"{words.signed_figure(lift)} is small against the noise (+/- {words.figure(design.expected_lift_se)})"
         + ("; a longer test may reach it (test weeks 'auto' tries up to 13 within the horizon)" if longer else "")
     )
 

@@ -17,13 +17,10 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
     head = f"{ratio} now (90% interval)"
     wide = len(head) + 2
 
-    fig = words.figure
+    fig, sign = words.figure, words.signed_figure
 
     def amount(x: float) -> str:
         return f"{currency} {x:,.0f}" if words.is_money else f"{fig(x)} {words.noun}"
-
-    def signed(x: float) -> str:
-        return fig(x) if x < 0 else f"+{fig(x)}"
 
     lines = [
         f"Which test to run next: budget {currency} {plan.budget:,.0f} over {plan.weeks} {unit}s, "
@@ -56,7 +53,7 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
             )
         lift = econ.expected_lift
         lines.append(
-            f"     expected lift {signed(lift.mean)} ({signed(lift.low)} to {signed(lift.high)}), measured to +/- {fig(d.expected_lift_se)}; "
+            f"     expected lift {sign(lift.mean)} ({sign(lift.low)} to {sign(lift.high)}), measured to +/- {fig(d.expected_lift_se)}; "
             f"it detects a lift of {fig(d.min_detectable_lift)} or more (chance it detects this one: {econ.power:.0%})"
         )
         width_now = plan.channels[d.channel].roas_interval_width
@@ -64,7 +61,7 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         cost = f"the test costs {amount(d.cost)}" if d.cost >= 0 else f"the test itself earns {amount(-d.cost)}"
         lines.append(
             f"     {ratio} interval {width_now * per:.2f} wide now, about {d.roas_interval_width_after * per:.2f} after; "
-            f"the plan gains {amount(d.value)} from what it teaches, {cost}: net {signed(d.net_value)} this quarter"
+            f"the plan gains {amount(d.value)} from what it teaches, {cost}: net {sign(d.net_value)} this quarter"
         )
     lines.append("")
     lines.append(

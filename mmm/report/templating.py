@@ -46,7 +46,7 @@ def quantity(x: float, outcome: Outcome, currency: str, named: bool = False) -> 
 
 def signed_quantity(x: float, outcome: Outcome, currency: str) -> str:
     """A change in the outcome: '+EUR 1,234', or '+1,234 conversions'."""
-    return signed_money(x, currency) if outcome.is_money else f"{'' if x < 0 else '+'}{outcome.figure(x)} {outcome.noun}"
+    return signed_money(x, currency) if outcome.is_money else f"{outcome.signed_figure(x)} {outcome.noun}"
 
 
 def figure(x: float, outcome: Outcome) -> str:
