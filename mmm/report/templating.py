@@ -49,11 +49,6 @@ def signed_quantity(x: float, outcome: Outcome, currency: str) -> str:
     return signed_money(x, currency) if outcome.is_money else f"{outcome.signed_figure(x)} {outcome.noun}"
 
 
-def figure(x: float, outcome: Outcome) -> str:
-    """An amount of the outcome without its unit, in a range or a cell: '1,234' (currency), '23.4' (conversions)."""
-    return outcome.figure(x)
-
-
 def change_pct(x: float | None) -> str:
     """A relative change, '+12%', or 'new' for a channel without current spend."""
     return "new" if x is None else f"{x:+.0%}"
@@ -67,7 +62,6 @@ FORMATS: dict[str, Callable[..., str]] = {
     "money": money,
     "signed_money": signed_money,
     "quantity": quantity,
-    "figure": figure,
     "signed_quantity": signed_quantity,
     "marginal": marginal,  # a.mroas|marginal(not o.has_cpa): marginal ROAS, or marginal CPA
     "fixed": fixed,
