@@ -137,31 +137,43 @@ print(json.dumps({
 """
 
 
-def test_the_compile_cache_is_keyed_on_structure_and_gives_the_same_draws_cold_warm_and_recompiled(tmp_path):
+# where each compiler keeps a model's callbacks in the cache: C (the default, mmm.model.native) and numba (without a C compiler)
+CALLBACKS = {"c": ("mmm-native/*.so",), "numba": ("*mmm_logp*.nbi", "*mmm_expand*.nbi")}
+
+
+@pytest.mark.parametrize("compiler", ["c", "numba"])
+def test_the_compile_cache_is_keyed_on_structure_and_gives_the_same_draws_cold_warm_and_recompiled(tmp_path, compiler):
     """The first fit on a machine compiles and caches the model; the second loads it: both give the same draws.
     The cache is keyed on the model's structure, not its data: another dataset of the same shape of model (a
     refresh, another client) loads the compiled callbacks, and its draws equal those of a fresh compile. The
     numbers of channels and controls stay open in the compiled code: a model with a control added and a channel
-    dropped (an analyst's next fit) loads it too, compiling nothing (its draws: the slow test below)."""
+    dropped (an analyst's next fit) loads it too, compiling nothing (its draws: the slow test below). It holds
+    for the callbacks compiled from C and, on a machine without a C compiler, for numba's."""
     first, second = (write_scenario("clean", tmp_path / name, seed=seed) for name, seed in (("a", 1), ("b", 2)))
     cache = tmp_path / "compiled"
+    env = {"CC": str(tmp_path / "no-compiler")} if compiler == "numba" else {}
 
     def fit(paths: dict) -> dict:
-        return fit_compiled_in(paths["config"], cache)
+        return fit_compiled_in(paths["config"], cache, env)
 
     def compiled() -> list[str]:
         return sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file())
 
+    def callbacks() -> list[Path]:
+        found = [sorted(cache.rglob(pattern)) for pattern in CALLBACKS[compiler]]
+        assert all(found), compiled()
+        return [path for paths in found for path in paths]
+
     cold = fit(first)
-    cached = [p.name for p in cache.rglob("*.nbi")]
-    assert any("mmm_logp" in n for n in cached) and any("mmm_expand" in n for n in cached)
+    callbacks()
+    assert not any(cache.rglob(CALLBACKS["c" if compiler == "numba" else "numba"][0]))  # one compiler, not both
     assert len(list(cache.rglob("mmm-models/*.json"))) == 1  # the model's layout, under its fingerprint
     roas = np.asarray(cold["roas"])
     n = roas.shape[1]
     assert n in [*checkpoints(), 700] and n <= 700
     assert cold["converged"] or n == 700  # it stops early only when the targets are met
     assert cold["timings"]["sample_seconds"] > 0 and cold["timings"]["compile_seconds"] > 0
-    assert cold["said"] == [COMPILING]  # the long first compile is announced while it runs
+    assert cold["said"] == [COMPILING]  # the first compile is announced while it runs
     warm = fit(first)
     np.testing.assert_array_equal(roas, np.asarray(warm["roas"]))
     assert warm["said"] == []
@@ -172,15 +184,12 @@ def test_the_compile_cache_is_keyed_on_structure_and_gives_the_same_draws_cold_w
     assert reused["said"] == []
     # the layout outlives the callbacks it points to (a cache pruned by hand): the model is compiled afresh,
     # and the draws equal those of the reused code
-    callbacks = sorted(cache.rglob("*.mmm_*"))
-    assert callbacks
-    for stale in callbacks:
+    for stale in callbacks():
         stale.unlink()
     again = fit(second)
     np.testing.assert_array_equal(np.asarray(reused["roas"]), np.asarray(again["roas"]))
     assert again["said"] == [COMPILING]
-    recompiled = [p.name for p in cache.rglob("*.mmm_*")]
-    assert any("mmm_logp" in n for n in recompiled) and any("mmm_expand" in n for n in recompiled)
+    callbacks()
 
     before = compiled()
     grown = fit(grown_model(first))
@@ -202,9 +211,9 @@ def grown_model(paths: dict) -> dict:
     return {"config": grown}
 
 
-def fit_compiled_in(config: Path, cache: Path) -> dict:
+def fit_compiled_in(config: Path, cache: Path, extra_env: dict[str, str] | None = None) -> dict:
     """FIT_SCRIPT's fit of `config` in a fresh process whose compiled code is cached in `cache`."""
-    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}", "PYTHONWARNINGS": "ignore", **(extra_env or {})}
     done = subprocess.run([sys.executable, "-c", FIT_SCRIPT, str(config)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,17 +1,17 @@
-"""The model compiled for nutpie, with its C callbacks cached on disk across runs and processes.
+"""The model compiled for nutpie, its C callbacks cached on disk across runs and processes.
 
-nutpie builds its numba C callbacks as closures, which numba cannot cache, so every fit used to
-spend 5-15 s compiling them again. Here the same callbacks are generated as source with the
-compiled PyTensor function as a global and cached in PyTensor's numba cache, keyed on PyTensor's
-own hash of the graph. The model's data are not frozen into the graph: they reach the compiled
-code at run time through nutpie's user-data pointer, so the cache is keyed on the model's structure
-and priors, not on its data. Their layout is remembered beside them under the model's fingerprint
-(graph_key), so a rerun of a model of the same structure, on the same data or on new data (another
-client, more weeks), loads them in about a second without PyTensor rewriting and differentiating
-the graph again (3-4 s) or numba compiling it (20-40 s). The numbers of weeks, channels and
-controls stay open in the compiled code (other dimensions, such as lags and regions, are frozen):
-a model with a channel or a control added or dropped loads the same code (`open_sizes`); a
-transform or another change to the structure compiles afresh."""
+The log density and gradient PyTensor builds are written out as C and compiled by the C compiler
+(mmm.model.native: about a second), or, for a graph holding an operation not written in C or on a
+machine without a C compiler, compiled by numba (mmm.model.numba_callbacks: 20-40 s). The model's
+data are not frozen into the graph: they reach the compiled code at run time through nutpie's
+user-data pointer, so the cache is keyed on the model's structure and priors, not on its data.
+The callbacks' layout is remembered beside them under the model's fingerprint (graph_key), so a
+rerun of a model of the same structure, on the same data or on new data (another client, more
+weeks), loads them in well under a second without PyTensor rewriting and differentiating the graph
+again (2-4 s). The numbers of weeks, channels and controls stay open in the compiled code (other
+dimensions, such as lags and regions, are frozen): a model with a channel or a control added or
+dropped loads the same code (`open_sizes`); a transform or another change to the structure
+compiles afresh."""
 
 from __future__ import annotations
 
@@ -19,10 +19,8 @@ import json
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -30,57 +28,17 @@ import numpy as np
 import pymc as pm
 
 from mmm.core.constants import CHANNEL, CONTROL, DATE
-from mmm.model import compile_fast
+from mmm.model import compile_fast, native
 from mmm.model.graph_key import model_key
+from mmm.model.numba_callbacks import CACHE_VERSION, graph_key, numba_callbacks
 from mmm.model.open_sizes import Shapes, open_functions, open_shapes
 
-CACHE_VERSION = "mmm-nutpie-4"  # bump when the callbacks' source changes
 OPEN_DIMS = (DATE, CONTROL, CHANNEL)  # dimensions left open in the compiled code
 COMPILING = (
-    "compiling the model: the first fit of a model of this form takes a minute or two; "
+    "compiling the model: the first fit of a model of this form takes seconds (a minute or two without a C compiler); "
     "later fits of it, on any data and with any channels and controls, load the compiled code in about a second"
 )
 log = logging.getLogger(__name__)
-
-# nutpie's contract for the callbacks: 0 ok, 3 non-finite gradient, 4 non-finite log density
-# (both make the sampler try elsewhere), 1 any other error, -1 wrong dimension, -2 expansion failed.
-# The numbers of parameters and kept values are the user data's first two entries, not constants in
-# the code: one compiled model serves models of any size (mmm.model.open_sizes).
-LOGP_SOURCE = """
-def mmm_logp(dim, x_, out_, logp_, user_data_):
-    table = numba.carray(user_data_, ({size},), np.uint64)
-    if dim != table[0]:
-        return -1
-{data}    try:
-        x = numba.carray(x_, (np.intp(dim),))
-        out = numba.carray(out_, (np.intp(dim),))
-        logp = numba.carray(logp_, ())
-        logp_val, grad = inner(x{args})
-        logp[()] = logp_val
-        out[...] = grad
-        if not np.all(np.isfinite(out)):
-            return 3
-        if not np.isfinite(logp_val):
-            return 4
-    except Exception:
-        return 1
-    return 0
-"""
-
-EXPAND_SOURCE = """
-def mmm_expand(dim, expanded, x_, out_, user_data_):
-    table = numba.carray(user_data_, ({size},), np.uint64)
-    if dim != table[0] or expanded != table[1]:
-        return -1
-{data}    try:
-        x = numba.carray(x_, (np.intp(dim),))
-        out = numba.carray(out_, (np.intp(expanded),))
-        (values,) = inner(x{args})
-        out[...] = values
-    except Exception:
-        return -2
-    return 0
-"""
 
 
 def compile_model(
@@ -94,8 +52,8 @@ def compile_model(
 
     `initial_points` start the named parameters there; `jitter_names` are the parameters whose
     start is jittered (None: all). `backend` holds nutpie's compiler options; on numba the C
-    callbacks are cached, except when PyTensor cannot give the graph a cache key (then nutpie
-    compiles them as usual).
+    callbacks are compiled from C (or by numba) and cached, except when a parameter's shape is not
+    its dimensions' or numba's code has no cache key (then nutpie compiles them as usual).
     """
     import nutpie
     from pymc.initial_point import make_initial_point_fn
@@ -137,6 +95,7 @@ class Layout:
     expand_key: str
     logp_data: list[str]
     expand_data: list[str]
+    native: str = ""  # the file of the callbacks compiled from C (mmm.model.native), when they were
 
 
 def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[..., Any]) -> Any:
@@ -162,11 +121,12 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
     # the last bit of a gradient, which changes every draw after it: the first run would disagree with the next
     with pytensor.config.change_flags(numba__fastmath=False):
         logp_fn, expand_fn = open_functions(frozen, shapes.names[shapes.sampled :])
-    logp_key, expand_key = _graph_key(logp_fn), _graph_key(expand_fn)
+    data = ([v.name for v in logp_fn.get_shared()], [v.name for v in expand_fn.get_shared()])
+    library = _native_library(frozen, logp_fn, expand_fn, data, shapes)
+    logp_key, expand_key = ("", "") if library else (graph_key(logp_fn), graph_key(expand_fn))
     if logp_key is None or expand_key is None:
         return None
-    data = ([v.name for v in logp_fn.get_shared()], [v.name for v in expand_fn.get_shared()])
-    layout = Layout(logp_key, expand_key, *data)
+    layout = Layout(logp_key, expand_key, *data, native=library or "")
     compiled = _assemble(frozen, layout, shapes, start_point, (logp_fn, expand_fn))
     if key is not None:
         _remember(key, layout)
@@ -178,23 +138,20 @@ def _assemble(frozen: pm.Model, layout: Layout, shapes: Shapes, start_point: Cal
     functions) or, when None, loaded from the numba cache, its draws laid out as `shapes`; None when the cache
     no longer holds them.
     """
-    import numba
     from nutpie.compile_pymc import CompiledPyMCModel, _prepare_dims_and_coords, _rv_dict_to_flat_array_wrapper
 
-    logp_fn, expand_fn = functions or (_not_compiled, _not_compiled)
     data = _model_data(frozen, [*layout.logp_data, *layout.expand_data])
     if data is None:
         return None
     table, offsets = _data_table(data, shapes)
-    try:
-        logp_source = _with_data(LOGP_SOURCE, layout.logp_data, data, table.size, offsets)
-        logp = _cached_cfunc(logp_source, "mmm_logp", _inner(logp_fn), layout.logp_key, _logp_signature())
-        expand_source = _with_data(EXPAND_SOURCE, layout.expand_data, data, table.size, offsets)
-        expand = _cached_cfunc(expand_source, "mmm_expand", _inner(expand_fn), layout.expand_key, _expand_signature())
-    except numba.core.errors.TypingError:
-        if functions is not None:
-            raise
-        return None  # not in the cache: typing the stand-in for the graph's function failed
+    if layout.native:
+        callbacks = _native_callbacks(layout.native)
+    else:
+        keys, names = (layout.logp_key, layout.expand_key), (layout.logp_data, layout.expand_data)
+        callbacks = numba_callbacks(keys, names, data, table, offsets, functions)
+    if callbacks is None:
+        return None
+    logp, expand = callbacks
     shape_info = (shapes.names, [slice(*bounds) for bounds in shapes.slices], shapes.shapes)
     dims, coords = _prepare_dims_and_coords(frozen, shape_info)
     return CompiledPyMCModel(
@@ -211,9 +168,44 @@ def _assemble(frozen: pm.Model, layout: Layout, shapes: Shapes, start_point: Cal
         user_data=table,
         n_expanded=shapes.n_expanded,
         shape_info=shape_info,
-        logp_func=logp_fn if functions else None,
-        expand_func=expand_fn if functions else None,
+        logp_func=functions[0] if functions else None,
+        expand_func=functions[1] if functions else None,
     )
+
+
+def _native_library(frozen: pm.Model, logp_fn: Any, expand_fn: Any, names: tuple[list[str], list[str]], shapes: Shapes) -> str | None:
+    """The file name of the model's callbacks compiled from C (mmm.model.native) into the cache, or None when the
+    graph holds an operation not written in C or no C compiler is at hand (then numba compiles them)."""
+    data = _model_data(frozen, [*names[0], *names[1]])
+    if data is None:
+        return None
+    _, offsets = _data_table(data, shapes)
+    try:
+        sources = [
+            native.function_source(fn.maker.fgraph, [offsets[name] for name in used], kind)
+            for fn, used, kind in ((logp_fn, names[0], native.LOGP), (expand_fn, names[1], native.EXPAND))
+        ]
+    except native.UnsupportedError as why:
+        log.debug("compiling with numba: %s is not written in C", why)
+        return None
+    source = native.library_source(sources)
+    path = native.library_path(_native_dir(), source)
+    if not path.exists() and not native.build(source, path):
+        return None
+    return path.name
+
+
+def _native_callbacks(name: str) -> tuple[Any, Any] | None:
+    """The two callbacks of the library `name` in the cache, or None when it is not there."""
+    path = _native_dir() / name
+    logp, expand = native.load(path, native.LOGP), native.load(path, native.EXPAND)
+    return (logp, expand) if logp is not None and expand is not None else None
+
+
+def _native_dir() -> Path:
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
+    return Path(NUMBA_CACHE_PATH) / "mmm-native"
 
 
 def _model_data(frozen: pm.Model, names: list[str]) -> dict[str, np.ndarray] | None:
@@ -238,27 +230,6 @@ def _data_table(data: dict[str, np.ndarray], shapes: Shapes) -> tuple[np.ndarray
         offsets[name] = len(entries)
         entries += [value.ctypes.data, *value.shape]
     return np.array(entries, dtype=np.uint64), offsets
-
-
-def _with_data(template: str, names: list[str], data: dict[str, np.ndarray], size: int, offsets: dict[str, int]) -> str:
-    """A callback's source that reads the named data from the table (`size` entries) and passes them to the compiled
-    function after the parameters."""
-    # outside the callback's try block: numba's compile time grows steeply with each statement inside one
-    lines: list[str] = []
-    for i, name in enumerate(names):
-        value, at = data[name], offsets[name]
-        shape = "".join(f"np.intp(table[{at + 1 + axis}])," for axis in range(value.ndim))
-        lines.append(f"    d{i} = numba.carray(address(table[{at}]), ({shape}), np.{value.dtype.name})\n")
-    return template.format(size=size, data="".join(lines), args="".join(f", d{i}" for i in range(len(names))))
-
-
-def _not_compiled(*args: Any) -> Any:
-    """Stands in for a graph's compiled function when its callback is loaded from the cache; numba cannot compile a call to it."""
-    raise RuntimeError("the model's compiled code was not found in the cache")
-
-
-def _inner(fn: Any) -> Any:
-    return fn if fn is _not_compiled else fn.vm.jit_fn
 
 
 def _context(var_names: list[str], check_bounds: bool) -> str:
@@ -300,52 +271,6 @@ def _remember(key: str, layout: Layout) -> None:
         partial.replace(path)
     except OSError:
         return
-
-
-def _graph_key(fn: Any) -> str | None:
-    """PyTensor's cache key of a compiled function's graph, or None when it has none."""
-    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
-
-    return CACHED_SRC_FUNCTIONS.get(fn.vm.jit_fn.py_func)
-
-
-def _cached_cfunc(source: str, name: str, inner: Any, graph_key: str, signature: Any) -> Any:
-    """A numba C callback compiled from `source`, calling `inner`, cached under a key of the graph and the source."""
-    import numba
-    from nutpie.compile_pymc import address_as_void_pointer
-    from pytensor.link.numba.cache import compile_numba_function_src
-
-    key = sha256(f"{CACHE_VERSION}|{name}|{graph_key}|{numba.__version__}|{source}".encode()).hexdigest()
-    raw = compile_numba_function_src(
-        source,
-        name,
-        global_env={
-            "__name__": __name__,
-            "numba": numba,
-            "np": np,
-            "inner": inner,
-            "address": address_as_void_pointer,
-        },
-        cache_key=key,
-    )
-    with warnings.catch_warnings():
-        # a graph holding large constant arrays cannot be cached: it is then compiled each time
-        warnings.filterwarnings("ignore", message=".*Cannot cache compiled function", category=numba.NumbaWarning)
-        return numba.cfunc(signature, cache=True)(raw)
-
-
-def _logp_signature() -> Any:
-    from numba import types
-
-    return types.int64(
-        types.uint64, types.CPointer(types.double), types.CPointer(types.double), types.CPointer(types.double), types.voidptr
-    )
-
-
-def _expand_signature() -> Any:
-    from numba import types
-
-    return types.int64(types.uint64, types.uint64, types.CPointer(types.double), types.CPointer(types.double), types.voidptr)
 
 
 def _serialised(fn: Callable[..., Any]) -> Callable[..., Any]:
