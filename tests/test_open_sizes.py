@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pymc as pm
+import pytest
 from pymc.initial_point import make_initial_point_fn
 from pymc.model.transform.optimization import freeze_dims_and_data
 
@@ -40,10 +41,12 @@ def test_a_parameter_whose_transform_changes_its_shape_keeps_the_sizes_frozen() 
     assert _shapes(_model(4, simplex=True)) is None
 
 
-def test_one_compiled_function_gives_each_sizes_log_density_and_gradient() -> None:
-    """Compiled for 2 channels, fed the data of 5: the same log density and gradient as PyMC's own for 5."""
+@pytest.mark.parametrize("linked", [True, False])
+def test_one_compiled_function_gives_each_sizes_log_density_and_gradient(linked: bool) -> None:
+    """Compiled for 2 channels, fed the data of 5: the same log density and gradient as PyMC's own for 5; the graphs
+    left unlinked (run by Python, for the C compiler to take) give the same."""
     small, large = _model(2), _model(5)
-    logp_fn, expand_fn = open_functions(small, ["roas"])
+    logp_fn, expand_fn = open_functions(small, ["roas"], linked=linked)
     for shared in [*logp_fn.get_shared(), *expand_fn.get_shared()]:  # the 5-channel model's data and its dimension's length
         shared.set_value(large.named_vars.get(shared.name, large.dim_lengths.get(shared.name)).get_value())
     point = np.random.default_rng(0).normal(size=8)  # 5 roas (log scale), 3 season

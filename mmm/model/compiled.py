@@ -71,9 +71,13 @@ def compile_model(
         frozen = freeze_dims_and_data(model)
     jitter = {rv for rv in frozen.free_RVs if jitter_names is None or rv.name in jitter_names}
     if on_numba:
-        start_point = make_initial_point_fn(
-            model=frozen, overrides=initial_points, default_strategy="support_point", jitter_rvs=jitter, return_transformed=True
-        )
+        import pytensor
+
+        # evaluated once per chain, it needs no C: without it, PyTensor builds its C runtime on a first fit (about 2 s)
+        with pytensor.config.change_flags(cxx=""):
+            start_point = make_initial_point_fn(
+                model=frozen, overrides=initial_points, default_strategy="support_point", jitter_rvs=jitter, return_transformed=True
+            )
         compiled = _cached_numba(frozen, var_names, _serialised(start_point))
         if compiled is not None:
             return compiled
@@ -116,18 +120,22 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
         compiled = _assemble(frozen, layout, shapes, start_point, None)
         if compiled is not None:
             return compiled
-    log.info(COMPILING)  # the long wait of a first fit, said while it happens
-    # with fast-math, code compiled in this process and the same code loaded from the cache differ in
-    # the last bit of a gradient, which changes every draw after it: the first run would disagree with the next
-    with pytensor.config.change_flags(numba__fastmath=False):
-        logp_fn, expand_fn = open_functions(frozen, shapes.names[shapes.sampled :])
-    data = ([v.name for v in logp_fn.get_shared()], [v.name for v in expand_fn.get_shared()])
-    library = _native_library(frozen, logp_fn, expand_fn, data, shapes)
-    logp_key, expand_key = ("", "") if library else (graph_key(logp_fn), graph_key(expand_fn))
-    if logp_key is None or expand_key is None:
+    log.info(COMPILING)  # the wait of a first fit, said while it happens
+    kept = shapes.names[shapes.sampled :]
+    graphs = open_functions(frozen, kept, linked=False)  # numba's rewrites, nothing compiled: C is written from them
+    data = ([v.name for v in graphs[0].get_shared()], [v.name for v in graphs[1].get_shared()])
+    library = _native_library(frozen, *graphs, data, shapes)
+    keys: tuple[str | None, str | None] = ("", "")
+    if not library:
+        # with fast-math, code compiled in this process and the same code loaded from the cache differ in
+        # the last bit of a gradient, which changes every draw after it: the first run would disagree with the next
+        with pytensor.config.change_flags(numba__fastmath=False):
+            graphs = open_functions(frozen, kept)
+        keys = (graph_key(graphs[0]), graph_key(graphs[1]))
+    if keys[0] is None or keys[1] is None:
         return None
-    layout = Layout(logp_key, expand_key, *data, native=library or "")
-    compiled = _assemble(frozen, layout, shapes, start_point, (logp_fn, expand_fn))
+    layout = Layout(keys[0], keys[1], *data, native=library or "")
+    compiled = _assemble(frozen, layout, shapes, start_point, graphs)
     if key is not None:
         _remember(key, layout)
     return compiled

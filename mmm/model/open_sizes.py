@@ -77,12 +77,17 @@ def _named_shape(model: pm.Model, name: str, var: Any) -> tuple[int, ...] | None
     return None if None in static else tuple(int(s) for s in static)
 
 
-def open_functions(model: pm.Model, kept: list[str]) -> tuple[Any, Any]:
+def open_functions(model: pm.Model, kept: list[str], linked: bool = True) -> tuple[Any, Any]:
     """PyTensor functions (numba) of one flat vector of sampled parameters, of any length: (log density, gradient)
-    and the vector with the `kept` values after it; the named dimensions' lengths are read from the model's data."""
+    and the vector with the `kept` values after it; the named dimensions' lengths are read from the model's data.
+
+    `linked=False` gives the same rewritten graphs, run by Python instead of compiled by numba (for a
+    caller that compiles them its own way: mmm.model.native), which saves numba's preparation of each.
+    """
     import pytensor
     import pytensor.tensor as pt
     from pymc.pytensorf import compile as compile_pymc
+    from pytensor.compile.mode import Mode, get_mode
 
     logp = model.logp()
     rewrites = ["canonicalize", "stabilize"]
@@ -103,9 +108,10 @@ def open_functions(model: pm.Model, kept: list[str]) -> tuple[Any, Any]:
     named = {var.name: var for var in model.unobserved_value_vars}
     logp, grad, *values_kept = pytensor.clone_replace([logp, grad, *[named[name] for name in kept]], cut)
     expanded = pt.concatenate([point, *[pt.as_tensor(value).ravel() for value in values_kept]])
-    with model:
-        logp_fn = compile_pymc((point,), (logp, grad), mode="NUMBA")
-        expand_fn = compile_pymc((point,), [expanded], mode="NUMBA")
+    mode = "NUMBA" if linked else Mode(linker="py", optimizer=get_mode("NUMBA").provided_optimizer)
+    with model, pytensor.config.change_flags(cxx="" if not linked else pytensor.config.cxx):
+        logp_fn = compile_pymc((point,), (logp, grad), mode=mode)
+        expand_fn = compile_pymc((point,), [expanded], mode=mode)
     return logp_fn, expand_fn
 
 
