@@ -61,10 +61,6 @@ def compile_model(
 
     compile_fast()  # the setting numba compiles with, and so the cache key, are the same in every process
     on_numba = backend.get("backend") == "numba"
-    if on_numba:
-        from mmm.model.numba_scalars import register
-
-        register()  # digamma as code numba can cache: a count or Student-t likelihood is then cached too
     if on_numba:  # the data and the open dimensions' lengths (weeks, channels, controls) stay inputs: the code fits other data
         frozen = freeze_dims_and_data(model, dims=[dim for dim in model.coords if dim not in OPEN_DIMS], data=[])
     else:
@@ -81,6 +77,7 @@ def compile_model(
         compiled = _cached_numba(frozen, var_names, _serialised(start_point))
         if compiled is not None:
             return compiled
+        _numba_scalars()
     return nutpie.compile_pymc_model(
         frozen, freeze_model=False, var_names=var_names, initial_points=initial_points, jitter_rvs=jitter, **backend
     )
@@ -129,6 +126,7 @@ def _cached_numba(frozen: pm.Model, var_names: list[str], start_point: Callable[
     if not library:
         # with fast-math, code compiled in this process and the same code loaded from the cache differ in
         # the last bit of a gradient, which changes every draw after it: the first run would disagree with the next
+        _numba_scalars()
         with pytensor.config.change_flags(numba__fastmath=False):
             graphs = open_functions(frozen, kept)
         keys = (graph_key(graphs[0]), graph_key(graphs[1]))
@@ -210,10 +208,22 @@ def _native_callbacks(name: str) -> tuple[Any, Any] | None:
     return (logp, expand) if logp is not None and expand is not None else None
 
 
-def _native_dir() -> Path:
-    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+def _numba_scalars() -> None:
+    """Before numba compiles a model: digamma as code numba can cache, so a count or Student-t likelihood is cached too."""
+    from mmm.model.numba_scalars import register
 
-    return Path(NUMBA_CACHE_PATH) / "mmm-native"
+    register()
+
+
+def _cache_root() -> Path:
+    """PyTensor's numba cache folder (pytensor.link.numba.cache.NUMBA_CACHE_PATH, without importing numba's code generator)."""
+    import pytensor
+
+    return Path(pytensor.config.base_compiledir) / "numba"
+
+
+def _native_dir() -> Path:
+    return _cache_root() / "mmm-native"
 
 
 def _model_data(frozen: pm.Model, names: list[str]) -> dict[str, np.ndarray] | None:
@@ -254,9 +264,7 @@ def _context(var_names: list[str], check_bounds: bool) -> str:
 
 
 def _memo_path(key: str) -> Path:
-    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
-
-    return Path(NUMBA_CACHE_PATH) / "mmm-models" / f"{key}.json"
+    return _cache_root() / "mmm-models" / f"{key}.json"
 
 
 def _recall(key: str | None) -> Layout | None:
