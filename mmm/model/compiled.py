@@ -198,7 +198,8 @@ def _native_library(frozen: pm.Model, logp_fn: Any, expand_fn: Any, names: tuple
     path = native.library_path(_native_dir(), source)
     if not path.exists() and not native.build(source, path):
         return None
-    return path.name
+    # a cache folder that allows no code to be loaded from it (mounted noexec) leaves the model to numba too
+    return path.name if _native_callbacks(path.name) is not None else None
 
 
 def _native_callbacks(name: str) -> tuple[Any, Any] | None:
