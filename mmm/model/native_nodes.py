@@ -218,18 +218,28 @@ def _copy(writer: Writer, value: Array, ctype: str) -> Array:
     return result
 
 
+def _trailing(value: Array | Scalar, index: list[str], broadcast: tuple[bool, ...]) -> str:
+    """The element of `value` at the last axes of `index` (numpy's broadcasting: a value of fewer axes lines up at the end)."""
+    if isinstance(value, Scalar):
+        return value.expr
+    return value.at(index[len(index) - len(value.shape) :], broadcast)
+
+
+def _row(writer: Writer, idx: Array, at: str, rows: str, indent: int) -> str:
+    """Declare the position idx[at] in an axis of `rows` (negative counts from the end; outside it fails the call); its name."""
+    row = writer.fresh("at")
+    writer.emit(f"int64_t {row} = {idx.at([at])}; if ({row} < 0) {row} += {rows};", indent)
+    writer.emit(f"if ({row} < 0 || {row} >= {rows}) {{ rc = 1; goto done; }}", indent)
+    return row
+
+
 def _alloc(writer: Writer, node: Any) -> None:
     """A value broadcast to a shape (its trailing axes)."""
     fill = writer.value(node.inputs[0])
     ctype = ctype_of(node.outputs[0].type.dtype)
     result = writer.new_array(ctype, [writer.scalar(s) for s in node.inputs[1:]])
     index, body = writer.loops(result.shape)
-    if isinstance(fill, Array):
-        tail = index[len(index) - len(fill.shape) :]
-        element = fill.at(tail, node.inputs[0].type.broadcastable)
-    else:
-        element = fill.expr
-    writer.emit(f"{result.at(index)} = {element};", body)
+    writer.emit(f"{result.at(index)} = {_trailing(fill, index, node.inputs[0].type.broadcastable)};", body)
     writer.close(body - 1)
     writer.values[node.outputs[0]] = result
 
@@ -257,9 +267,7 @@ def _take(writer: Writer, node: Any) -> None:
         raise UnsupportedError(str(node.op))
     result = writer.new_array(value.ctype, [idx.shape[0], *value.shape[1:]])
     index, body = writer.loops(result.shape)
-    at = writer.fresh("at")
-    writer.emit(f"int64_t {at} = {idx.at(index[:1])}; if ({at} < 0) {at} += {value.shape[0]};", body)
-    writer.emit(f"if ({at} < 0 || {at} >= {value.shape[0]}) {{ rc = 1; goto done; }}", body)
+    at = _row(writer, idx, index[0], value.shape[0], body)
     writer.emit(f"{result.at(index)} = {value.at([at, *index[1:]])};", body)
     writer.close(body - 1)
     writer.values[node.outputs[0]] = result
@@ -272,13 +280,8 @@ def _put(writer: Writer, node: Any) -> None:
         raise UnsupportedError(str(node.op))
     result = _copy(writer, value, value.ctype)
     index, body = writer.loops([idx.shape[0], *value.shape[1:]])
-    at = writer.fresh("at")
-    writer.emit(f"int64_t {at} = {idx.at(index[:1])}; if ({at} < 0) {at} += {value.shape[0]};", body)
-    writer.emit(f"if ({at} < 0 || {at} >= {value.shape[0]}) {{ rc = 1; goto done; }}", body)
-    if isinstance(rows, Array):
-        element = rows.at(index[len(index) - len(rows.shape) :], node.inputs[1].type.broadcastable)
-    else:
-        element = rows.expr
+    at = _row(writer, idx, index[0], value.shape[0], body)
+    element = _trailing(rows, index, node.inputs[1].type.broadcastable)
     writer.emit(f"{result.at([at, *index[1:]])} {'=' if node.op.set_instead_of_inc else '+='} {element};", body)
     writer.close(body - 1)
     writer.values[node.outputs[0]] = result
