@@ -23,6 +23,7 @@ from mmm.model.estimator import MarketingMixModel
 from mmm.simulation.geo_scenarios import is_geo_scenario, write_geo_scenario
 from mmm.simulation.scenarios import write_scenario
 
+NEEDS_CC = pytest.mark.skipif(native.compiler() is None, reason="no C compiler on this machine: models compile with numba")
 LOGP_CALL = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 FORMS = {
     "national, calibrated by lift tests": ("clean", {}, ["search", "social"]),
@@ -67,6 +68,7 @@ def _pymc_model(scenario: str, overrides: dict, lift_channels: list[str], folder
     return stopped.value.model
 
 
+@NEEDS_CC
 @pytest.mark.parametrize("form", list(FORMS))
 def test_each_form_of_model_compiles_from_c_to_pytensors_log_density_and_gradient(form, tmp_path, monkeypatch):
     """At random points about the sampler's starting points: the same log density and gradient as PyTensor's own (to rounding), and where PyTensor's are not
@@ -119,6 +121,7 @@ def _library(fgraph: FunctionGraph, tmp_path: Path) -> native.NativeFunction:
     return loaded
 
 
+@NEEDS_CC
 def test_slices_reshuffles_and_integer_division_follow_python(tmp_path):
     """Slices with negative, missing and out-of-range bounds and steps, and integer division and remainder of
     negative numbers, give what numpy gives (C rounds towards zero; Python towards minus infinity)."""

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from mmm.core.constants import ESS_MIN, RHAT_MAX
+from mmm.model import native
 from mmm.model.compiled import COMPILING
 from mmm.model.sampling import AUTO_FIRST_CHECK, _sample_until_converged, next_checkpoint
 from mmm.simulation.scenarios import write_scenario
@@ -141,7 +142,9 @@ print(json.dumps({
 CALLBACKS = {"c": ("mmm-native/*.so",), "numba": ("*mmm_logp*.nbi", "*mmm_expand*.nbi")}
 
 
-@pytest.mark.parametrize("compiler", ["c", "numba"])
+@pytest.mark.parametrize(
+    "compiler", [pytest.param("c", marks=pytest.mark.skipif(native.compiler() is None, reason="no C compiler")), "numba"]
+)
 def test_the_compile_cache_is_keyed_on_structure_and_gives_the_same_draws_cold_warm_and_recompiled(tmp_path, compiler):
     """The first fit on a machine compiles and caches the model; the second loads it: both give the same draws.
     The cache is keyed on the model's structure, not its data: another dataset of the same shape of model (a
