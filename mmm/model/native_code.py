@@ -38,8 +38,8 @@ static double softplus(double x) {
 }
 static double log1mexp(double x) { return x < -0.6931471805599453 ? log1p(-exp(x)) : log(-expm1(x)); }
 static double lgamma_safe(double x) { int sign; return lgamma_r(x, &sign); }
-static int64_t floor_div(int64_t a, int64_t b) { int64_t q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q; }
-static int64_t floor_mod(int64_t a, int64_t b) { int64_t r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+static int64_t floor_div(int64_t a, int64_t b) { if (b == 0) return 0; int64_t q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q; }
+static int64_t floor_mod(int64_t a, int64_t b) { if (b == 0) return 0; int64_t r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
 static double max_nan(double a, double b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
 static double min_nan(double a, double b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
 static double digamma(double x) {
@@ -225,7 +225,8 @@ def _formula(op: Any, a: list[str], ctypes_in: list[str], ctype: str) -> str:
         return f"({a[0]} - {a[1]})"
     if kind is ps.TrueDiv and ctype in FLOATS:
         return f"((double){a[0]} / (double){a[1]})"
-    if kind in (ps.IntDiv, ps.Mod) and ctype not in FLOATS:  # Python's rounding towards minus infinity, not C's towards 0
+    # Python's rounding towards minus infinity, not C's towards 0; by zero gives 0, as numpy does (C would stop the process)
+    if kind in (ps.IntDiv, ps.Mod) and ctype not in FLOATS:
         return f"{'floor_div' if kind is ps.IntDiv else 'floor_mod'}((int64_t){a[0]}, (int64_t){a[1]})"
     if kind is ps.Pow and ctype in FLOATS:
         return f"pow((double){a[0]}, (double){a[1]})"
