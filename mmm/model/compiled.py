@@ -36,7 +36,7 @@ from mmm.model.open_sizes import Shapes, open_functions, open_shapes
 OPEN_DIMS = (DATE, CONTROL, CHANNEL)  # dimensions left open in the compiled code
 COMPILING = (
     "compiling the model: the first fit of a model of this form takes seconds (a minute or two without a C compiler); "
-    "later fits of it, on any data and with any channels and controls, load the compiled code in about a second"
+    "later fits of it, on any data and with any channels and controls, load the compiled code in under a second"
 )
 log = logging.getLogger(__name__)
 
