@@ -50,7 +50,7 @@ def function_source(fgraph: Any, data_offsets: list[int], kind: str) -> str:
             writer.values[var] = Scalar(f"{pointer}[0]", ctype)
             continue
         shape = [f"(int64_t)table[{at + 1 + k}]" for k in range(var.type.ndim)]
-        writer.values[var] = Array(pointer, ctype, shape, [" * ".join(shape[k + 1 :]) or "1" for k in range(var.type.ndim)])
+        writer.values[var] = Array.c_ordered(pointer, ctype, shape)
     for node in fgraph.toposort():
         write_node(writer, node)
     outputs = [writer.value(o) for o in fgraph.outputs]
@@ -82,7 +82,7 @@ def function_source(fgraph: Any, data_offsets: list[int], kind: str) -> str:
         *tail,
         "done:",
         "    while (n_allocs > 0) free(allocs[--n_allocs]);",
-        "    return rc == 1 && kind_is_expand ? -2 : rc;".replace("kind_is_expand", "1" if kind == EXPAND else "0"),
+        "    return rc == 1 ? -2 : rc;" if kind == EXPAND else "    return rc;",  # nutpie's code for a failed expansion
         "}",
     ]
     return "\n".join([*writer.statics, *body, ""])

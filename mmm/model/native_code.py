@@ -98,6 +98,11 @@ class Array:
         terms = [f"{i} * {s}" for axis, (i, s) in enumerate(zip(index, self.strides, strict=True)) if not (broadcast and broadcast[axis])]
         return f"{self.data}[{' + '.join(terms) or '0'}]"
 
+    @classmethod
+    def c_ordered(cls, data: str, ctype: str, shape: list[str]) -> Array:
+        """The array at `data` laid out in C order: each axis's stride is the product of the lengths after it."""
+        return cls(data, ctype, shape, [" * ".join(shape[k + 1 :]) or "1" for k in range(len(shape))])
+
     @property
     def size(self) -> str:
         return " * ".join(f"({n})" for n in self.shape) or "1"
@@ -145,8 +150,7 @@ class Writer:
             name = self.fresh(f"{self.prefix}_c")
             items = ", ".join(literal(v, ctype) for v in data.ravel().tolist())
             self.statics.append(f"static const {ctype} {name}[] = {{{items}}};")
-            strides = [str(int(np.prod(data.shape[k + 1 :]))) for k in range(data.ndim)]
-            self.values[var] = Array(name, ctype, [str(n) for n in data.shape], strides)
+            self.values[var] = Array.c_ordered(name, ctype, [str(n) for n in data.shape])
         return self.values[var]
 
     def scalar(self, var: Any) -> str:
@@ -161,7 +165,7 @@ class Writer:
         lengths = [f"{name}_n{k}" for k in range(len(shape))]
         for length, expr in zip(lengths, shape, strict=True):
             self.emit(f"const int64_t {length} = {expr};")
-        array = Array(name, ctype, lengths, [" * ".join(lengths[k + 1 :]) or "1" for k in range(len(shape))])
+        array = Array.c_ordered(name, ctype, lengths)
         self.emit(f"{ctype}* {name}; TAKE({name}, {ctype}, {array.size});")
         if zero:
             self.emit(f"memset({name}, 0, sizeof({ctype}) * {array.size});")

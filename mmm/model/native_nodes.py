@@ -256,8 +256,7 @@ def _reshape(writer: Writer, node: Any) -> None:
     known = " * ".join(f"({n} < 0 ? 1 : {n})" for n in lengths) or "1"
     for length in lengths:
         writer.emit(f"if ({length} < 0) {length} = ({flat.size}) / ({known});")
-    strides = [" * ".join(lengths[k + 1 :]) or "1" for k in range(len(lengths))]
-    writer.values[node.outputs[0]] = Array(flat.data, flat.ctype, lengths, strides)
+    writer.values[node.outputs[0]] = Array.c_ordered(flat.data, flat.ctype, lengths)
 
 
 def _take(writer: Writer, node: Any) -> None:
