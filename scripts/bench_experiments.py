@@ -16,7 +16,7 @@ A geo scenario (`--scenarios geo`, or geo_GxWxC) runs the best geo design (treat
 others, measured by difference-in-differences) and reports errors and coverage; its regret is not
 computed (the true optimum solver is national).
 
-Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--test-weeks auto|N] [--min-power P] [--draws 500 --tune 500 --chains 4] [--json PATH]
+Usage: scripts/bench_experiments [--scenarios small_business,hard] [--seeds 3] [--test-weeks auto|N] [--min-power P] [--information-weeks N] [--draws 500 --tune 500 --chains 4] [--json PATH]
 """
 
 from __future__ import annotations
@@ -77,7 +77,13 @@ def over_first(model: MarketingMixModel, periods: int) -> MarketingMixModel:
 
 
 def run(
-    scenario: str, seed: int, sampler: dict, workdir: Path, test_weeks: int | Literal["auto"] = 6, min_power: float = MIN_POWER
+    scenario: str,
+    seed: int,
+    sampler: dict,
+    workdir: Path,
+    test_weeks: int | Literal["auto"] = 6,
+    min_power: float = MIN_POWER,
+    information_weeks: int | None = None,
 ) -> dict:
     folder = workdir / f"{scenario}-{seed}"
     geo = is_geo_scenario(scenario)
@@ -88,7 +94,7 @@ def run(
     data = load_data(cfg)
     before = MarketingMixModel(cfg).fit(data)
     budget = float(round(float(data.tail(WEEKS).spend.sum()), 2))
-    plan = plan_tests(before, budget, WEEKS, test_weeks, min_power=min_power)
+    plan = plan_tests(before, budget, WEEKS, test_weeks, min_power=min_power, information_weeks=information_weeks)
     designs = [d for d in plan.designs if d.kind == "geo" or not geo]  # a geo world runs geo tests
     s_before = score(before, true_roas)
     spend = None if geo else data.spend_matrix()
@@ -141,6 +147,7 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=None)
     ap.add_argument("--test-weeks", default="auto", help="periods each test runs, or auto (default: each design as long as pays most)")
     ap.add_argument("--min-power", type=float, default=MIN_POWER, help=f"as plan-test's --min-power (default {MIN_POWER})")
+    ap.add_argument("--information-weeks", type=int, default=None, help="as plan-test's --information-weeks (default: a year)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     sampler = {k: v for k, v in {"draws": args.draws, "tune": args.tune, "chains": args.chains}.items() if v is not None}
@@ -150,7 +157,7 @@ def main() -> None:
         for scenario in args.scenarios.split(","):
             for seed in seeds:
                 test_weeks: int | Literal["auto"] = "auto" if args.test_weeks == "auto" else int(args.test_weeks)
-                r = run(scenario, seed, sampler, Path(tmp), test_weeks, args.min_power)
+                r = run(scenario, seed, sampler, Path(tmp), test_weeks, args.min_power, args.information_weeks)
                 results.append(r)
                 print(f"\n{scenario}, seed {seed or 'default'}:")
                 if r["design"] is None:

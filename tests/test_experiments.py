@@ -45,6 +45,7 @@ DESIGN_KEYS = {
     "value",
     "cost",
     "net_value",
+    "net_value_served",
 }
 
 
@@ -259,6 +260,8 @@ def test_plan_test_json_contract(cli):
         # ranked by what the plan gains; what the test costs this quarter is beside it
         assert d["value"] >= 0 and d["value"] == pytest.approx(econ["sample_information"]) and d["cost"] == pytest.approx(econ["cost"])
         assert d["net_value"] == pytest.approx(d["value"] - d["cost"])
+        # a result serves a year of weekly plans, four quarters like this one
+        assert cli.raw["information_weeks"] == 52 and d["net_value_served"] == pytest.approx(4 * d["value"] - d["cost"])
         if d["kind"] == "scale_up":  # one of the sizes tried: 1, 2 or 3 typical weeks' spend, at most to the bound
             c = cli.model.channels.index(d["channel"])
             sizes = [min(k * typical[c], high[c] - econ["weekly_spend_without_test"]) for k in SCALE_UP_STEPS]
@@ -276,7 +279,8 @@ def test_plan_test_is_logged_with_its_best_design(cli):
     assert run.data.metrics["best_test_value"] == pytest.approx(best["value"])
     assert run.data.metrics["best_test_net_value"] == pytest.approx(best["net_value"])
     assert run.data.metrics["best_test_power"] == pytest.approx(cli.raw["channels"][best["channel"]]["tests"][best["kind"]]["power"])
-    assert run.data.params["min_power"] == "0.5"
+    assert run.data.params["min_power"] == "0.5" and run.data.params["information_weeks"] == "52"
+    assert run.data.metrics["best_test_net_value_served"] == pytest.approx(best["net_value_served"])
 
 
 def test_within_tiers_keeps_tests_in_the_test_budget(cli):
@@ -293,13 +297,32 @@ def test_auto_test_weeks_runs_each_design_as_long_as_pays_most(cli):
     assert result.exit_code == 0, result.output
     auto = json.loads(out.read_text())
     assert auto["test_weeks_auto"] is True and "each test as long as pays most" in result.output
-    fixed = {(d["channel"], d["kind"]): d["net_value"] for d in cli.raw["designs"]}
+    fixed = {(d["channel"], d["kind"]): d["net_value_served"] for d in cli.raw["designs"]}
     for d in auto["designs"]:
         weeks = auto["channels"][d["channel"]]["tests"][d["kind"]]["weeks"]
         assert weeks in (4, 6, 8, 10, 13)
         assert (pd.Timestamp(d["end"]) - pd.Timestamp(d["start"])).days == 7 * (weeks - 1)
-        assert d["net_value"] >= fixed[(d["channel"], d["kind"])] - 1e-6  # 6 weeks was one of the lengths tried
+        assert d["net_value_served"] >= fixed[(d["channel"], d["kind"])] - 1e-6  # 6 weeks was one of the lengths tried
     assert auto["test_weeks"] == auto["channels"][auto["designs"][0]["channel"]]["tests"][auto["designs"][0]["kind"]]["weeks"]
+
+
+def test_a_result_that_serves_longer_buys_more_information(cli):
+    """Valued over one quarter, a design is the length and size that pays most this quarter; valued over
+    more plans, the one chosen teaches at least as much, as its cost is paid once."""
+    args = (*cli.common, "--budget", BUDGET, "--weeks", 13, "--test-weeks", "auto", "--min-power", 0)
+    chosen = {}
+    for served in ("13", "520"):
+        out = cli.root / f"served-{served}.json"
+        result = invoke(*args, "--information-weeks", served, "--output-json", out)
+        assert result.exit_code == 0, result.output
+        chosen[served] = {(d["channel"], d["kind"]): d for d in json.loads(out.read_text())["designs"]}
+    assert chosen["13"].keys() == chosen["520"].keys()
+    for key, quarter in chosen["13"].items():
+        assert quarter["net_value_served"] == pytest.approx(quarter["net_value"])
+        assert chosen["520"][key]["value"] >= quarter["value"] - 1e-6
+        assert chosen["520"][key]["net_value"] <= quarter["net_value"] + 1e-6  # the best this quarter was on offer
+    assert any(chosen["520"][k]["value"] > q["value"] + 1e-6 for k, q in chosen["13"].items()), "ten years should buy a bigger test"
+    assert "over the 520 weeks of plans its result serves" in result.output
 
 
 def test_designs_that_would_likely_miss_their_lift_are_not_proposed(cli):
@@ -329,6 +352,7 @@ def test_designs_that_would_likely_miss_their_lift_are_not_proposed(cli):
         (["--budget", "78000", "--weeks", "4", "--test-weeks", "6"], "--test-weeks 6 does not fit"),
         (["--budget", "-5"], "--budget must be a positive amount"),
         (["--budget", "78000", "--min-power", "1.5"], "--min-power must be a chance from 0 to below 1"),
+        (["--budget", "78000", "--information-weeks", "8"], "--information-weeks 8 is shorter than the plan it serves (--weeks 13)"),
     ],
 )
 def test_plan_test_bad_input_exits_2(cli, args, needle):

@@ -33,6 +33,7 @@ FLAGS = {
     "channels": "--channels",
     "top": "--top",
     "min_power": "--min-power",
+    "information_weeks": "--information-weeks",
     "by_week": "--by-week",
     "margin": "--margin",
     "target_mroas": "--target-mroas",

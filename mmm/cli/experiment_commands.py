@@ -52,6 +52,13 @@ def _test_weeks(ctx: click.Context, param: click.Parameter, value: str) -> int |
     help="Propose only designs this likely (0-1) to detect the lift the model expects; 0 proposes every design.",
 )
 @click.option(
+    "--information-weeks",
+    type=int,
+    default=None,
+    help="Periods of plans a test's result serves, over which each design's length and size are chosen "
+    "(default: a year of the data's periods, or --weeks if longer).",
+)
+@click.option(
     "--output-json",
     type=OUTPUT_FILE,
     help="Also write the designs and the value of information as JSON here.",
@@ -68,6 +75,7 @@ def plan_test(
     top: int,
     policy: str | None,
     min_power: float,
+    information_weeks: int | None,
     output_json: str | None,
     force: bool,
     tracking_uri: str | None,
@@ -80,16 +88,29 @@ def plan_test(
 
     model, _, verdict = load_for_planning(run_id, tracking_uri, force)
     end_download_threads()  # the designs are valued on every core, in forked workers
-    result = plan_tests(model, budget, weeks, test_weeks, within_tiers, _names(channels), top, policy, min_power=min_power)
+    result = plan_tests(
+        model,
+        budget,
+        weeks,
+        test_weeks,
+        within_tiers,
+        _names(channels),
+        top,
+        policy,
+        min_power=min_power,
+        information_weeks=information_weeks,
+    )
     result = result.model_copy(update={"run_id": run_id})
     click.echo(format_test_plan(result, model.config.currency))
     params = {"budget": budget, "weeks": weeks, "test_weeks": test_weeks, "within_tiers": within_tiers, "min_power": min_power}
+    params["information_weeks"] = result.information_weeks
     params |= review_params(verdict)
     metrics = {f"value_of_information.{c}": i.perfect_information for c, i in result.channels.items()}
     if result.designs:
         best = result.designs[0]
         metrics["best_test_value"] = best.value
         metrics["best_test_net_value"] = best.net_value
+        metrics["best_test_net_value_served"] = best.net_value_served
         metrics["best_test_power"] = result.channels[best.channel].tests[best.kind].power
     payload = result.to_json()
     child = log_child_run(run_id, "plan-test", f"plan-test {budget:,.0f}", params, metrics, payload, tracking_uri)

@@ -26,7 +26,11 @@ and, read as a result, misleads. Among a kind's lengths and sizes that reach it,
 A design's value is its sample information: the expected gain of next quarter's plan once the result
 calibrates the model. Designs are ranked by it, so the first is the test that improves the plan most.
 Its cost is what the test gives up: the money it moves (spend_change) earning the plan's marginal ROAS
-elsewhere, minus the lift it brings; its net value = value - cost, what it pays this quarter. With `within_tiers` the money a
+elsewhere, minus the lift it brings; its net value = value - cost, what it pays this quarter. A result
+serves more than one quarter's plan: over `information_weeks` (default a year) it serves
+information_weeks / weeks plans like this one, so a design's length and size are chosen by what it
+pays over them, value x information_weeks / weeks - cost (`net_value_served`): a longer test costs
+once and sharpens every one of those plans. With `within_tiers` the money a
 test moves, |spend_change|, fits in the test and experimental tiers' budgets of the 70/20/10 plan.
 """
 
@@ -47,7 +51,7 @@ from mmm.core.errors import ArgumentError
 from mmm.core.outcome import Outcome
 from mmm.core.processes import fork_map
 from mmm.core.stats import Interval
-from mmm.data.dataset import period_word
+from mmm.data.dataset import PERIODS_PER_YEAR, period_word
 from mmm.model.estimator import MarketingMixModel
 from mmm.planning.bounds import channel_bounds, check_budget
 from mmm.planning.forecast import Horizon
@@ -168,6 +172,7 @@ def plan_tests(
     n_draws: int = N_DRAWS,
     seed: int = 0,
     min_power: float = MIN_POWER,
+    information_weeks: int | None = None,
 ) -> TestPlan:
     """Value of information per channel and test designs for the `top` channels by it, ranked by value.
 
@@ -175,7 +180,9 @@ def plan_tests(
     each test runs, right after the data (at least 2, at most `weeks`), or "auto": each design runs as
     long as pays most (`test_durations`); channels: restrict the designs to these; policy: tier shares
     like '70/20/10' (default: the config's); min_power: the chance (0-1) a design must have of detecting
-    the lift the model expects, 0 to propose every design.
+    the lift the model expects, 0 to propose every design; information_weeks: periods of plans a result
+    serves, over which a design's length and size are chosen (`net_value_served`); default a year of the
+    data's periods (the market drifts and tests are repeated), or the horizon if longer.
     """
     clock = time.perf_counter()
     if weeks < 1:
@@ -190,6 +197,13 @@ def plan_tests(
         )
     if top < 1:
         raise ArgumentError("top", f"must be at least 1, not {top}")
+    if information_weeks is None:
+        information_weeks = max(weeks, round(PERIODS_PER_YEAR[model.train.frequency]))
+    elif information_weeks < weeks:
+        raise ArgumentError(
+            "information_weeks",
+            f"{{arg}} {information_weeks} is shorter than the plan it serves (--weeks {weeks}); give at least {weeks}",
+        )
     if not 0 <= min_power < 1:
         raise ArgumentError("min_power", f"must be a chance from 0 to below 1 (e.g. 0.5 or 0.8), not {min_power:g}")
     unknown = sorted(set(channels or []) - set(model.channels))
@@ -231,7 +245,8 @@ def plan_tests(
             options[name, kind] = found, why
     every = [cand for found, _ in options.values() for cand in found]
     responses = {w: ConstantPlanResponse(model, w, n_draws=n_draws, seed=seed) for w in sorted({cand.weeks for cand in every})}
-    valued = iter(fork_map(lambda cand: _value(problem, cand, responses[cand.weeks], sigma, mroas), every))
+    served = information_weeks / weeks  # plans like this one a result serves
+    valued = iter(fork_map(lambda cand: _value(problem, cand, responses[cand.weeks], sigma, mroas, served), every))
     designs: list[TestDesign] = []
     economics: dict[str, dict[str, TestEconomics]] = {c: {} for c in model.channels}
     for (name, kind), (found, why) in options.items():
@@ -240,7 +255,7 @@ def plan_tests(
         for one in (next(valued) for _ in found):
             if strongest is None or one[1].power > strongest[1].power:
                 strongest = one
-            if one[1].power >= min_power and (best is None or one[0].net_value > best[0].net_value):
+            if one[1].power >= min_power and (best is None or one[0].net_value_served > best[0].net_value_served):
                 best = one
         if best is None:
             longer = test_weeks != "auto" and durations[-1] < weeks  # a longer test within the horizon was not tried
@@ -251,9 +266,14 @@ def plan_tests(
     designs.sort(key=lambda d: -d.value)
     if designs and designs[0].net_value <= 0:
         first, fig = designs[0], model.config.outcome.figure
+        later = (
+            f"over the {information_weeks} periods of plans its result serves it pays {model.config.outcome.signed_figure(first.net_value_served)}"
+            if served > 1
+            else "what it teaches may also serve later plans"
+        )
         notes.append(
             f"the best test, {first.channel} {first.kind}, is expected to cost more this quarter ({fig(first.cost)}) than its result "
-            f"adds to the plan ({fig(first.value)}); what it teaches also serves the plans of the quarters after"
+            f"adds to the plan ({fig(first.value)}); {later}"
         )
     info = {}
     for i, name in enumerate(model.channels):
@@ -276,6 +296,7 @@ def plan_tests(
         test_weeks_auto=test_weeks == "auto",
         within_tiers=within_tiers,
         min_power=min_power,
+        information_weeks=information_weeks,
         draws=problem.size,
         marginal_roas=mroas,
         noise_per_period=sigma,
@@ -345,8 +366,9 @@ def power(lift: np.ndarray, se: float) -> float:
 
 
 def _value(
-    problem: PlanProblem, cand: Candidate, response: ConstantPlanResponse, sigma: float, mroas: float
+    problem: PlanProblem, cand: Candidate, response: ConstantPlanResponse, sigma: float, mroas: float, served: float
 ) -> tuple[TestDesign, TestEconomics]:
+    """The design of a candidate and its economics; `served`: plans like the horizon's its result serves."""
     model = problem.model
     lift = lift_draws(problem, cand, response)
     se = cand.lift_se if cand.lift_se is not None else lift_se(sigma, cand.weeks, model.media.l_max)
@@ -369,6 +391,7 @@ def _value(
         value=pre.value,
         cost=cost,
         net_value=pre.value - cost,
+        net_value_served=pre.value * served - cost,
     )
     u = float(problem.current[cand.channel]) * cand.geo_share  # in the market the test treats
     econ = TestEconomics(

@@ -19,7 +19,9 @@ class TestDesign(Result):
     the 5% level; roas_interval_width_after: expected width of the channel's 90% ROAS interval once the
     result calibrates the model; value: expected gain of next quarter's plan from what the test teaches
     (sample information, EVSI), currency, by which designs are ranked; cost: the outcome the test is
-    expected to give up, currency; net_value: value - cost, what the test pays this quarter.
+    expected to give up, currency; net_value: value - cost, what the test pays this quarter;
+    net_value_served: value x (information_weeks / weeks) - cost, what it pays over the plans its result
+    serves, by which its length and size were chosen.
     """
 
     __test__ = False  # not a pytest test class
@@ -37,6 +39,7 @@ class TestDesign(Result):
     value: float
     cost: float
     net_value: float
+    net_value_served: float
 
 
 class TestEconomics(Result):
@@ -82,6 +85,7 @@ class TestPlan(Result):
     test_weeks_auto: bool = False  # each design ran as long as paid most (--test-weeks auto)
     within_tiers: bool
     min_power: float = 0.5  # a design's least chance of detecting the lift the model expects (0: every design)
+    information_weeks: int = 52  # periods of plans a test's result serves; designs pay over them (net_value_served)
     draws: int  # posterior draws the analysis ran on
     marginal_roas: float  # of the plan chosen now: what a unit of budget moved by a test earns elsewhere
     noise_per_period: float  # the model's residual standard deviation, currency per period

@@ -36,7 +36,8 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         lines.append(f"  {name:<14}{c.tier:<14}{roas:<{wide}}{fig(c.perfect_information):>15}{test:>15}")
     lines += [
         "",
-        "Test designs, best first (by what the result adds to the quarter's plan; each at the length and size that pays most)"
+        "Test designs, best first (by what the result adds to the quarter's plan; each at the length and size that pays most "
+        f"over the {plan.information_weeks} {unit}s of plans its result serves)"
         + (f"; each detects the lift the model expects at least {plan.min_power:.0%} of the time:" if plan.min_power > 0 else ":"),
     ]
     if not plan.designs:
@@ -61,7 +62,8 @@ def format_test_plan(plan: TestPlan, currency: str) -> str:
         cost = f"the test costs {amount(d.cost)}" if d.cost >= 0 else f"the test itself earns {amount(-d.cost)}"
         lines.append(
             f"     {ratio} interval {width_now * per:.2f} wide now, about {d.roas_interval_width_after * per:.2f} after; "
-            f"the plan gains {amount(d.value)} from what it teaches, {cost}: net {sign(d.net_value)} this quarter"
+            f"the plan gains {amount(d.value)} from what it teaches, {cost}: net {sign(d.net_value)} this quarter, "
+            f"{sign(d.net_value_served)} over {plan.information_weeks} {unit}s"
         )
     lines.append("")
     lines.append(
