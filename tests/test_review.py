@@ -135,6 +135,11 @@ def test_implausible_and_high_variance_roas():
     assert checks.implausible_roas(roas_draws(plausible, plausible), spend).status == "PASS"
     assert checks.implausible_roas(roas_draws(plausible * 40, plausible * 40), spend).status == "REVIEW"
     assert checks.implausible_roas(roas_draws(plausible / 20, plausible / 20), spend).status == "REVIEW"
+    # spend in cents (or a target in thousands): the figure still reads, not as 0.00
+    cents = checks.implausible_roas(roas_draws(plausible / 1000, plausible / 1000), spend)
+    assert (
+        cents.status == "REVIEW" and f"return {cents.value:.2g} per unit spent" in cents.message and "return 0.00 per" not in cents.message
+    )
     valued = checks.implausible_roas(roas_draws(plausible / 20, plausible / 20), spend, "conversions")
     assert "data.value_per_conversion" in valued.message and "same currency and units as the target" not in valued.message
     sigma = per_channel(0.3, 0.3)

@@ -278,10 +278,10 @@ def implausible_roas(roas: xr.DataArray, spend: xr.DataArray, noun: str | None =
             status="REVIEW",
             value=small_weighted,
             threshold=ROAS_LOW,
-            message=f"The smaller channels return {small_weighted:.2f} per unit spent on average: check that their spend columns "
+            message=f"The smaller channels return {small_weighted:.2g} per unit spent on average: check that their spend columns "
             "are in the same currency and units as the target."
             if noun is None
-            else f"The smaller channels' {noun} are worth {small_weighted:.2f} per unit spent on average, at the value per "
+            else f"The smaller channels' {noun} are worth {small_weighted:.2g} per unit spent on average, at the value per "
             "conversion the model was given: check that their spend columns are in the config's currency (not cents) and "
             "that data.value_per_conversion is right. A channel that truly returns this little is worth a test before more money.",
         )
