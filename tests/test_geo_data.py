@@ -193,8 +193,17 @@ def test_bad_population(tmp_path, sim, value, expected):
 def test_population_that_changes_within_a_geo(tmp_path, sim):
     df, _, config = sim
     bad = df.copy()
-    bad.loc[bad.index[bad["geo"] == "region_06"][-1], "population"] += 1000
-    validate_fails(tmp_path, bad, config, "column 'population'", "geo 'region_06'", "differs between its rows", "one figure per geo")
+    row = bad.index[bad["geo"] == "region_06"][-1]
+    bad.loc[row, "population"] += 1000
+    usual, odd = (f"{v:,.0f}" for v in (df.loc[row, "population"], bad.loc[row, "population"]))
+    validate_fails(
+        tmp_path,
+        bad,
+        config,
+        "column 'population'",
+        "geo 'region_06'",
+        f"differs between its rows: {usual} on most, but {odd} on row {row + 1};",
+    )
 
 
 def test_national_channel_rows_that_disagree(tmp_path, sim):

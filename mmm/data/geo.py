@@ -147,8 +147,8 @@ def _population(t: _GeoTable) -> np.ndarray | None:
             t.fail(
                 col,
                 geo,
-                f"population differs between its rows: most give {usual:,.0f}, but {_rows(odd)} give "
-                f"{', '.join(f'{v:,.0f}' for v in np.unique(values[odd])[:3])}; give one figure per geo (e.g. the latest) on all its rows",
+                f"population differs between its rows: {usual:,.0f} on most, but "
+                f"{', '.join(f'{v:,.0f}' for v in np.unique(values[odd])[:3])} on {_rows(odd)}; give one figure per geo (e.g. the latest) on all its rows",
             )
     return np.array([values[t.in_geo(g)][0] for g in t.geos])
 
