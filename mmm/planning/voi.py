@@ -34,7 +34,7 @@ from mmm.planning.forecast import current_plan
 from mmm.planning.optimizer import solve_split, tier_budgets
 from mmm.planning.response import ConstantPlanResponse
 
-N_DRAWS = 300  # posterior draws the analysis runs on (a seeded subset)
+N_DRAWS = 1000  # posterior draws the analysis runs on (a seeded subset)
 BINS = 8  # groups of draws by a channel's ROAS, for perfect information
 OUTER = 24  # test outcomes per design (strata of what it may measure), for sample information
 GAIN_FLOOR = 1e-9  # relative gain below which a re-plan counts as no change (solver tolerance)
