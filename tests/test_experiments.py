@@ -310,12 +310,18 @@ def test_a_result_that_serves_longer_buys_more_information(cli):
     """Valued over one quarter, a design is the length and size that pays most this quarter; valued over
     more plans, the one chosen teaches at least as much, as its cost is paid once."""
     args = (*cli.common, "--budget", BUDGET, "--weeks", 13, "--test-weeks", "auto", "--min-power", 0)
-    chosen = {}
+    chosen, said = {}, {}
     for served in ("13", "520"):
         out = cli.root / f"served-{served}.json"
         result = invoke(*args, "--information-weeks", served, "--output-json", out)
         assert result.exit_code == 0, result.output
-        chosen[served] = {(d["channel"], d["kind"]): d for d in json.loads(out.read_text())["designs"]}
+        designs = json.loads(out.read_text())["designs"]
+        chosen[served] = {(d["channel"], d["kind"]): d for d in designs}
+        said[served] = result.output
+        assert designs[0]["net_value"] < 0  # so a note says what the first test pays over the plans it serves
+    first = next(iter(chosen["520"].values()))
+    assert f"over the 520 periods of plans its result serves it comes to {first['net_value_served']:+,.0f} net" in said["520"]
+    assert "what it teaches may also serve later plans" in said["13"]
     assert chosen["13"].keys() == chosen["520"].keys()
     for key, quarter in chosen["13"].items():
         assert quarter["net_value_served"] == pytest.approx(quarter["net_value"])

@@ -103,8 +103,7 @@ def plan_test(
     result = result.model_copy(update={"run_id": run_id})
     click.echo(format_test_plan(result, model.config.currency))
     params = {"budget": budget, "weeks": weeks, "test_weeks": test_weeks, "within_tiers": within_tiers, "min_power": min_power}
-    params["information_weeks"] = result.information_weeks
-    params |= review_params(verdict)
+    params |= {"information_weeks": result.information_weeks, **review_params(verdict)}
     metrics = {f"value_of_information.{c}": i.perfect_information for c, i in result.channels.items()}
     if result.designs:
         best = result.designs[0]

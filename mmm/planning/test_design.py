@@ -267,7 +267,7 @@ def plan_tests(
     if designs and designs[0].net_value <= 0:
         first, fig = designs[0], model.config.outcome.figure
         later = (
-            f"over the {information_weeks} periods of plans its result serves it pays {model.config.outcome.signed_figure(first.net_value_served)}"
+            f"over the {information_weeks} periods of plans its result serves it comes to {model.config.outcome.signed_figure(first.net_value_served)} net"
             if served > 1
             else "what it teaches may also serve later plans"
         )
