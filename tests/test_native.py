@@ -12,11 +12,14 @@ import pytensor.tensor as pt
 import pytest
 from pymc.model.transform.optimization import freeze_dims_and_data
 from pytensor.graph.fg import FunctionGraph
+from pytensor.tensor.basic import AllocEmpty
+from pytensor.tensor.blas import Gemv
 
 import mmm.model.sampling as sampling
 from mmm.config import load_config, with_overrides
 from mmm.data.lifts import read_lifts
 from mmm.data.loading import load_data
+from mmm.model import compiled as compiled_module
 from mmm.model import native
 from mmm.model.compiled import compile_model
 from mmm.model.estimator import MarketingMixModel
@@ -74,6 +77,7 @@ def test_each_form_of_model_compiles_from_c_to_pytensors_log_density_and_gradien
     """At random points about the sampler's starting points: the same log density and gradient as PyTensor's own (to rounding), and where PyTensor's are not
     finite, the code that makes the sampler try elsewhere."""
     model = _pymc_model(*FORMS[form], tmp_path, monkeypatch)
+    monkeypatch.setattr(compiled_module, "_recall", lambda key: None)  # compiled here, whatever the machine's cache holds
     names = [rv.name for rv in model.free_RVs]
     compiled = compile_model(model, names, None, None, {"backend": "numba", "gradient_backend": "pytensor"})
     assert isinstance(compiled.compiled_logp_func, native.NativeFunction)  # written in C, not left to numba
@@ -140,6 +144,23 @@ def test_slices_reshuffles_and_integer_division_follow_python(tmp_path):
     expected = sum(w * point[form].sum() for w, form in zip(weights, forms, strict=True)) + (-7 // 2) * 1e6 + (-7 % 3) * 1e7
     assert value[0] == expected
     np.testing.assert_array_equal(out, np.concatenate([point[::-1][:2], point[:2] * 2.0, point[4:]]))
+
+
+@NEEDS_CC
+def test_a_matrix_vector_product_into_an_empty_array_follows_blas(tmp_path):
+    """PyTensor's gemv, beta * y + alpha * A x, as its rewrites write it: y is not read when beta is 0 (it may be an
+    uninitialised array, here NaN), and is scaled by beta otherwise."""
+    x = pt.dvector("x")
+    a = np.arange(21.0).reshape(3, 7) / 10.0
+    empty = AllocEmpty("float64")(pt.as_tensor(np.int64(3)))
+    unread = Gemv(False)(pt.as_tensor(np.full(3, np.nan)), pt.as_tensor(2.0), pt.as_tensor(a), x, pt.as_tensor(0.0))
+    scaled = Gemv(False)(empty + 1.0, pt.as_tensor(0.5), pt.as_tensor(a), x, pt.as_tensor(3.0))
+    fn = _library(FunctionGraph([x], [unread.sum() + 10.0 * scaled.sum(), x * 1.0], clone=True), tmp_path)
+    point = np.arange(1.0, 8.0)
+    out, value = np.zeros(7), np.zeros(1)
+    table = np.array([7, 7], dtype=np.uint64)
+    assert LOGP_CALL(fn.address)(7, point.ctypes.data, out.ctypes.data, value.ctypes.data, table.ctypes.data) == 0
+    np.testing.assert_allclose(value[0], (2.0 * a @ point).sum() + 10.0 * (3.0 * 1.0 + 0.5 * a @ point).sum(), rtol=1e-14)
 
 
 def test_an_operation_not_written_in_c_is_said_so_and_left_to_numba():

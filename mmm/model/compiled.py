@@ -261,7 +261,7 @@ def _context(var_names: list[str], check_bounds: bool) -> str:
 
     versions = [sys.version, np.__version__, pm.__version__, pytensor.__version__, numba.__version__, nutpie.__version__]
     settings = [pytensor.config.floatX, os.environ.get("PYTENSOR_FLAGS", ""), os.environ.get("NUMBA_OPT", ""), str(check_bounds)]
-    return "|".join([CACHE_VERSION, *versions, *settings, *var_names])
+    return "|".join([CACHE_VERSION, native.SOURCE_VERSION, *versions, *settings, *var_names])
 
 
 def _memo_path(key: str) -> Path:

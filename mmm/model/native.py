@@ -29,7 +29,9 @@ from mmm.model.native_nodes import write_node
 
 __all__ = ["EXPAND", "LOGP", "NativeFunction", "UnsupportedError", "build", "function_source", "library_path", "library_source", "load"]
 
-SOURCE_VERSION = "mmm native 1"  # part of the cache key: change it when the code written below changes
+# part of the cache keys (the library's, and the model's layout, which says whether C or numba compiled it):
+# change it when the code written changes or more operations are written, so a model numba compiled is written in C
+SOURCE_VERSION = "mmm native 2"
 # -O3 vectorises the elementwise loops: a gradient 40 -> 28 us for a 0.6 s longer first compile; no fast-math, so the
 # sums keep their order and the draws their bits
 CFLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-fno-fast-math"]

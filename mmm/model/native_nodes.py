@@ -209,6 +209,22 @@ def _dot(writer: Writer, node: Any) -> None:
     writer.values[node.outputs[0]] = result
 
 
+def _gemv(writer: Writer, node: Any) -> None:
+    """beta * y + alpha * A x, A a matrix, x and y vectors (BLAS's gemv: y is not read when beta is 0, and may hold anything)."""
+    y, a, x = (writer.value(node.inputs[k]) for k in (0, 2, 3))
+    alpha, beta = writer.scalar(node.inputs[1]), writer.scalar(node.inputs[4])
+    if not isinstance(y, Array) or not isinstance(a, Array) or not isinstance(x, Array):
+        raise UnsupportedError("gemv of scalars")
+    result = writer.new_array(ctype_of(node.outputs[0].type.dtype), [a.shape[0]], zero=True)
+    (i, k), body = writer.loops([a.shape[0], a.shape[1]])
+    writer.emit(f"{result.at([i])} += {a.at([i, k])} * {x.at([k])};", body)
+    writer.close(body - 1)
+    (i,), body = writer.loops([a.shape[0]])
+    writer.emit(f"{result.at([i])} = {alpha} * {result.at([i])} + (({beta}) == 0 ? 0 : ({beta}) * {y.at([i])});", body)
+    writer.close(body - 1)
+    writer.values[node.outputs[0]] = result
+
+
 def _copy(writer: Writer, value: Array, ctype: str) -> Array:
     """A C-ordered copy of an array (a view's elements, laid out afresh)."""
     result = writer.new_array(ctype, value.shape)
@@ -242,6 +258,12 @@ def _alloc(writer: Writer, node: Any) -> None:
     writer.emit(f"{result.at(index)} = {_trailing(fill, index, node.inputs[0].type.broadcastable)};", body)
     writer.close(body - 1)
     writer.values[node.outputs[0]] = result
+
+
+def _alloc_empty(writer: Writer, node: Any) -> None:
+    """An array the graph writes before it reads (PyTensor leaves it uninitialised; zeros here, so every call computes the same)."""
+    shape = [writer.scalar(s) for s in node.inputs]
+    writer.values[node.outputs[0]] = writer.new_array(ctype_of(node.outputs[0].type.dtype), shape, zero=True)
 
 
 def _reshape(writer: Writer, node: Any) -> None:
@@ -289,7 +311,8 @@ def _put(writer: Writer, node: Any) -> None:
 def write_node(writer: Writer, node: Any) -> None:
     """One graph node's statements."""
     from pytensor.raise_op import Assert
-    from pytensor.tensor.basic import Alloc, Join, MakeVector, ScalarFromTensor, TensorFromScalar
+    from pytensor.tensor.basic import Alloc, AllocEmpty, Join, MakeVector, ScalarFromTensor, TensorFromScalar
+    from pytensor.tensor.blas import Gemv
     from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise
     from pytensor.tensor.math import Dot
     from pytensor.tensor.shape import Reshape, Shape_i, SpecifyShape
@@ -306,7 +329,9 @@ def write_node(writer: Writer, node: Any) -> None:
         Softmax: _softmax,
         SoftmaxGrad: _softmax,
         Dot: _dot,
+        Gemv: _gemv,
         Alloc: _alloc,
+        AllocEmpty: _alloc_empty,
         Reshape: _reshape,
         AdvancedSubtensor1: _take,
         AdvancedIncSubtensor1: _put,
