@@ -48,7 +48,6 @@ from scipy.stats import norm
 from mmm.config import parse_policy
 from mmm.core.constants import GEO, SAMPLE
 from mmm.core.errors import ArgumentError
-from mmm.core.outcome import Outcome
 from mmm.core.processes import fork_map
 from mmm.core.stats import Interval
 from mmm.data.dataset import PERIODS_PER_YEAR, period_word
@@ -58,6 +57,7 @@ from mmm.planning.forecast import Horizon
 from mmm.planning.geo_design import MIN_CONTROL_GEOS, geo_split
 from mmm.planning.policy import tier_shares
 from mmm.planning.response import ConstantPlanResponse
+from mmm.planning.test_notes import costs_more_this_quarter, not_worth_testing, underpowered
 from mmm.planning.test_results import ChannelInformation, TestDesign, TestEconomics, TestPlan
 from mmm.planning.voi import N_DRAWS, PlanProblem, perfect_information, sample_information
 
@@ -233,7 +233,7 @@ def plan_tests(
     eligible = [c for c in (channels or model.channels) if evpi[c] > 0]
     skipped = [c for c in (channels or model.channels) if evpi[c] <= 0]
     if skipped:
-        notes.append(_not_worth_testing(skipped, tiers, model.config.outcome.return_label))
+        notes.append(not_worth_testing(skipped, tiers, model.config.outcome.return_label))
     chosen = sorted(eligible, key=lambda c: -evpi[c])[:top]
     options: dict[tuple[str, str], tuple[list[Candidate], str | None]] = {}  # per channel and kind: its candidates, why none
     for name in chosen:
@@ -259,22 +259,13 @@ def plan_tests(
                 best = one
         if best is None:
             longer = test_weeks != "auto" and durations[-1] < weeks  # a longer test within the horizon was not tried
-            notes.append(str(why) if strongest is None else _underpowered(strongest, min_power, longer, model.config.outcome))
+            notes.append(str(why) if strongest is None else underpowered(strongest, min_power, longer, model.config.outcome))
             continue
         designs.append(best[0])
         economics[name][kind] = best[1]
     designs.sort(key=lambda d: -d.value)
     if designs and designs[0].net_value <= 0:
-        first, fig = designs[0], model.config.outcome.figure
-        later = (
-            f"over the {information_weeks} periods of plans its result serves it comes to {model.config.outcome.signed_figure(first.net_value_served)} net"
-            if served > 1
-            else "what it teaches may also serve later plans"
-        )
-        notes.append(
-            f"the best test, {first.channel} {first.kind}, is expected to cost more this quarter ({fig(first.cost)}) than its result "
-            f"adds to the plan ({fig(first.value)}); {later}"
-        )
+        notes.append(costs_more_this_quarter(designs[0], information_weeks, served, model.config.outcome))
     info = {}
     for i, name in enumerate(model.channels):
         tests = economics[name]
@@ -333,29 +324,6 @@ def lift_se(sigma: float, weeks: int, l_max: int) -> float:
     """Standard error (currency) of a national time-based test's measured lift: residual noise (sigma, currency
     per period) summed over the test's `weeks` and the l_max - 1 carry-over periods after it."""
     return sigma * math.sqrt(weeks + l_max - 1)
-
-
-def _not_worth_testing(skipped: list[str], tiers: dict[str, str], label: str) -> str:
-    """Why knowing these channels' returns would not change the plan; a channel alone in its tier has its budget set by the policy."""
-    alone = [c for c in skipped if sum(t == tiers[c] for t in tiers.values()) == 1]
-    why = (
-        f"; {', '.join(alone)} {'is' if len(alone) == 1 else 'are each'} alone in {'its' if len(alone) == 1 else 'their'} tier, "
-        "so the tier shares (--policy) set that budget whatever the return"
-        if alone
-        else ""
-    )
-    return f"no test designed for {', '.join(skipped)}: knowing the {label} would not change the plan{why}"
-
-
-def _underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float, longer: bool, words: Outcome) -> str:
-    design, econ = strongest
-    lift = econ.expected_lift.mean
-    return (
-        f"{design.channel}: no {design.kind} design detects the lift the model expects with {min_power:.0%} chance; the strongest "
-        f"({econ.weeks} periods, spend change {design.spend_change:+,.0f}) would {econ.power:.0%} of the time, as its expected lift "
-        f"{words.signed_figure(lift)} is small against the noise (+/- {words.figure(design.expected_lift_se)})"
-        + ("; a longer test may reach it (test weeks 'auto' tries up to 13 within the horizon)" if longer else "")
-    )
 
 
 def power(lift: np.ndarray, se: float) -> float:
