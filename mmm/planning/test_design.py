@@ -265,7 +265,7 @@ def plan_tests(
         economics[name][kind] = best[1]
     designs.sort(key=lambda d: -d.value)
     if designs and designs[0].net_value <= 0:
-        notes.append(costs_more_this_quarter(designs[0], information_weeks, served, model.config.outcome))
+        notes.append(costs_more_this_quarter(designs[0], information_weeks, weeks, model.config.outcome))
     info = {}
     for i, name in enumerate(model.channels):
         tests = economics[name]

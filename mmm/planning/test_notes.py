@@ -30,12 +30,12 @@ def underpowered(strongest: tuple[TestDesign, TestEconomics], min_power: float, 
     )
 
 
-def costs_more_this_quarter(first: TestDesign, information_weeks: int, served: float, words: Outcome) -> str:
-    """The first design costs more this quarter than its result adds to the plan: what it comes to over the
-    `information_weeks` periods of plans its result serves (`served` plans like this quarter's)."""
+def costs_more_this_quarter(first: TestDesign, information_weeks: int, weeks: int, words: Outcome) -> str:
+    """The first design costs more this quarter (`weeks` periods) than its result adds to the plan: what it comes to
+    over the `information_weeks` periods of plans its result serves."""
     later = (
         f"over the {information_weeks} periods of plans its result serves it comes to {words.signed_figure(first.net_value_served)} net"
-        if served > 1
+        if information_weeks > weeks
         else "what it teaches may also serve later plans"
     )
     return (
