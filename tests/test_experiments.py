@@ -25,7 +25,7 @@ from mmm.data.lifts import read_lifts
 from mmm.data.loading import load_data
 from mmm.planning.bounds import channel_bounds
 from mmm.planning.policy import tier_shares
-from mmm.planning.test_design import DETECT, SCALE_UP_STEPS, lift_se, power
+from mmm.planning.test_design import DETECT, SCALE_UP_STEPS, Context, _scale_up, lift_se, power
 from mmm.planning.voi import PlanProblem, perfect_information, predictive_outcomes, sample_information
 from mmm.simulation.experiments import realise_design
 from mmm.simulation.scenarios import L_MAX, SCENARIOS
@@ -75,6 +75,18 @@ def test_a_wider_posterior_makes_information_worth_more(problem):
     vague = sample_information(problem, 2, lift, se=5 * float(np.std(lift)))
     assert vague.value < precise.value <= 1.2 * wide  # a sharper test teaches more, never (much) more than knowing
     assert precise.roas_width_after < vague.roas_width_after
+
+
+def test_a_scale_up_stays_within_the_spend_the_data_have_seen(problem):
+    """Above the highest spend of one period in the data the curve is the prior's guess: a scale-up goes no higher."""
+    u, typical = np.asarray(problem.current, float), np.full(len(problem.channels), 1000.0)
+    assert problem.hi[0] - u[0] > 2000.0  # the weekly bound leaves room: the data's highest is what stops it
+    found, why = _scale_up(Context(problem, 6, None, typical, u + 500.0), 0)
+    assert why is None and [cand.weekly_change for cand in found] == [500.0]
+    found, why = _scale_up(Context(problem, 6, None, typical, u + 1500.0), 0)
+    assert [cand.weekly_change for cand in found] == [1000.0, 1500.0]
+    found, why = _scale_up(Context(problem, 6, None, typical, u.copy()), 0)
+    assert found == [] and why is not None and "already spends the most the data have seen in a period" in why
 
 
 def test_a_channel_alone_in_its_tier_is_worth_no_test_and_the_plan_says_why():
@@ -254,6 +266,7 @@ def test_plan_test_json_contract(cli):
     holdouts = [d for d in designs if d["kind"] == "holdout"]
     assert all(d["spend_change"] < 0 for d in holdouts)
     typical, high = np.asarray(cli.model.scales.spend, float), channel_bounds(cli.model).high
+    seen = cli.model.train.spend_matrix().max(axis=0)  # a scale-up stays within the spend the data have seen
     for d in designs:
         econ = cli.raw["channels"][d["channel"]]["tests"][d["kind"]]
         assert 0.05 <= econ["power"] <= 1
@@ -262,11 +275,13 @@ def test_plan_test_json_contract(cli):
         assert d["net_value"] == pytest.approx(d["value"] - d["cost"])
         # a result serves a year of weekly plans, four quarters like this one
         assert cli.raw["information_weeks"] == 52 and d["net_value_served"] == pytest.approx(4 * d["value"] - d["cost"])
-        if d["kind"] == "scale_up":  # one of the sizes tried: 1, 2 or 3 typical weeks' spend, at most to the bound
+        if d["kind"] == "scale_up":  # one of the sizes tried: 1, 2 or 3 typical weeks' spend, at most to the bound and the data's highest
             c = cli.model.channels.index(d["channel"])
-            sizes = [min(k * typical[c], high[c] - econ["weekly_spend_without_test"]) for k in SCALE_UP_STEPS]
+            room = min(high[c], seen[c]) - econ["weekly_spend_without_test"]
+            sizes = [min(k * typical[c], room) for k in SCALE_UP_STEPS]
             extra = econ["weekly_spend_during_test"] - econ["weekly_spend_without_test"]
             assert min(abs(extra - s) for s in sizes) < 0.01
+            assert econ["weekly_spend_during_test"] <= seen[c] + 0.01
     assert "chance it detects this one" in cli.output
     assert set(cli.raw["channels"]) == set(cli.model.channels)
     assert "national data (one market): time-based designs only" in cli.output

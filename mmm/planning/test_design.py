@@ -5,8 +5,9 @@ most (`top`), concrete designs, each valued by pre-posterior analysis (`voi.samp
 
 - `holdout`: the channel switched off nationally for `test_weeks` periods right after the data;
 - `scale_up`: the channel raised by one, two or three times its typical weekly spend (its mean
-  spend in periods with spend), at most to its weekly bound, for the same periods: a larger rise
-  buys a lift further above the noise (more power) at a higher cost, and the value picks the size.
+  spend in periods with spend), at most to its weekly bound and to the highest spend of one period in
+  the data, for the same periods: a larger rise buys a lift further above the noise (more power) at a
+  higher cost, and the value picks the size.
 
 Each is a time-based test on national data (geo_share 1): its measured lift is the outcome over the
 test and its carry-over (l_max - 1 periods after it) minus what those periods would have brought
@@ -91,6 +92,7 @@ class Context:
     test_weeks: int
     cap: float | None  # largest |spend_change| allowed (currency), None: no cap
     typical: np.ndarray  # mean weekly spend in periods with spend, per channel
+    highest: np.ndarray  # the highest spend of one period in the fitted data, per channel (national)
 
 
 Designs = tuple[list[Candidate], str | None]  # the candidates of one kind, or none and why
@@ -109,10 +111,15 @@ def _holdout(ctx: Context, c: int) -> Designs:
 
 def _scale_up(ctx: Context, c: int) -> Designs:
     u, name = float(ctx.problem.current[c]), ctx.problem.channels[c]
-    most = float(ctx.problem.hi[c]) - u
+    # no higher than the data have seen: above it the curve is the prior's guess, and a lift measured there moves
+    # the channel's ROAS far (measured: scale-ups to 2-4x the usual spend barely lowered the plan's true regret)
+    seen = float(ctx.highest[c]) - u
+    most = min(float(ctx.problem.hi[c]) - u, seen)
     if ctx.cap is not None:
         most = min(most, ctx.cap / ctx.test_weeks)
     sizes = sorted({round(min(step * float(ctx.typical[c]), most), 2) for step in SCALE_UP_STEPS})
+    if seen <= 0.01:
+        return [], f"{name}: no scale-up, it already spends the most the data have seen in a period ({ctx.highest[c]:,.0f})"
     if sizes[-1] <= 0.01:
         return [], f"{name}: no scale-up, it is already at its weekly bound (or the test tiers have no budget)"
     return [Candidate("scale_up", c, ctx.test_weeks, extra) for extra in sizes if extra > 0.01], None
@@ -225,7 +232,8 @@ def plan_tests(
     cap = sum(shares.get(t, 0.0) for t in TEST_TIERS) * budget if within_tiers else None
     if cap == 0:
         notes.append("no channel is in the test or experimental tier, so the 70/20/10 plan sets no money aside for tests")
-    ctx = Context(problem, durations[0], cap, np.asarray(model.scales.spend, dtype=float))
+    highest = model.train.spend_matrix().max(axis=0)
+    ctx = Context(problem, durations[0], cap, np.asarray(model.scales.spend, dtype=float), highest)
     sigma = residual_noise(model, problem.response.params)
     mroas = problem.marginal_roas()
 
