@@ -266,7 +266,7 @@ def test_plan_test_json_contract(cli):
     holdouts = [d for d in designs if d["kind"] == "holdout"]
     assert all(d["spend_change"] < 0 for d in holdouts)
     typical, high = np.asarray(cli.model.scales.spend, float), channel_bounds(cli.model).high
-    seen = cli.model.train.spend_matrix().max(axis=0)  # a scale-up stays within the spend the data have seen
+    seen = cli.model.observed.spend_matrix().max(axis=0)  # a scale-up stays within the spend the data have seen
     for d in designs:
         econ = cli.raw["channels"][d["channel"]]["tests"][d["kind"]]
         assert 0.05 <= econ["power"] <= 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmm.config.spec import ChannelSpec, RegionBound
-from mmm.core.constants import CHANNEL, DEFAULT_MAX_FACTOR, GEO
+from mmm.core.constants import CHANNEL, DATE, DEFAULT_MAX_FACTOR, GEO
 from mmm.core.errors import ArgumentError, MMMError
 from mmm.model import geo_fit
 from mmm.model.estimator import MarketingMixModel
@@ -50,6 +50,12 @@ def region_limits(ch: ChannelSpec, regions: RegionLimits | None) -> dict[str, Re
     return {**ch.geo_bounds, **given}
 
 
+def highest_spend(model: MarketingMixModel) -> np.ndarray:
+    """Per channel (model order), the highest spend of one period in the data, all regions together (currency):
+    beyond it the response curve is not measured, only assumed."""
+    return np.asarray(model.observed.spend.sum(GEO).max(DATE).sel({CHANNEL: model.channels}).values, dtype=float)
+
+
 def channel_bounds(
     model: MarketingMixModel,
     overrides: dict[str, tuple[float | None, float | None]] | None = None,
@@ -69,9 +75,9 @@ def channel_bounds(
             "bounds", f"{{arg}} names unknown channel(s) {', '.join(unknown)}; the model's channels are {', '.join(model.channels)}"
         )
     lo, hi, src = [], [], []
-    spend_seen = model.observed.spend.sum(GEO)
+    seen = highest_spend(model)
     for ch in model.config.channels:
-        cap = DEFAULT_MAX_FACTOR * float(spend_seen.sel({CHANNEL: ch.name}).max())
+        cap = DEFAULT_MAX_FACTOR * float(seen[model.channels.index(ch.name)])
         mine_lo, mine_hi = yours(ch, overrides)
         low = mine_lo if mine_lo is not None else 0.0
         high = mine_hi if mine_hi is not None else cap

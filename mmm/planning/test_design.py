@@ -53,7 +53,7 @@ from mmm.core.processes import fork_map
 from mmm.core.stats import Interval
 from mmm.data.dataset import PERIODS_PER_YEAR, period_word
 from mmm.model.estimator import MarketingMixModel
-from mmm.planning.bounds import channel_bounds, check_budget
+from mmm.planning.bounds import channel_bounds, check_budget, highest_spend
 from mmm.planning.forecast import Horizon
 from mmm.planning.geo_design import MIN_CONTROL_GEOS, geo_split
 from mmm.planning.policy import tier_shares
@@ -92,7 +92,7 @@ class Context:
     test_weeks: int
     cap: float | None  # largest |spend_change| allowed (currency), None: no cap
     typical: np.ndarray  # mean weekly spend in periods with spend, per channel
-    highest: np.ndarray  # the highest spend of one period in the fitted data, per channel (national)
+    highest: np.ndarray  # the highest spend of one period in the data, per channel (national; `bounds.highest_spend`)
 
 
 Designs = tuple[list[Candidate], str | None]  # the candidates of one kind, or none and why
@@ -114,12 +114,12 @@ def _scale_up(ctx: Context, c: int) -> Designs:
     # no higher than the data have seen: above it the curve is the prior's guess, and a lift measured there moves
     # the channel's ROAS far (measured: scale-ups to 2-4x the usual spend barely lowered the plan's true regret)
     seen = float(ctx.highest[c]) - u
+    if seen <= 0.01:
+        return [], f"{name}: no scale-up, it already spends the most the data have seen in a period ({ctx.highest[c]:,.0f})"
     most = min(float(ctx.problem.hi[c]) - u, seen)
     if ctx.cap is not None:
         most = min(most, ctx.cap / ctx.test_weeks)
     sizes = sorted({round(min(step * float(ctx.typical[c]), most), 2) for step in SCALE_UP_STEPS})
-    if seen <= 0.01:
-        return [], f"{name}: no scale-up, it already spends the most the data have seen in a period ({ctx.highest[c]:,.0f})"
     if sizes[-1] <= 0.01:
         return [], f"{name}: no scale-up, it is already at its weekly bound (or the test tiers have no budget)"
     return [Candidate("scale_up", c, ctx.test_weeks, extra) for extra in sizes if extra > 0.01], None
@@ -232,8 +232,7 @@ def plan_tests(
     cap = sum(shares.get(t, 0.0) for t in TEST_TIERS) * budget if within_tiers else None
     if cap == 0:
         notes.append("no channel is in the test or experimental tier, so the 70/20/10 plan sets no money aside for tests")
-    highest = model.train.spend_matrix().max(axis=0)
-    ctx = Context(problem, durations[0], cap, np.asarray(model.scales.spend, dtype=float), highest)
+    ctx = Context(problem, durations[0], cap, np.asarray(model.scales.spend, dtype=float), highest_spend(model))
     sigma = residual_noise(model, problem.response.params)
     mroas = problem.marginal_roas()
 
